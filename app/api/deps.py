@@ -1,0 +1,72 @@
+"""Dependencies that make routes read like prose: `session: DbSession, user: CurrentUser`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import models
+from app.security import token_digest
+from app.services import Services
+from app.timeutil import utcnow
+
+SESSION_COOKIE = "widen_session"
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_db(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: it commits when the route returns, rolls back if it raises."""
+    async with services.sessions() as session, session.begin():
+        yield session
+
+
+# "function" scope: the transaction commits before the response is sent, so a client that
+# got a 2xx can rely on what it was told (its new session, its new document) being stored.
+DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+def presented_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        return credentials.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+async def user_for_token(session: AsyncSession, token: str) -> models.User | None:
+    result = await session.execute(
+        select(models.User)
+        .join(models.Session, models.Session.user_id == models.User.id)
+        .where(
+            models.Session.token_hash == token_digest(token),
+            models.Session.revoked_at.is_(None),
+            models.Session.expires_at > utcnow(),
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_current_user(request: Request, session: DbSession) -> models.User:
+    token = presented_token(request)
+    user = await user_for_token(session, token) if token else None
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Not signed in, or the session has expired",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+CurrentUser = Annotated[models.User, Depends(get_current_user)]

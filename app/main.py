@@ -1,0 +1,95 @@
+"""The app factory: everything is built from a `Settings`, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import ws
+from app.api import auth, documents, health
+from app.db import create_engine, create_sessionmaker
+from app.services import Services
+from app.settings import Settings
+from app.throttle import LoginThrottle
+from crdt.protocol import CloseCode
+from crdt.rooms import Rooms
+from crdt.store import UpdateStore
+
+log = logging.getLogger("widen.app")
+
+_FRONTEND_MISSING = """<!doctype html><meta charset="utf-8"><title>Widen</title>
+<p>The web app has not been built. Run <code>make run</code>, which builds it.</p>"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        store = UpdateStore(
+            engine,
+            flush_interval=settings.flush_interval_ms / 1000,
+            max_batch=settings.flush_max_updates,
+            compaction_threshold=settings.compaction_threshold,
+        )
+        rooms = Rooms(
+            store,
+            idle_seconds=settings.room_idle_seconds,
+            broadcast_interval=settings.broadcast_interval_ms / 1000,
+            awareness_max_bytes=settings.awareness_max_bytes,
+        )
+        app.state.services = Services(
+            settings=settings,
+            engine=engine,
+            sessions=create_sessionmaker(engine),
+            store=store,
+            rooms=rooms,
+            login_throttle=LoginThrottle(
+                settings.login_max_failures, settings.login_failure_window_seconds
+            ),
+        )
+        store.start()
+        log.info("server started", extra={"event": "server.started", "host": settings.host,
+                                          "port": settings.port})
+        try:
+            yield
+        finally:
+            # Tell every client, wait for every room's last writes, then stop the writer.
+            await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
+            await store.stop()
+            await engine.dispose()
+            log.info("server stopped", extra={"event": "server.stopped"})
+
+    app = FastAPI(title="Widen", version="0.1.0", lifespan=lifespan)
+    app.include_router(auth.router)
+    app.include_router(documents.router)
+    app.include_router(health.router)
+    app.include_router(ws.router)
+
+    @app.middleware("http")
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """One line per request, without the query string (it may carry a ticket)."""
+        started = time.perf_counter()
+        response = await call_next(request)
+        log.info("request", extra={"event": "http.request", "method": request.method,
+                                   "path": request.url.path, "status": response.status_code,
+                                   "ms": round((time.perf_counter() - started) * 1000, 1)})
+        return response
+
+    if (settings.static_dir / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="frontend")
+    else:
+        @app.get("/", include_in_schema=False)
+        async def frontend_missing() -> HTMLResponse:
+            return HTMLResponse(_FRONTEND_MISSING)
+
+    return app

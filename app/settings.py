@@ -1,0 +1,66 @@
+"""Configuration, read once from `WIDEN_*` environment variables (and `.env` if present)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob an operator may turn; the defaults are the embedded single-machine setup."""
+
+    model_config = SettingsConfigDict(env_prefix="WIDEN_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'widen.db'}"
+    # FULL survives power loss; NORMAL (with WAL) survives a process crash but may lose the last
+    # commits on power loss; OFF is for throwaway benchmarks only.
+    sqlite_synchronous: Literal["FULL", "NORMAL", "OFF"] = "FULL"
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    static_dir: Path = PROJECT_ROOT / "frontend" / "dist"
+
+    session_ttl_hours: float = 24 * 14
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    login_failure_window_seconds: float = 300.0
+
+    ticket_ttl_seconds: float = 60.0
+    max_message_bytes: int = 8 * 1024 * 1024
+    flush_interval_ms: float = 50.0
+    flush_max_updates: int = 2000
+    broadcast_interval_ms: float = 0.0
+    compaction_threshold: int = 1000
+    room_idle_seconds: float = 10.0
+    awareness_max_bytes: int = 8 * 1024
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: dict[str, object]) -> dict[str, object]:
+        """Accept `WIDEN_ALLOWED_ORIGINS` as a comma-separated list, the natural shell form."""
+        origins = data.get("allowed_origins")
+        if isinstance(origins, str):
+            data["allowed_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
+        return data
+
+    @cached_property
+    def effective_origins(self) -> frozenset[str]:
+        """Browsers may open websockets only from where the app itself is served by default."""
+        if self.allowed_origins:
+            return frozenset(o.rstrip("/") for o in self.allowed_origins)
+        return frozenset(
+            {f"http://{self.host}:{self.port}", f"http://localhost:{self.port}",
+             f"http://127.0.0.1:{self.port}"}
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,120 @@
+"""`/ws/{document_id}`: authenticate, authorise, then hand the socket to the document's room.
+
+Refusals accept the socket and close it at once with a 44xx code, because a handshake refused
+at the HTTP level reaches clients as a bare failure and they cannot tell why. A missing
+document, a document without a grant and a bad ticket all close with the same 4404.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import APIRouter, WebSocket
+from sqlalchemy import update
+from starlette.websockets import WebSocketState
+
+from app import models
+from app.api.deps import SESSION_COOKIE, user_for_token
+from app.permissions import document_access
+from app.security import token_digest
+from app.services import Services
+from app.timeutil import utcnow
+from crdt.peer import Peer
+from crdt.protocol import CloseCode, ProtocolError
+
+router = APIRouter()
+log = logging.getLogger("widen.ws")
+
+
+class WebSocketChannel:
+    """Adapts Starlette's websocket to the room's `Channel` seam."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+
+    async def send(self, data: bytes) -> None:
+        await self._websocket.send_bytes(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self._websocket.application_state is WebSocketState.CONNECTED:
+            await self._websocket.close(code, reason)
+
+
+async def _authenticate(services: Services, websocket: WebSocket,
+                        document_id: str) -> tuple[str | None, CloseCode, str]:
+    """Return the user id, or None with the close code and reason to refuse with."""
+    ticket = websocket.query_params.get("ticket")
+    async with services.sessions() as session, session.begin():
+        if ticket:
+            user_id = await session.scalar(
+                update(models.WsTicket)
+                .where(
+                    models.WsTicket.token_hash == token_digest(ticket),
+                    models.WsTicket.document_id == document_id,
+                    models.WsTicket.used_at.is_(None),
+                    models.WsTicket.expires_at > utcnow(),
+                )
+                .values(used_at=utcnow())
+                .returning(models.WsTicket.user_id)
+            )
+            if user_id is None:
+                return None, CloseCode.NOT_FOUND, "not found"
+        else:
+            token = websocket.cookies.get(SESSION_COOKIE)
+            user = await user_for_token(session, token) if token else None
+            if user is None:
+                return None, CloseCode.UNAUTHORIZED, "not signed in"
+            origin = (websocket.headers.get("origin") or "").rstrip("/")
+            if origin not in services.settings.effective_origins:
+                return None, CloseCode.FORBIDDEN, "origin not allowed"
+            user_id = user.id
+        access = await document_access(session, user_id, document_id)
+        if access is None or not access.can_open_socket:
+            return None, CloseCode.NOT_FOUND, "not found"
+        return user_id, CloseCode.NORMAL, ""
+
+
+@router.websocket("/ws/{document_id}")
+async def document_socket(websocket: WebSocket, document_id: str) -> None:
+    services: Services = websocket.app.state.services
+    user_id, code, reason = await _authenticate(services, websocket, document_id)
+    await websocket.accept()
+    if user_id is None:
+        log.info("websocket refused", extra={"event": "ws.refused", "document_id": document_id,
+                                             "code": int(code)})
+        await websocket.close(code, reason)
+        return
+
+    connection_id = uuid.uuid4().hex[:12]
+    peer = Peer(WebSocketChannel(websocket), origin=user_id, label=connection_id)
+    room = await services.rooms.join(document_id, peer)
+    log.info("websocket joined", extra={"event": "ws.joined", "document_id": document_id,
+                                        "user_id": user_id, "connection": connection_id})
+    limit = services.settings.max_message_bytes
+    close_code = None
+    try:
+        while not peer.closing:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                close_code = message.get("code")
+                break
+            data = message.get("bytes")
+            if data is None:
+                raise ProtocolError("text frames are not part of the protocol",
+                                    CloseCode.UNSUPPORTED_DATA)
+            if len(data) > limit:
+                raise ProtocolError("message too big", CloseCode.MESSAGE_TOO_BIG)
+            room.receive(peer, data)
+    except ProtocolError as exc:
+        log.warning("protocol error; closing connection",
+                    extra={"event": "ws.protocol_error", "document_id": document_id,
+                           "user_id": user_id, "connection": connection_id,
+                           "reason": exc.reason, "code": int(exc.code)})
+        peer.close(exc.code, exc.reason)
+        await peer.wait_closed()
+    finally:
+        services.rooms.leave(room, peer)
+        peer.cancel()
+        log.info("websocket left", extra={"event": "ws.left", "document_id": document_id,
+                                          "connection": connection_id, "code": close_code})

@@ -1,0 +1,90 @@
+"""One client connection as a room sees it: an origin, an outgoing queue, its awareness ids.
+
+Sending goes through a bounded queue drained by the peer's own task, so a slow or stalled
+client can never hold up the room: when its queue is full it is disconnected (it resyncs on
+reconnect, losing nothing) instead of making everyone else wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from crdt.protocol import CloseCode
+
+log = logging.getLogger("widen.peer")
+
+MAX_QUEUED_MESSAGES = 4096
+
+
+class Channel(Protocol):
+    """The transport seam: whatever carries bytes to one client (a websocket in production)."""
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class Peer:
+    def __init__(self, channel: Channel, origin: str | None, *, label: str = "") -> None:
+        self.channel = channel
+        self.origin = origin
+        self.label = label
+        self.awareness_client_ids: set[int] = set()
+        self._outbox: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue(MAX_QUEUED_MESSAGES)
+        self._closing = False
+        self._sender = asyncio.create_task(self._drain(), name=f"widen-peer-send-{label}")
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def send(self, data: bytes) -> None:
+        if self._closing:
+            return
+        try:
+            self._outbox.put_nowait(data)
+        except asyncio.QueueFull:
+            log.warning("peer too slow; disconnecting",
+                        extra={"event": "peer.slow", "peer": self.label})
+            self._close_now(CloseCode.TRY_AGAIN_LATER, "too slow to keep up")
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what is already queued (e.g. a permission-denied message) is sent."""
+        if self._closing:
+            return
+        try:
+            self._outbox.put_nowait((code, reason))
+            self._closing = True
+        except asyncio.QueueFull:
+            self._close_now(code, reason)
+
+    def _close_now(self, code: int, reason: str) -> None:
+        self._closing = True
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+        self._outbox.put_nowait((code, reason))
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._sender)
+
+    def cancel(self) -> None:
+        """The transport is gone: stop sending."""
+        self._closing = True
+        self._sender.cancel()
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                item = await self._outbox.get()
+                if isinstance(item, tuple):
+                    code, reason = item
+                    await self.channel.close(code, reason)
+                    return
+                await self.channel.send(item)
+        except Exception as exc:
+            # The client went away mid-send; its receive loop sees the disconnect and leaves.
+            self._closing = True
+            log.debug("send to peer failed", extra={"event": "peer.send_failed",
+                                                    "peer": self.label, "error": repr(exc)})

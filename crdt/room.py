@@ -1,0 +1,189 @@
+"""One live document: its Y.Doc, its awareness, its peers, and what flows between them.
+
+Every incoming message goes through `Room.receive`, which either acts on it completely or
+raises `ProtocolError` having changed nothing: an update is applied to the live doc, queued for
+the store and queued for relay only after pycrdt accepted it. Relays are coalesced: updates that
+arrive within one broadcast tick are merged into one message per recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pycrdt import (
+    Awareness,
+    Doc,
+    create_awareness_message,
+    create_sync_message,
+    create_update_message,
+    handle_sync_message,
+    merge_updates,
+)
+
+from crdt.peer import Peer
+from crdt.protocol import (
+    AwarenessUpdate,
+    CloseCode,
+    Ignored,
+    ProtocolError,
+    QueryAwareness,
+    SyncStep1,
+    SyncUpdate,
+    parse_awareness_update,
+    parse_message,
+)
+from crdt.store import UpdateStore
+
+log = logging.getLogger("widen.room")
+
+EMPTY_UPDATE = b"\x00\x00"
+# What pycrdt and its Rust core raise on bytes they cannot decode.
+_DECODE_ERRORS = (ValueError, IndexError, RuntimeError, AssertionError)
+
+
+def _is_rust_panic(exc: BaseException) -> bool:
+    """pyo3 turns a Rust panic into `PanicException`, a BaseException that is not importable."""
+    return type(exc).__name__ == "PanicException"
+
+
+class Room:
+    def __init__(
+        self,
+        name: str,
+        store: UpdateStore,
+        *,
+        broadcast_interval: float,
+        awareness_max_bytes: int,
+    ) -> None:
+        self.name = name
+        self.doc = Doc()
+        self.awareness = Awareness(self.doc)
+        # The server is no participant: it must not appear among the users present.
+        self.awareness.set_local_state(None)
+        self.peers: set[Peer] = set()
+        self.last_seq = 0
+        self._store = store
+        self._broadcast_interval = broadcast_interval
+        self._awareness_max_bytes = awareness_max_bytes
+        self._outbox: list[tuple[bytes, Peer]] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._awareness_changes: list[dict[str, list[int]]] = []
+        self.awareness.observe(self._on_awareness)
+
+    async def load(self) -> None:
+        rows = await self._store.load(self.name)
+        if rows:
+            self.doc.apply_update(rows[0] if len(rows) == 1 else merge_updates(*rows))
+
+    def add(self, peer: Peer) -> None:
+        """Start the y-websocket handshake: our state vector, then who is here."""
+        self.peers.add(peer)
+        peer.send(create_sync_message(self.doc))
+        if self.awareness.states:
+            peer.send(self._awareness_message(list(self.awareness.states)))
+
+    def remove(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+        if peer.awareness_client_ids:
+            gone = sorted(peer.awareness_client_ids)
+            self.awareness.remove_awareness_states(gone, peer)
+            self._consume_awareness_changes()
+            self._relay(self._awareness_message(gone), exclude=peer)
+
+    def receive(self, peer: Peer, data: bytes) -> None:
+        message = parse_message(data)
+        match message:
+            case SyncStep1():
+                peer.send(self._answer_step1(data))
+            case SyncUpdate(update):
+                self._apply(peer, update)
+            case AwarenessUpdate(payload):
+                self._apply_awareness(peer, payload)
+            case QueryAwareness():
+                if self.awareness.states:
+                    peer.send(self._awareness_message(list(self.awareness.states)))
+            case Ignored():
+                pass
+
+    def close_all(self, code: int, reason: str) -> None:
+        for peer in list(self.peers):
+            peer.close(code, reason)
+
+    def _answer_step1(self, data: bytes) -> bytes:
+        try:
+            reply = handle_sync_message(data[1:], self.doc)
+        except _DECODE_ERRORS as exc:
+            raise ProtocolError("invalid state vector", CloseCode.UNSUPPORTED_DATA) from exc
+        assert reply is not None, "sync step 1 always has a step 2 answer"
+        return reply
+
+    def _apply(self, peer: Peer, update: bytes) -> None:
+        if update == EMPTY_UPDATE:
+            return
+        try:
+            self.doc.apply_update(update)
+        except _DECODE_ERRORS as exc:
+            raise ProtocolError("invalid update", CloseCode.UNSUPPORTED_DATA) from exc
+        except BaseException as exc:
+            if _is_rust_panic(exc):
+                raise ProtocolError("update rejected by the CRDT engine",
+                                    CloseCode.UNSUPPORTED_DATA) from exc
+            raise
+        self.last_seq = self._store.append(self.name, peer.origin, update)
+        self._outbox.append((update, peer))
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            if self._broadcast_interval > 0:
+                self._flush_handle = loop.call_later(self._broadcast_interval, self._flush)
+            else:
+                self._flush_handle = loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Relay what arrived this tick: one message per recipient, not one per keystroke."""
+        self._flush_handle = None
+        pending, self._outbox = self._outbox, []
+        if not pending:
+            return
+        senders = {peer for _, peer in pending}
+        update = pending[0][0] if len(pending) == 1 else merge_updates(*(u for u, _ in pending))
+        message = create_update_message(update)
+        # A lone sender already has what it sent; with several, each gets the merge, its own
+        # part included, which Yjs ignores as already known.
+        self._relay(message, exclude=next(iter(senders)) if len(senders) == 1 else None)
+
+    def _relay(self, message: bytes, exclude: Peer | None) -> None:
+        for other in self.peers:
+            if other is not exclude:
+                other.send(message)
+
+    def _apply_awareness(self, peer: Peer, payload: bytes) -> None:
+        if len(payload) > self._awareness_max_bytes:
+            log.info("oversized awareness update dropped",
+                     extra={"event": "awareness.dropped", "room": self.name,
+                            "bytes": len(payload)})
+            return
+        # Validated whole first: pycrdt applies entry by entry and would keep a partial update.
+        parse_awareness_update(payload)
+        self.awareness.apply_awareness_update(payload, peer)
+        changed = self._consume_awareness_changes()
+        for change in changed:
+            peer.awareness_client_ids.update(change["added"])
+            peer.awareness_client_ids.update(change["updated"])
+            peer.awareness_client_ids.difference_update(change["removed"])
+        ids = sorted({i for c in changed for key in ("added", "updated", "removed")
+                      for i in c[key]})
+        if ids:
+            self._relay(self._awareness_message(ids), exclude=peer)
+
+    def _on_awareness(self, topic: str, event: tuple[dict[str, list[int]], Any]) -> None:
+        if topic == "update":
+            self._awareness_changes.append(event[0])
+
+    def _consume_awareness_changes(self) -> list[dict[str, list[int]]]:
+        changes, self._awareness_changes = self._awareness_changes, []
+        return changes
+
+    def _awareness_message(self, client_ids: list[int]) -> bytes:
+        return create_awareness_message(self.awareness.encode_awareness_update(client_ids))

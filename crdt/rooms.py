@@ -1,0 +1,142 @@
+"""The process's rooms: exactly one per open document, loaded on first join, unloaded when idle.
+
+A room is put in the table *before* it loads, and joiners await that same load, so fifty clients
+opening a new document at the same instant all land in one room. Unloading marks the room
+closing, waits until all its updates are durable, and only then lets go of it; a join that
+arrives meanwhile waits and then loads a fresh room from the store, which by then has it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from crdt.peer import Peer
+from crdt.room import Room
+from crdt.store import UpdateStore
+
+log = logging.getLogger("widen.rooms")
+
+
+class _Entry:
+    def __init__(self, room: Room) -> None:
+        self.room = room
+        self.loaded: asyncio.Task[None] = asyncio.create_task(room.load())
+        self.closing = False
+        self.closed = asyncio.Event()
+        self.idle_timer: asyncio.TimerHandle | None = None
+
+
+class Rooms:
+    def __init__(
+        self,
+        store: UpdateStore,
+        *,
+        idle_seconds: float,
+        broadcast_interval: float,
+        awareness_max_bytes: int,
+    ) -> None:
+        self._store = store
+        self._idle_seconds = idle_seconds
+        self._broadcast_interval = broadcast_interval
+        self._awareness_max_bytes = awareness_max_bytes
+        self._entries: dict[str, _Entry] = {}
+        self._unloads: set[asyncio.Task[None]] = set()
+
+    @property
+    def open_rooms(self) -> int:
+        return len(self._entries)
+
+    @property
+    def connections(self) -> int:
+        return sum(len(e.room.peers) for e in self._entries.values())
+
+    def get(self, name: str) -> Room | None:
+        entry = self._entries.get(name)
+        return entry.room if entry is not None and not entry.closing else None
+
+    async def join(self, name: str, peer: Peer) -> Room:
+        while True:
+            entry = self._entries.get(name)
+            if entry is None:
+                entry = _Entry(self._new_room(name))
+                self._entries[name] = entry
+            if entry.closing:
+                await entry.closed.wait()
+                continue
+            try:
+                await asyncio.shield(entry.loaded)
+            except Exception:
+                if self._entries.get(name) is entry:
+                    del self._entries[name]
+                raise
+            if entry.closing:
+                continue
+            if entry.idle_timer is not None:
+                entry.idle_timer.cancel()
+                entry.idle_timer = None
+            entry.room.add(peer)
+            return entry.room
+
+    def leave(self, room: Room, peer: Peer) -> None:
+        room.remove(peer)
+        entry = self._entries.get(room.name)
+        if entry is None or entry.room is not room or room.peers or entry.closing:
+            return
+        if entry.idle_timer is not None:
+            entry.idle_timer.cancel()
+        entry.idle_timer = asyncio.get_running_loop().call_later(
+            self._idle_seconds, self._start_unload, entry
+        )
+
+    def close_room(self, name: str, code: int, reason: str) -> Room | None:
+        """Disconnect everyone from a document (deleted, say); the room then unloads."""
+        entry = self._entries.get(name)
+        if entry is None:
+            return None
+        entry.room.close_all(code, reason)
+        return entry.room
+
+    async def unload(self, name: str) -> None:
+        """Unload now (after a final flush), e.g. before a document's log is deleted."""
+        entry = self._entries.get(name)
+        if entry is not None:
+            await self._unload(entry)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Shutdown: tell every client, then unload every room after its final flush."""
+        for entry in list(self._entries.values()):
+            entry.room.close_all(code, reason)
+        await asyncio.gather(*(self._unload(e) for e in list(self._entries.values())))
+        if self._unloads:
+            await asyncio.gather(*self._unloads)
+
+    def _new_room(self, name: str) -> Room:
+        return Room(name, self._store, broadcast_interval=self._broadcast_interval,
+                    awareness_max_bytes=self._awareness_max_bytes)
+
+    def _start_unload(self, entry: _Entry) -> None:
+        entry.idle_timer = None
+        if entry.room.peers or entry.closing:
+            return
+        task = asyncio.create_task(self._unload(entry), name=f"widen-unload-{entry.room.name}")
+        self._unloads.add(task)
+        task.add_done_callback(self._unloads.discard)
+
+    async def _unload(self, entry: _Entry) -> None:
+        if entry.closing:
+            await entry.closed.wait()
+            return
+        entry.closing = True
+        if entry.idle_timer is not None:
+            entry.idle_timer.cancel()
+        try:
+            # Wait for in-flight loads too, or a failed load would surface as never retrieved.
+            await asyncio.gather(entry.loaded, return_exceptions=True)
+            await self._store.wait_durable(entry.room.last_seq)
+        finally:
+            if self._entries.get(entry.room.name) is entry:
+                del self._entries[entry.room.name]
+            self._store.forget(entry.room.name)
+            entry.closed.set()
+            log.info("room unloaded", extra={"event": "room.unloaded", "room": entry.room.name})

@@ -1,0 +1,29 @@
+"""The update log: the only table the CRDT side writes.
+
+It has its own MetaData so `crdt/` stays free of the web app's models; alembic migrates both.
+There is deliberately no foreign key to `documents`: the web app deletes a document's log
+through `UpdateStore.delete_document` in the same transaction as the document.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, String, Table
+
+metadata = MetaData()
+
+# kind: an incremental update as a client sent it, or a snapshot that replaced older rows.
+KIND_UPDATE = 0
+KIND_SNAPSHOT = 1
+
+doc_updates = Table(
+    "doc_updates",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("document_id", String(36), nullable=False),
+    Column("origin", String(64), nullable=True),
+    Column("kind", Integer, nullable=False, default=KIND_UPDATE),
+    Column("created_at", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("ix_doc_updates_document_id_id", "document_id", "id"),
+)

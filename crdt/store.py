@@ -1,0 +1,222 @@
+"""The update log: group-committed appends, loading, and compaction into snapshots.
+
+One writer task owns every write. Rooms hand it updates without waiting; it commits whatever
+accumulated during one flush interval in a single transaction, so a burst of keystrokes costs
+one commit, not one per keystroke. An update counts as durable once its batch has committed:
+`wait_durable` lets a room (or a clean shutdown) wait for exactly that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from pycrdt import merge_updates
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_updates
+
+log = logging.getLogger("widen.store")
+
+_RETRY_DELAYS_SECONDS = (0.05, 0.2, 1.0, 2.0, 5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpdate:
+    seq: int
+    document_id: str
+    origin: str | None
+    data: bytes
+    received_ms: int
+
+
+class UpdateStore:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        flush_interval: float,
+        max_batch: int,
+        compaction_threshold: int,
+    ) -> None:
+        self._engine = engine
+        self._flush_interval = flush_interval
+        self._max_batch = max_batch
+        self._compaction_threshold = compaction_threshold
+        self._queue: deque[PendingUpdate] = deque()
+        self._next_seq = 1
+        self._durable_seq = 0
+        self._has_work = asyncio.Event()
+        self._durable_changed = asyncio.Condition()
+        self._row_counts: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.failures = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="widen-update-writer")
+
+    async def stop(self) -> None:
+        """Commit everything still queued, then end the writer: a clean shutdown loses nothing."""
+        self._stopping = True
+        self._has_work.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def load(self, document_id: str) -> list[bytes]:
+        """Every stored update of a document, oldest first (a snapshot counts as one)."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(doc_updates.c.data)
+                .where(doc_updates.c.document_id == document_id)
+                .order_by(doc_updates.c.id)
+            )
+            rows = [row.data for row in result]
+        self._row_counts[document_id] = len(rows)
+        return rows
+
+    def append(self, document_id: str, origin: str | None, data: bytes) -> int:
+        """Queue an update for the next group commit; return its sequence number."""
+        if self._stopping and self._task is None:
+            raise RuntimeError("update store is stopped")
+        seq = self._next_seq
+        self._next_seq += 1
+        self._queue.append(
+            PendingUpdate(seq, document_id, origin, data, int(time.time() * 1000))
+        )
+        self._has_work.set()
+        return seq
+
+    def is_durable(self, seq: int) -> bool:
+        return seq <= self._durable_seq
+
+    async def wait_durable(self, seq: int) -> None:
+        async with self._durable_changed:
+            await self._durable_changed.wait_for(lambda: self._durable_seq >= seq)
+
+    def forget(self, document_id: str) -> None:
+        """Drop bookkeeping for a document whose room unloaded."""
+        self._row_counts.pop(document_id, None)
+
+    async def delete_document(self, conn: AsyncConnection, document_id: str) -> None:
+        """Delete a document's log inside the caller's transaction (the document row's)."""
+        await conn.execute(delete(doc_updates).where(doc_updates.c.document_id == document_id))
+        self._row_counts.pop(document_id, None)
+
+    async def _run(self) -> None:
+        while True:
+            await self._has_work.wait()
+            if not self._stopping and len(self._queue) < self._max_batch:
+                await asyncio.sleep(self._flush_interval)
+            while self._queue:
+                batch = [self._queue[i] for i in range(min(len(self._queue), self._max_batch))]
+                await self._commit_with_retry(batch)
+                for _ in batch:
+                    self._queue.popleft()
+                await self._mark_durable(batch[-1].seq)
+                await self._compact_grown([u.document_id for u in batch])
+            self._has_work.clear()
+            if self._stopping:
+                return
+
+    async def _commit_with_retry(self, batch: list[PendingUpdate]) -> None:
+        """Keep trying: a failed commit must not drop acknowledged-to-peers edits."""
+        attempt = 0
+        while True:
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(
+                        insert(doc_updates),
+                        [
+                            {
+                                "document_id": u.document_id,
+                                "origin": u.origin,
+                                "kind": KIND_UPDATE,
+                                "created_at": u.received_ms,
+                                "data": u.data,
+                            }
+                            for u in batch
+                        ],
+                    )
+                return
+            except Exception:
+                self.failures += 1
+                delay = _RETRY_DELAYS_SECONDS[min(attempt, len(_RETRY_DELAYS_SECONDS) - 1)]
+                log.exception("update batch commit failed; retrying",
+                              extra={"event": "store.commit_failed", "batch": len(batch),
+                                     "retry_in": delay})
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _mark_durable(self, seq: int) -> None:
+        async with self._durable_changed:
+            self._durable_seq = seq
+            self._durable_changed.notify_all()
+
+    async def _compact_grown(self, document_ids: list[str]) -> None:
+        counts: dict[str, int] = {}
+        for document_id in document_ids:
+            counts[document_id] = counts.get(document_id, 0) + 1
+        for document_id, added in counts.items():
+            total = self._row_counts.get(document_id, 0) + added
+            self._row_counts[document_id] = total
+            if total > self._compaction_threshold:
+                try:
+                    await self.compact(document_id)
+                except Exception:
+                    # Compaction only speeds up loading; the rows it failed to merge are intact
+                    # and the next batch for this document tries again.
+                    log.exception("compaction failed", extra={"event": "store.compact_failed",
+                                                              "document_id": document_id})
+
+    async def compact(self, document_id: str) -> None:
+        """Replace a document's rows by one merged snapshot, atomically.
+
+        `merge_updates` rather than re-encoding a Doc: a Doc drops updates still waiting for
+        missing dependencies, a merge keeps them.
+        """
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                select(doc_updates.c.id, doc_updates.c.data)
+                .where(doc_updates.c.document_id == document_id)
+                .order_by(doc_updates.c.id)
+            )
+            rows = result.all()
+            if len(rows) < 2:
+                return
+            merged = merge_updates(*(row.data for row in rows))
+            await conn.execute(
+                delete(doc_updates).where(
+                    doc_updates.c.document_id == document_id,
+                    doc_updates.c.id <= rows[-1].id,
+                )
+            )
+            await conn.execute(
+                insert(doc_updates).values(
+                    document_id=document_id,
+                    origin=None,
+                    kind=KIND_SNAPSHOT,
+                    created_at=int(time.time() * 1000),
+                    data=merged,
+                )
+            )
+        self._row_counts[document_id] = 1
+        log.info("compacted update log", extra={"event": "store.compacted",
+                                                 "document_id": document_id, "rows": len(rows),
+                                                 "bytes": len(merged)})
+
+    async def count_rows(self, document_id: str) -> int:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(func.count()).where(doc_updates.c.document_id == document_id)
+            )
+            return int(result.scalar_one())

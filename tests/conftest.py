@@ -1,0 +1,101 @@
+"""Fixtures that start real servers on real databases (SQLite, or PostgreSQL when
+WIDEN_TEST_DATABASE_URL points at one)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine.url import make_url
+
+from tests.support.api import Api
+from tests.support.server import ServerProcess
+
+TEST_DATABASE_URL = os.environ.get("WIDEN_TEST_DATABASE_URL", "")
+
+
+async def _create_pg_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    url = make_url(admin_url).set(drivername="postgresql")
+    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_pg_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    url = make_url(admin_url).set(drivername="postgresql")
+    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A brand-new, empty database per test; the server migrates it with alembic on start."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'widen.db'}"
+        return
+    name = f"widen_test_{uuid.uuid4().hex[:12]}"
+    await _create_pg_database(TEST_DATABASE_URL, name)
+    try:
+        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        await _drop_pg_database(TEST_DATABASE_URL, name)
+
+
+@pytest.fixture
+def start_server(
+    database_url: str, tmp_path: Path
+) -> Iterator[Callable[..., ServerProcess]]:
+    servers: list[ServerProcess] = []
+
+    def start(**settings: str) -> ServerProcess:
+        server = ServerProcess(database_url, tmp_path / f"server{len(servers)}.log", **settings)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
+    return start_server()
+
+
+@pytest.fixture
+async def make_api(live_server: ServerProcess) -> AsyncIterator[Callable[[], Api]]:
+    clients: list[Api] = []
+
+    def make() -> Api:
+        api = Api(live_server.base_url)
+        clients.append(api)
+        return api
+
+    yield make
+    for api in clients:
+        await api.aclose()
+
+
+@pytest.fixture
+async def alice(make_api: Callable[[], Api]) -> Api:
+    return await make_api().sign_up("Alice")
+
+
+@pytest.fixture
+async def bob(make_api: Callable[[], Api]) -> Api:
+    return await make_api().sign_up("Bob")

@@ -1,0 +1,1 @@
+"""Real-component test helpers: a server process, an API client, Yjs protocol clients."""

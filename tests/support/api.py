@@ -1,0 +1,51 @@
+"""A thin client of Widen's HTTP API, as a test would use it: one signed-in user per instance."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import httpx
+
+_counter = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+
+class Api:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.user: dict[str, Any] = {}
+        self.token = ""
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def sign_up(self, name: str | None = None, email: str | None = None) -> Api:
+        """Register a fresh user and sign in with a bearer token."""
+        n = next(_counter)
+        name = name or f"User {n}"
+        email = email or f"user{n}-{id(self)}@example.org"
+        response = await self.http.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD, "name": name}
+        )
+        assert response.status_code == 201, response.text
+        response = await self.http.post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        self.token = response.json()["token"]
+        self.user = response.json()["user"]
+        self.http.headers["Authorization"] = f"Bearer {self.token}"
+        self.http.cookies.clear()
+        return self
+
+    async def create_document(self, title: str = "Draft") -> str:
+        response = await self.http.post("/api/documents", json={"title": title})
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def ticket(self, document_id: str) -> str:
+        response = await self.http.post(f"/api/documents/{document_id}/ticket")
+        assert response.status_code == 200, response.text
+        return str(response.json()["ticket"])

@@ -1,0 +1,114 @@
+"""A real Widen server in its own process, on a free port, with a database of its own.
+
+Tests kill it with SIGKILL or SIGTERM and start it again on the same database, so it must be a
+separate process, not an in-process app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(self, database_url: str, log_path: Path, **settings: str) -> None:
+        self.database_url = database_url
+        self.log_path = log_path
+        self.port = free_port()
+        self.settings = settings
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "WIDEN_HOST": "127.0.0.1",
+            "WIDEN_PORT": str(self.port),
+            "WIDEN_DATABASE_URL": self.database_url,
+            "WIDEN_LOG_LEVEL": "INFO",
+            **{f"WIDEN_{key.upper()}": value for key, value in self.settings.items()},
+        }
+        log = self.log_path.open("ab")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        log.close()
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise RuntimeError(f"server exited with {self._process.returncode}:\n"
+                                   + self.log_tail())
+            try:
+                if httpx.get(f"{self.base_url}/api/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not become healthy:\n" + self.log_tail())
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to flush anything."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGKILL)
+        self._process.wait(10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM: the clean shutdown an orchestrator asks for."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGTERM)
+        return self._process.wait(timeout)
+
+    async def aterminate(self, timeout: float = 30.0) -> int:
+        return await asyncio.to_thread(self.terminate, timeout)
+
+    def restart(self) -> None:
+        self.start()
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(5)
