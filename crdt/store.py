@@ -9,6 +9,7 @@ one commit, not one per keystroke. An update counts as durable once its batch ha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -51,11 +52,16 @@ class UpdateStore:
         self._next_seq = 1
         self._durable_seq = 0
         self._has_work = asyncio.Event()
+        # Cuts the flush interval short: at shutdown, when someone waits for durability, or
+        # when a full batch is already queued.
+        self._flush_now = asyncio.Event()
         self._durable_changed = asyncio.Condition()
         self._row_counts: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.failures = 0
+        self.batches_committed = 0
+        self.updates_committed = 0
 
     @property
     def pending(self) -> int:
@@ -68,6 +74,7 @@ class UpdateStore:
         """Commit everything still queued, then end the writer: a clean shutdown loses nothing."""
         self._stopping = True
         self._has_work.set()
+        self._flush_now.set()
         if self._task is not None:
             await self._task
             self._task = None
@@ -94,12 +101,16 @@ class UpdateStore:
             PendingUpdate(seq, document_id, origin, data, int(time.time() * 1000))
         )
         self._has_work.set()
+        if len(self._queue) >= self._max_batch:
+            self._flush_now.set()
         return seq
 
     def is_durable(self, seq: int) -> bool:
         return seq <= self._durable_seq
 
     async def wait_durable(self, seq: int) -> None:
+        if seq > self._durable_seq:
+            self._flush_now.set()
         async with self._durable_changed:
             await self._durable_changed.wait_for(lambda: self._durable_seq >= seq)
 
@@ -115,8 +126,10 @@ class UpdateStore:
     async def _run(self) -> None:
         while True:
             await self._has_work.wait()
-            if not self._stopping and len(self._queue) < self._max_batch:
-                await asyncio.sleep(self._flush_interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._flush_interval):
+                    await self._flush_now.wait()
+            self._flush_now.clear()
             while self._queue:
                 batch = [self._queue[i] for i in range(min(len(self._queue), self._max_batch))]
                 await self._commit_with_retry(batch)
@@ -147,6 +160,8 @@ class UpdateStore:
                             for u in batch
                         ],
                     )
+                self.batches_committed += 1
+                self.updates_committed += len(batch)
                 return
             except Exception:
                 self.failures += 1

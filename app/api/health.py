@@ -31,4 +31,7 @@ async def health(services: ServicesDep, response: Response) -> HealthOut:
         rooms=services.rooms.open_rooms,
         connections=services.rooms.connections,
         pending_writes=services.store.pending,
+        write_batches=services.store.batches_committed,
+        updates_written=services.store.updates_committed,
+        write_failures=services.store.failures,
     )

@@ -68,3 +68,6 @@ class HealthOut(BaseModel):
     rooms: int
     connections: int
     pending_writes: int
+    write_batches: int
+    updates_written: int
+    write_failures: int

@@ -20,6 +20,7 @@ from pycrdt import (
     create_sync_message,
     create_update_message,
     handle_sync_message,
+    read_message,
 )
 from websockets.asyncio.client import ClientConnection
 
@@ -43,7 +44,9 @@ class YClient:
         self._ws = await websockets.connect(self.url, max_size=None, compression=None,
                                            open_timeout=timeout)
         self._reader = asyncio.create_task(self._read())
-        await self._ws.send(create_sync_message(self.doc))
+        # A refused connection is closed by the server right away; `closed` records why.
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self._ws.send(create_sync_message(self.doc))
         return self
 
     async def connect_synced(self, timeout: float = 10.0) -> YClient:
@@ -139,8 +142,6 @@ class YClient:
             if message[1] == 1:
                 self.synced.set()
         elif message[0] == 1:
-            from pycrdt import read_message
-
             self.awareness.apply_awareness_update(read_message(message[1:]), "remote")
         elif message[0] == 2:
             self.auth_messages.append(message)
