@@ -84,6 +84,10 @@ class YClient:
         return await self.edit(lambda doc: doc.get(name, type=Text).insert(
             len(doc.get(name, type=Text)), value))
 
+    async def delete(self, index: int, length: int, name: str = "body") -> bytes:
+        return await self.edit(lambda doc: doc.get(name, type=Text).__delitem__(
+            slice(index, index + length)))
+
     async def set_awareness(self, state: dict[str, Any] | None) -> None:
         self.awareness.set_local_state(state)
         payload = self.awareness.encode_awareness_update([self.awareness.client_id])
