@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
 
+# uvicorn logs each websocket request line, query string (and so the ticket) included.
+_QUERY_STRING = re.compile(r"\?[^\s\"']*")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {
     "message", "asctime", "taskName", "color_message"
 }
@@ -23,7 +26,7 @@ class JsonFormatter(logging.Formatter):
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": _QUERY_STRING.sub("?…", record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS:
