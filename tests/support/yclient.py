@@ -26,10 +26,16 @@ from websockets.asyncio.client import ClientConnection
 
 
 class YClient:
-    def __init__(self, url: str, *, client_id: int | None = None) -> None:
+    def __init__(
+        self, url: str, *, client_id: int | None = None, resume: YClient | None = None
+    ) -> None:
+        """`resume`: reconnect with that client's document and awareness, as a provider does."""
         self.url = url
-        self.doc = Doc(client_id=client_id) if client_id is not None else Doc()
-        self.awareness = Awareness(self.doc)
+        if resume is not None:
+            self.doc, self.awareness = resume.doc, resume.awareness
+        else:
+            self.doc = Doc(client_id=client_id) if client_id is not None else Doc()
+            self.awareness = Awareness(self.doc)
         self.synced = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason = ""
