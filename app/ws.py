@@ -20,8 +20,9 @@ from app.permissions import document_access
 from app.security import token_digest
 from app.services import Services
 from app.timeutil import utcnow
+from crdt.guard import WriteRejected
 from crdt.peer import Peer
-from crdt.protocol import CloseCode, ProtocolError
+from crdt.protocol import CloseCode, ProtocolError, create_permission_denied_message
 
 router = APIRouter()
 log = logging.getLogger("widen.ws")
@@ -106,6 +107,15 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
             if len(data) > limit:
                 raise ProtocolError("message too big", CloseCode.MESSAGE_TOO_BIG)
             room.receive(peer, data)
+    except WriteRejected as exc:
+        # An authorization failure: who, where, which roots; never the update's content.
+        log.warning("write rejected; closing connection",
+                    extra={"event": "ws.write_rejected", "document_id": document_id,
+                           "user_id": user_id, "connection": connection_id,
+                           "reason": exc.reason, "roots": sorted(exc.roots)})
+        peer.send(create_permission_denied_message(exc.reason))
+        peer.close(exc.code, exc.reason)
+        await peer.wait_closed()
     except ProtocolError as exc:
         log.warning("protocol error; closing connection",
                     extra={"event": "ws.protocol_error", "document_id": document_id,

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import Protocol
 
+from crdt.guard import WriteScope
 from crdt.protocol import CloseCode
 
 log = logging.getLogger("widen.peer")
@@ -27,9 +28,23 @@ class Channel(Protocol):
 
 
 class Peer:
-    def __init__(self, channel: Channel, origin: str | None, *, label: str = "") -> None:
+    """`scope` is what the connection may write and may change while it is open (a role
+    change); `identity` is what the server writes into the `user` field of every awareness
+    state the client sends, so nobody can appear as someone else."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        origin: str | None,
+        *,
+        scope: WriteScope | None = None,
+        identity: dict[str, str] | None = None,
+        label: str = "",
+    ) -> None:
         self.channel = channel
         self.origin = origin
+        self.scope = scope or WriteScope.everything()
+        self.identity = identity
         self.label = label
         self.awareness_client_ids: set[int] = set()
         self._outbox: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue(MAX_QUEUED_MESSAGES)

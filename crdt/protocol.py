@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from enum import IntEnum
 
-from pycrdt import YMessageType, YSyncMessageType, write_message
+from pycrdt import Encoder, YMessageType, YSyncMessageType, write_message
 
 # A Yjs varint never needs more than 8 bytes for the lengths and ids that matter here.
 _MAX_VARINT_BYTES = 8
@@ -153,6 +153,18 @@ def parse_awareness_update(payload: bytes) -> list[AwarenessEntry]:
     if pos != len(payload):
         raise ProtocolError("trailing bytes after awareness update")
     return entries
+
+
+def encode_awareness_update(entries: list[AwarenessEntry]) -> bytes:
+    """The inverse of `parse_awareness_update`, with pycrdt's encoder. ASCII-only JSON, since
+    `Encoder.write_var_string` counts characters where the protocol counts bytes."""
+    encoder = Encoder()
+    encoder.write_var_uint(len(entries))
+    for entry in entries:
+        encoder.write_var_uint(entry.client_id)
+        encoder.write_var_uint(entry.clock)
+        encoder.write_var_string(json.dumps(entry.state, separators=(",", ":"), ensure_ascii=True))
+    return encoder.to_bytes()
 
 
 def create_permission_denied_message(reason: str) -> bytes:

@@ -22,8 +22,10 @@ from pycrdt import (
     merge_updates,
 )
 
+from crdt.guard import Guard, WriteRejected
 from crdt.peer import Peer
 from crdt.protocol import (
+    AwarenessEntry,
     AwarenessUpdate,
     CloseCode,
     Ignored,
@@ -31,6 +33,7 @@ from crdt.protocol import (
     QueryAwareness,
     SyncStep1,
     SyncUpdate,
+    encode_awareness_update,
     parse_awareness_update,
     parse_message,
 )
@@ -39,6 +42,8 @@ from crdt.store import UpdateStore
 log = logging.getLogger("widen.room")
 
 EMPTY_UPDATE = b"\x00\x00"
+# Awareness client ids one connection may hold: a tab has one; a few allow for reloads.
+MAX_AWARENESS_IDS_PER_PEER = 4
 # What pycrdt and its Rust core raise on bytes they cannot decode.
 _DECODE_ERRORS = (ValueError, IndexError, RuntimeError, AssertionError)
 
@@ -64,6 +69,8 @@ class Room:
         self.awareness.set_local_state(None)
         self.peers: set[Peer] = set()
         self.last_seq = 0
+        self.guard = Guard()
+        self._awareness_owners: dict[int, Peer] = {}
         self._store = store
         self._broadcast_interval = broadcast_interval
         self._awareness_max_bytes = awareness_max_bytes
@@ -88,6 +95,8 @@ class Room:
         self.peers.discard(peer)
         if peer.awareness_client_ids:
             gone = sorted(peer.awareness_client_ids)
+            for client_id in gone:
+                self._awareness_owners.pop(client_id, None)
             self.awareness.remove_awareness_states(gone, peer)
             self._consume_awareness_changes()
             self._relay(self._awareness_message(gone), exclude=peer)
@@ -122,6 +131,11 @@ class Room:
     def _apply(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
+        scope = peer.scope
+        if scope.read_only:
+            raise WriteRejected("read-only access")
+        if not scope.unrestricted:
+            self.guard.check(update, scope, self.doc)
         try:
             self.doc.apply_update(update)
         except _DECODE_ERRORS as exc:
@@ -131,6 +145,8 @@ class Room:
                 raise ProtocolError("update rejected by the CRDT engine",
                                     CloseCode.UNSUPPORTED_DATA) from exc
             raise
+        if scope.unrestricted:
+            self.guard.record(update)
         self.last_seq = self._store.append(self.name, peer.origin, update)
         self._outbox.append((update, peer))
         if self._flush_handle is None:
@@ -164,18 +180,41 @@ class Room:
                      extra={"event": "awareness.dropped", "room": self.name,
                             "bytes": len(payload)})
             return
-        # Validated whole first: pycrdt applies entry by entry and would keep a partial update.
-        parse_awareness_update(payload)
-        self.awareness.apply_awareness_update(payload, peer)
+        # Decoded whole first: pycrdt applies entry by entry and would keep a partial update.
+        entries = [bound for entry in parse_awareness_update(payload)
+                   if (bound := self._bind_awareness(peer, entry)) is not None]
+        if not entries:
+            return
+        self.awareness.apply_awareness_update(encode_awareness_update(entries), peer)
         changed = self._consume_awareness_changes()
         for change in changed:
-            peer.awareness_client_ids.update(change["added"])
-            peer.awareness_client_ids.update(change["updated"])
-            peer.awareness_client_ids.difference_update(change["removed"])
+            for client_id in (*change["added"], *change["updated"]):
+                peer.awareness_client_ids.add(client_id)
+                self._awareness_owners[client_id] = peer
+            for client_id in change["removed"]:
+                peer.awareness_client_ids.discard(client_id)
+                self._awareness_owners.pop(client_id, None)
         ids = sorted({i for c in changed for key in ("added", "updated", "removed")
                       for i in c[key]})
         if ids:
             self._relay(self._awareness_message(ids), exclude=peer)
+
+    def _bind_awareness(self, peer: Peer, entry: AwarenessEntry) -> AwarenessEntry | None:
+        """Keep an entry only if it is this peer's own, with the server's identity in it."""
+        owner = self._awareness_owners.get(entry.client_id)
+        if owner is not None and owner is not peer:
+            log.info("awareness entry for another connection dropped",
+                     extra={"event": "awareness.spoof_dropped", "room": self.name,
+                            "peer": peer.label})
+            return None
+        if owner is None and (entry.state is None or
+                              len(peer.awareness_client_ids) >= MAX_AWARENESS_IDS_PER_PEER):
+            return None
+        if entry.state is None or peer.identity is None:
+            return entry
+        user = entry.state.get("user")
+        user = {**user, **peer.identity} if isinstance(user, dict) else dict(peer.identity)
+        return AwarenessEntry(entry.client_id, entry.clock, {**entry.state, "user": user})
 
     def _on_awareness(self, topic: str, event: tuple[dict[str, list[int]], Any]) -> None:
         if topic == "update":
