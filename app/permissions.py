@@ -9,29 +9,85 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Document
+from app.models import Document, Grant
+from crdt.guard import WriteScope
+
+COMMENTS_ROOT = "comments"
 
 
 class Role(StrEnum):
     OWNER = "owner"
+    EDITOR = "editor"
+    REVIEWER = "reviewer"
+    VIEWER = "viewer"
+    PROGRESS = "progress"
+
+
+INVITABLE_ROLES = frozenset({Role.EDITOR, Role.REVIEWER, Role.VIEWER, Role.PROGRESS})
+
+
+def section_root(section_id: str) -> str:
+    return f"section:{section_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class Access:
     document: Document
     role: Role
+    # For an editor limited to some sections; None is the whole document.
+    sections: frozenset[str] | None = None
 
     @property
-    def can_manage(self) -> bool:
-        """Rename, delete, and (later) share."""
+    def is_owner(self) -> bool:
         return self.role is Role.OWNER
 
     @property
+    def can_manage(self) -> bool:
+        """Rename, delete, invite, change or revoke members, transfer ownership."""
+        return self.is_owner
+
+    @property
+    def can_read_text(self) -> bool:
+        return self.role is not Role.PROGRESS
+
+    @property
     def can_open_socket(self) -> bool:
-        return True
+        return self.can_read_text
+
+    @property
+    def can_request_invite(self) -> bool:
+        return self.role is Role.EDITOR
+
+    @property
+    def can_structure_sections(self) -> bool:
+        """Add, rename, reorder and delete sections: the owner and whole-document editors."""
+        return self.is_owner or (self.role is Role.EDITOR and self.sections is None)
+
+    def can_update_section(self, section_id: str) -> bool:
+        """Status, assignee and due date of one section."""
+        if self.can_structure_sections:
+            return True
+        return self.role is Role.EDITOR and self.sections is not None and (
+            section_id in self.sections
+        )
+
+    def write_scope(self) -> WriteScope:
+        if self.is_owner or (self.role is Role.EDITOR and self.sections is None):
+            return WriteScope.everything()
+        if self.role is Role.EDITOR:
+            assert self.sections is not None
+            return WriteScope.only({section_root(s) for s in self.sections} | {COMMENTS_ROOT})
+        if self.role is Role.REVIEWER:
+            return WriteScope.only({COMMENTS_ROOT})
+        return WriteScope.nothing()
+
+
+def _from_grant(document: Document, grant: Grant) -> Access:
+    sections = frozenset(grant.sections) if grant.sections is not None else None
+    return Access(document, Role(grant.role), sections)
 
 
 async def document_access(session: AsyncSession, user_id: str, document_id: str) -> Access | None:
@@ -40,11 +96,31 @@ async def document_access(session: AsyncSession, user_id: str, document_id: str)
         return None
     if document.owner_id == user_id:
         return Access(document, Role.OWNER)
-    return None
+    grant = await session.scalar(
+        select(Grant).where(Grant.document_id == document_id, Grant.user_id == user_id)
+    )
+    return _from_grant(document, grant) if grant is not None else None
 
 
 async def accessible_documents(session: AsyncSession, user_id: str) -> list[Access]:
-    result = await session.scalars(
-        select(Document).where(Document.owner_id == user_id).order_by(Document.updated_at.desc())
+    rows = await session.execute(
+        select(Document, Grant)
+        .outerjoin(Grant, (Grant.document_id == Document.id) & (Grant.user_id == user_id))
+        .where(or_(Document.owner_id == user_id, Grant.id.is_not(None)))
+        .order_by(Document.updated_at.desc())
     )
-    return [Access(document, Role.OWNER) for document in result]
+    return [
+        Access(document, Role.OWNER) if document.owner_id == user_id
+        else _from_grant(document, grant)
+        for document, grant in rows
+    ]
+
+
+def narrower(first: WriteScope, second: WriteScope) -> WriteScope:
+    """What both scopes allow: applied before a change commits, so a change never widens
+    access early, and narrowing takes effect at once."""
+    if first.roots is None:
+        return second
+    if second.roots is None:
+        return first
+    return WriteScope.only(first.roots & second.roots)

@@ -7,8 +7,11 @@ document, a document without a grant and a bad ticket all close with the same 44
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 
 from fastapi import APIRouter, WebSocket
 from sqlalchemy import update
@@ -16,7 +19,7 @@ from starlette.websockets import WebSocketState
 
 from app import models
 from app.api.deps import SESSION_COOKIE, user_for_token
-from app.permissions import document_access
+from app.permissions import Access, document_access
 from app.security import token_digest
 from app.services import Services
 from app.timeutil import utcnow
@@ -42,9 +45,22 @@ class WebSocketChannel:
             await self._websocket.close(code, reason)
 
 
-async def _authenticate(services: Services, websocket: WebSocket,
-                        document_id: str) -> tuple[str | None, CloseCode, str]:
-    """Return the user id, or None with the close code and reason to refuse with."""
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    user: models.User
+    access: Access
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    code: CloseCode
+    reason: str
+
+
+async def _admit(
+    services: Services, websocket: WebSocket, document_id: str
+) -> _Admitted | _Refused:
+    """Who is connecting, and may they open this document's text?"""
     ticket = websocket.query_params.get("ticket")
     async with services.sessions() as session, session.begin():
         if ticket:
@@ -59,36 +75,45 @@ async def _authenticate(services: Services, websocket: WebSocket,
                 .values(used_at=utcnow())
                 .returning(models.WsTicket.user_id)
             )
-            if user_id is None:
-                return None, CloseCode.NOT_FOUND, "not found"
+            user = await session.get(models.User, user_id) if user_id else None
+            if user is None:
+                return _Refused(CloseCode.NOT_FOUND, "not found")
         else:
             token = websocket.cookies.get(SESSION_COOKIE)
             user = await user_for_token(session, token) if token else None
             if user is None:
-                return None, CloseCode.UNAUTHORIZED, "not signed in"
+                return _Refused(CloseCode.UNAUTHORIZED, "not signed in")
             origin = (websocket.headers.get("origin") or "").rstrip("/")
             if origin not in services.settings.effective_origins:
-                return None, CloseCode.FORBIDDEN, "origin not allowed"
-            user_id = user.id
-        access = await document_access(session, user_id, document_id)
-        if access is None or not access.can_open_socket:
-            return None, CloseCode.NOT_FOUND, "not found"
-        return user_id, CloseCode.NORMAL, ""
+                return _Refused(CloseCode.FORBIDDEN, "origin not allowed")
+        access = await document_access(session, user.id, document_id)
+        if access is None:
+            return _Refused(CloseCode.NOT_FOUND, "not found")
+        if not access.can_open_socket:
+            return _Refused(CloseCode.FORBIDDEN, "your role sees progress, not the text")
+        return _Admitted(user, access)
 
 
 @router.websocket("/ws/{document_id}")
 async def document_socket(websocket: WebSocket, document_id: str) -> None:
     services: Services = websocket.app.state.services
-    user_id, code, reason = await _authenticate(services, websocket, document_id)
+    admitted = await _admit(services, websocket, document_id)
     await websocket.accept()
-    if user_id is None:
+    if isinstance(admitted, _Refused):
         log.info("websocket refused", extra={"event": "ws.refused", "document_id": document_id,
-                                             "code": int(code)})
-        await websocket.close(code, reason)
+                                             "code": int(admitted.code)})
+        await websocket.close(admitted.code, admitted.reason)
         return
 
+    user_id = admitted.user.id
     connection_id = uuid.uuid4().hex[:12]
-    peer = Peer(WebSocketChannel(websocket), origin=user_id, label=connection_id)
+    peer = Peer(
+        WebSocketChannel(websocket),
+        origin=user_id,
+        scope=admitted.access.write_scope(),
+        identity={"id": user_id, "name": admitted.user.name},
+        label=connection_id,
+    )
     room = await services.rooms.join(document_id, peer)
     log.info("websocket joined", extra={"event": "ws.joined", "document_id": document_id,
                                         "user_id": user_id, "connection": connection_id})
@@ -97,6 +122,8 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
     try:
         while not peer.closing:
             message = await websocket.receive()
+            if peer.closing:
+                break
             if message["type"] == "websocket.disconnect":
                 close_code = message.get("code")
                 break
@@ -125,6 +152,11 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         await peer.wait_closed()
     finally:
         services.rooms.leave(room, peer)
+        if peer.closing:
+            # Let the permission-denied message and the close frame go out first.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await peer.wait_closed()
         peer.cancel()
         log.info("websocket left", extra={"event": "ws.left", "document_id": document_id,
                                           "connection": connection_id, "code": close_code})

@@ -102,6 +102,8 @@ class Room:
             self._relay(self._awareness_message(gone), exclude=peer)
 
     def receive(self, peer: Peer, data: bytes) -> None:
+        if peer.closing:
+            return  # revoked or refused: whatever it still sends is not acted on
         message = parse_message(data)
         match message:
             case SyncStep1():

@@ -86,10 +86,14 @@ async def test_js_client_sees_awareness_of_others_and_their_departure(
     py = await YClient(
         f"{live_server.ws_url}/{document_id}?ticket={await alice.ticket(document_id)}"
     ).connect_synced()
-    await py.set_awareness({"user": {"name": "Py"}})
-    await js.wait_awareness(py.awareness.client_id, {"user": {"name": "Py"}})
-    await js.set_awareness({"user": {"name": "Js"}})
-    await py.wait_for(lambda: {"user": {"name": "Js"}} in py.awareness.states.values())
+    # Whatever name a client claims, others see the signed-in user's.
+    identity = {"name": "Alice", "id": alice.user["id"]}
+    await py.set_awareness({"user": {"name": "Py", "color": "#36c"}})
+    await js.wait_awareness(py.awareness.client_id, {"user": {**identity, "color": "#36c"}})
+    await js.set_awareness({"user": {"name": "Js"}, "cursor": None})
+    await py.wait_for(
+        lambda: {"user": identity, "cursor": None} in py.awareness.states.values()
+    )
     await py.close()
     await js.wait_awareness(py.awareness.client_id, None)
     await js.close()

@@ -42,12 +42,13 @@ async def test_awareness_of_present_users_and_removal_on_leave(
 ) -> None:
     document_id = await alice.create_document()
     one = await _client(live_server, alice, document_id)
-    await one.set_awareness({"user": {"name": "one"}})
+    await one.set_awareness({"cursor": 1, "user": {"color": "#c33"}})
     two = await _client(live_server, alice, document_id)
     one_id = one.awareness.client_id
-    # A newcomer gets the states of those already here.
-    await two.wait_for(lambda: two.awareness.states.get(one_id) == {"user": {"name": "one"}})
-    await two.set_awareness({"user": {"name": "two"}})
+    # A newcomer gets the states of those already here, with the server-set identity.
+    expected = {"cursor": 1, "user": {"color": "#c33", "id": alice.user["id"], "name": "Alice"}}
+    await two.wait_for(lambda: two.awareness.states.get(one_id) == expected)
+    await two.set_awareness({"cursor": 2})
     await one.wait_for(lambda: two.awareness.client_id in one.awareness.states)
     # The server itself is nobody: only the two clients are present.
     assert set(one.awareness.states) == {one_id, two.awareness.client_id}

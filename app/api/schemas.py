@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -71,3 +72,134 @@ class HealthOut(BaseModel):
     write_batches: int
     updates_written: int
     write_failures: int
+
+
+Reason = Literal["help", "expertise", "review", "progress", "other"]
+InvitableRole = Literal["editor", "reviewer", "viewer", "progress"]
+SectionStatus = Literal["draft", "in_progress", "in_review", "done"]
+
+
+class InvitationIn(BaseModel):
+    email: EmailStr
+    role: InvitableRole
+    sections: list[str] | None = Field(default=None, max_length=200)
+    reason: Reason
+    message: str | None = Field(default=None, max_length=2000)
+    expires_at: datetime | None = None
+
+
+class InvitationOut(BaseModel):
+    id: str
+    document_id: str
+    document_title: str
+    inviter: UserOut
+    email: str
+    role: str
+    sections: list[str] | None
+    reason: str
+    message: str | None
+    expires_at: datetime | None
+    status: str
+    created_at: datetime
+    responded_at: datetime | None
+
+
+class MemberOut(BaseModel):
+    user: UserOut
+    role: str
+    sections: list[str] | None
+    reason: str | None
+    since: datetime
+
+
+class MemberPatch(BaseModel):
+    role: InvitableRole | None = None
+    # Present and null: the whole document; absent: unchanged.
+    sections: list[str] | None = Field(default=None, max_length=200)
+
+
+class TransferIn(BaseModel):
+    user_id: str
+
+
+class InviteRequestIn(BaseModel):
+    email: EmailStr
+    role: InvitableRole
+    sections: list[str] | None = Field(default=None, max_length=200)
+    reason: Reason
+    message: str | None = Field(default=None, max_length=2000)
+
+
+class InviteRequestOut(BaseModel):
+    id: str
+    document_id: str
+    requester: UserOut
+    email: str
+    role: str
+    sections: list[str] | None
+    reason: str
+    message: str | None
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    invitation_id: str | None
+
+
+class SharingEventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    actor: UserOut | None
+    subject: UserOut | None
+    subject_email: str | None
+    role: str | None
+    sections: list[str] | None
+    reason: str | None
+    message: str | None
+    invitation_id: str | None
+
+
+class SharingSummary(BaseModel):
+    created_at: datetime
+    private_until: datetime | None
+    private_for_seconds: float
+    first_need: str | None
+    members: int
+
+
+class SharingLogOut(BaseModel):
+    summary: SharingSummary
+    events: list[SharingEventOut]
+
+
+class SectionIn(BaseModel):
+    title: str = Field(default="Untitled section", max_length=300)
+    status: SectionStatus = "draft"
+    assignee_id: str | None = None
+    due_date: date | None = None
+
+
+class SectionPatch(BaseModel):
+    title: str | None = Field(default=None, max_length=300)
+    status: SectionStatus | None = None
+    assignee_id: str | None = None
+    due_date: date | None = None
+
+
+class SectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    document_id: str
+    title: str
+    position: int
+    status: str
+    assignee_id: str | None
+    due_date: date | None
+    root: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SectionOrderIn(BaseModel):
+    section_ids: list[str] = Field(max_length=1000)

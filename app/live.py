@@ -1,0 +1,42 @@
+"""Grant changes reach open connections at once: scopes narrow or sockets close.
+
+Before a change commits, connections get the narrower of their old and new scope (so nothing
+widens early and a revocation bites immediately); once it has committed, they get exactly
+the new one. The websocket loop checks `peer.closing` after every receive, so nothing a revoked
+client sends after this point is applied.
+"""
+
+from __future__ import annotations
+
+from app.permissions import Access, narrower
+from crdt.peer import Peer
+from crdt.protocol import CloseCode, create_permission_denied_message
+from crdt.rooms import Rooms
+
+
+def _peers_of(rooms: Rooms, document_id: str, user_id: str) -> list[Peer]:
+    room = rooms.get(document_id)
+    if room is None:
+        return []
+    return [peer for peer in room.peers if peer.origin == user_id and not peer.closing]
+
+
+def deny(peer: Peer, reason: str) -> None:
+    peer.send(create_permission_denied_message(reason))
+    peer.close(CloseCode.FORBIDDEN, reason)
+
+
+def restrict_now(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
+    for peer in _peers_of(rooms, document_id, user_id):
+        if new is None or not new.can_open_socket:
+            deny(peer, "access revoked")
+        else:
+            peer.scope = narrower(peer.scope, new.write_scope())
+
+
+def apply_committed(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
+    for peer in _peers_of(rooms, document_id, user_id):
+        if new is None or not new.can_open_socket:
+            deny(peer, "access revoked")
+        else:
+            peer.scope = new.write_scope()
