@@ -7,17 +7,16 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, status
 
 from app import models
+from app.api.access import require_access, require_owner
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut
-from app.permissions import Access, Role, accessible_documents, document_access
+from app.permissions import Access, Role, accessible_documents
 from app.security import new_token, token_digest
+from app.sharing import record
 from app.timeutil import utcnow
 from crdt.protocol import CloseCode
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
-
-NOT_FOUND = "Document not found"
-
 
 def _out(access: Access) -> DocumentOut:
     document = access.document
@@ -25,24 +24,11 @@ def _out(access: Access) -> DocumentOut:
         id=document.id,
         title=document.title,
         role=access.role.value,
+        sections=sorted(access.sections) if access.sections is not None else None,
         owner_id=document.owner_id,
         created_at=document.created_at,
         updated_at=document.updated_at,
     )
-
-
-async def _require(session: DbSession, user: models.User, document_id: str) -> Access:
-    access = await document_access(session, user.id, document_id)
-    if access is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    return access
-
-
-async def _require_manager(session: DbSession, user: models.User, document_id: str) -> Access:
-    access = await _require(session, user, document_id)
-    if not access.can_manage:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only the owner can do this")
-    return access
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
@@ -50,6 +36,7 @@ async def create_document(body: DocumentIn, user: CurrentUser, session: DbSessio
     document = models.Document(owner_id=user.id, title=body.title.strip() or "Untitled")
     session.add(document)
     await session.flush()
+    record(session, document.id, "created", actor_id=user.id)
     return _out(Access(document, Role.OWNER))
 
 
@@ -60,14 +47,14 @@ async def list_documents(user: CurrentUser, session: DbSession) -> list[Document
 
 @router.get("/{document_id}", response_model=DocumentOut)
 async def get_document(document_id: str, user: CurrentUser, session: DbSession) -> DocumentOut:
-    return _out(await _require(session, user, document_id))
+    return _out(await require_access(session, user, document_id))
 
 
 @router.patch("/{document_id}", response_model=DocumentOut)
 async def rename_document(
     document_id: str, body: DocumentPatch, user: CurrentUser, session: DbSession
 ) -> DocumentOut:
-    access = await _require_manager(session, user, document_id)
+    access = await require_owner(session, user, document_id)
     access.document.title = body.title.strip() or "Untitled"
     access.document.updated_at = utcnow()
     return _out(access)
@@ -77,7 +64,7 @@ async def rename_document(
 async def delete_document(
     document_id: str, user: CurrentUser, session: DbSession, services: ServicesDep
 ) -> None:
-    access = await _require_manager(session, user, document_id)
+    access = await require_owner(session, user, document_id)
     # Everyone still connected is told the document is gone, and the room's last writes land
     # before the log is deleted with the document, in this request's transaction.
     services.rooms.close_room(document_id, CloseCode.NOT_FOUND, "document deleted")
@@ -91,7 +78,7 @@ async def create_ticket(
     document_id: str, user: CurrentUser, session: DbSession, services: ServicesDep
 ) -> TicketOut:
     """A single-use websocket credential for clients that cannot send the session cookie."""
-    access = await _require(session, user, document_id)
+    access = await require_access(session, user, document_id)
     if not access.can_open_socket:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role cannot open the live document")
     ticket = new_token()

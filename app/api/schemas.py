@@ -53,6 +53,8 @@ class DocumentOut(BaseModel):
     id: str
     title: str
     role: str
+    # The sections an editor is limited to; null for the whole document.
+    sections: list[str] | None
     owner_id: str
     created_at: datetime
     updated_at: datetime

@@ -1,0 +1,110 @@
+"""Sections (DESIGN §3): the parts of a document, as metadata; each one's text lives in the
+Y.Doc root `section:<id>`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import func, select
+
+from app import models
+from app.api.access import forbid, require_access
+from app.api.deps import CurrentUser, DbSession
+from app.api.schemas import SectionIn, SectionOrderIn, SectionOut, SectionPatch
+from app.permissions import Access
+from app.sharing import member_grant
+from app.timeutil import utcnow
+
+router = APIRouter(prefix="/api/documents/{document_id}/sections", tags=["sections"])
+
+
+async def _ordered(session: DbSession, document_id: str) -> list[models.Section]:
+    return list(await session.scalars(
+        select(models.Section).where(models.Section.document_id == document_id)
+        .order_by(models.Section.position, models.Section.created_at)))
+
+
+async def _section(session: DbSession, document_id: str, section_id: str) -> models.Section:
+    section = await session.get(models.Section, section_id)
+    if section is None or section.document_id != document_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Section not found")
+    return section
+
+
+async def _check_assignee(session: DbSession, access: Access, assignee_id: str | None) -> None:
+    if assignee_id is None or assignee_id == access.document.owner_id:
+        return
+    if await member_grant(session, access.document.id, assignee_id) is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            "Only the owner or a member can be assigned a section")
+
+
+@router.get("", response_model=list[SectionOut])
+async def list_sections(document_id: str, user: CurrentUser,
+                        session: DbSession) -> list[models.Section]:
+    await require_access(session, user, document_id)
+    return await _ordered(session, document_id)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SectionOut)
+async def create_section(document_id: str, body: SectionIn, user: CurrentUser,
+                         session: DbSession) -> models.Section:
+    access = await require_access(session, user, document_id)
+    if not access.can_structure_sections:
+        raise forbid("Only the owner or a whole-document editor can add sections")
+    await _check_assignee(session, access, body.assignee_id)
+    last = await session.scalar(select(func.max(models.Section.position))
+                                .where(models.Section.document_id == document_id))
+    section = models.Section(
+        document_id=document_id, title=body.title.strip() or "Untitled section",
+        position=(last or 0) + 1, status=body.status, assignee_id=body.assignee_id,
+        due_date=body.due_date)
+    session.add(section)
+    await session.flush()
+    return section
+
+
+@router.patch("/{section_id}", response_model=SectionOut)
+async def update_section(document_id: str, section_id: str, body: SectionPatch,
+                         user: CurrentUser, session: DbSession) -> models.Section:
+    access = await require_access(session, user, document_id)
+    section = await _section(session, document_id, section_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "title" in changes and not access.can_structure_sections:
+        raise forbid("Only the owner or a whole-document editor can rename sections")
+    if not access.can_update_section(section_id):
+        raise forbid("You cannot change this section")
+    if "assignee_id" in changes:
+        await _check_assignee(session, access, body.assignee_id)
+    for field, value in changes.items():
+        if field == "title" and value is not None:
+            value = value.strip() or section.title
+        if field in ("title", "status") and value is None:
+            continue
+        setattr(section, field, value)
+    section.updated_at = utcnow()
+    return section
+
+
+@router.put("/order", response_model=list[SectionOut])
+async def reorder_sections(document_id: str, body: SectionOrderIn, user: CurrentUser,
+                           session: DbSession) -> list[models.Section]:
+    access = await require_access(session, user, document_id)
+    if not access.can_structure_sections:
+        raise forbid("Only the owner or a whole-document editor can reorder sections")
+    sections = {s.id: s for s in await _ordered(session, document_id)}
+    if sorted(body.section_ids) != sorted(sections):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            "section_ids must list every section of the document once")
+    for position, section_id in enumerate(body.section_ids, start=1):
+        sections[section_id].position = position
+    await session.flush()
+    return await _ordered(session, document_id)
+
+
+@router.delete("/{section_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_section(document_id: str, section_id: str, user: CurrentUser,
+                         session: DbSession) -> None:
+    access = await require_access(session, user, document_id)
+    if not access.can_structure_sections:
+        raise forbid("Only the owner or a whole-document editor can delete sections")
+    await session.delete(await _section(session, document_id, section_id))
