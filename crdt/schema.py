@@ -27,3 +27,16 @@ doc_updates = Table(
     Column("data", LargeBinary, nullable=False),
     Index("ix_doc_updates_document_id_id", "document_id", "id"),
 )
+
+# Who wrote how much, per document: kept up to date with every batch, so it survives the
+# compaction that merges the rows (and their origins) into one snapshot.
+doc_contributions = Table(
+    "doc_contributions",
+    metadata,
+    Column("document_id", String(36), primary_key=True),
+    Column("origin", String(64), primary_key=True),
+    Column("updates", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 from pycrdt import merge_updates
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_updates
+from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_contributions, doc_updates
 
 log = logging.getLogger("widen.store")
 
@@ -80,6 +82,12 @@ class UpdateStore:
             self._task = None
 
     async def load(self, document_id: str) -> list[bytes]:
+        """Every stored update of a document, oldest first, for the room that will own it."""
+        rows = await self.read(document_id)
+        self._row_counts[document_id] = len(rows)
+        return rows
+
+    async def read(self, document_id: str) -> list[bytes]:
         """Every stored update of a document, oldest first (a snapshot counts as one)."""
         async with self._engine.connect() as conn:
             result = await conn.execute(
@@ -87,9 +95,7 @@ class UpdateStore:
                 .where(doc_updates.c.document_id == document_id)
                 .order_by(doc_updates.c.id)
             )
-            rows = [row.data for row in result]
-        self._row_counts[document_id] = len(rows)
-        return rows
+            return [row.data for row in result]
 
     def append(self, document_id: str, origin: str | None, data: bytes) -> int:
         """Queue an update for the next group commit; return its sequence number."""
@@ -121,6 +127,8 @@ class UpdateStore:
     async def delete_document(self, conn: AsyncConnection, document_id: str) -> None:
         """Delete a document's log inside the caller's transaction (the document row's)."""
         await conn.execute(delete(doc_updates).where(doc_updates.c.document_id == document_id))
+        await conn.execute(delete(doc_contributions)
+                           .where(doc_contributions.c.document_id == document_id))
         self._row_counts.pop(document_id, None)
 
     async def _run(self) -> None:
@@ -160,6 +168,7 @@ class UpdateStore:
                             for u in batch
                         ],
                     )
+                    await self._count_contributions(conn, batch)
                 self.batches_committed += 1
                 self.updates_committed += len(batch)
                 return
@@ -171,6 +180,39 @@ class UpdateStore:
                                      "retry_in": delay})
                 attempt += 1
                 await asyncio.sleep(delay)
+
+    async def _count_contributions(self, conn: AsyncConnection,
+                                   batch: list[PendingUpdate]) -> None:
+        totals: dict[tuple[str, str], list[int]] = {}
+        for u in batch:
+            if u.origin is None:
+                continue
+            entry = totals.setdefault((u.document_id, u.origin), [0, 0, u.received_ms, 0])
+            entry[0] += 1
+            entry[1] += len(u.data)
+            entry[3] = u.received_ms
+        if not totals:
+            return
+        rows = [{"document_id": d, "origin": o, "updates": n, "bytes": b, "first_at": first,
+                 "last_at": last} for (d, o), (n, b, first, last) in totals.items()]
+        insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
+                       else sqlite_insert)(doc_contributions)
+        excluded = insert_stmt.excluded
+        await conn.execute(insert_stmt.on_conflict_do_update(
+            index_elements=["document_id", "origin"],
+            set_={
+                "updates": doc_contributions.c.updates + excluded.updates,
+                "bytes": doc_contributions.c.bytes + excluded.bytes,
+                "last_at": excluded.last_at,
+            },
+        ), rows)
+
+    async def contributions(self, document_id: str) -> list[dict[str, int | str]]:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(doc_contributions).where(doc_contributions.c.document_id == document_id)
+            )
+            return [dict(row._mapping) for row in result]
 
     async def _mark_durable(self, seq: int) -> None:
         async with self._durable_changed:

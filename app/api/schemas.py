@@ -205,3 +205,32 @@ class SectionOut(BaseModel):
 
 class SectionOrderIn(BaseModel):
     section_ids: list[str] = Field(max_length=1000)
+
+
+class SectionProgress(BaseModel):
+    id: str
+    title: str
+    status: str
+    assignee: UserOut | None
+    due_date: date | None
+    overdue: bool
+    words: int
+
+
+class Contributor(BaseModel):
+    user: UserOut
+    edits: int
+    last_edit_at: datetime
+
+
+class ProgressOut(BaseModel):
+    document_id: str
+    title: str
+    role: str
+    sections_total: int
+    sections_done: int
+    words_total: int
+    next_due: date | None
+    last_edit_at: datetime | None
+    sections: list[SectionProgress]
+    contributors: list[Contributor]
