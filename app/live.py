@@ -1,9 +1,10 @@
-"""Grant changes reach open connections at once: scopes narrow or sockets close.
+"""Grant changes reach open connections at once.
 
 Before a change commits, connections get the narrower of their old and new scope (so nothing
-widens early and a revocation bites immediately); once it has committed, they get exactly
-the new one. The websocket loop checks `peer.closing` after every receive, so nothing a revoked
-client sends after this point is applied.
+widens early and a revocation bites immediately). Once it has committed, a revoked member's
+sockets close with 4403, and any other changed member's with 4409 "access changed": the client
+reconnects under its new role and its page can re-read what it may now do. The websocket loop
+checks `peer.closing` after every receive, so nothing sent after this point is applied.
 """
 
 from __future__ import annotations
@@ -39,4 +40,4 @@ def apply_committed(rooms: Rooms, document_id: str, user_id: str, new: Access | 
         if new is None or not new.can_open_socket:
             deny(peer, "access revoked")
         else:
-            peer.scope = new.write_scope()
+            peer.close(CloseCode.ACCESS_CHANGED, "access changed")

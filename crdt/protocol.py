@@ -34,6 +34,8 @@ class CloseCode(IntEnum):
     UNAUTHORIZED = 4401
     FORBIDDEN = 4403
     NOT_FOUND = 4404
+    # The user's access changed: reconnect (and re-read your role) to continue with the new one.
+    ACCESS_CHANGED = 4409
 
 
 class ProtocolError(Exception):
