@@ -39,6 +39,22 @@ def record(
     ))
 
 
+def record_invitation_step(
+    session: AsyncSession,
+    invitation: models.Invitation,
+    kind: str,
+    *,
+    actor_id: str | None,
+    subject_id: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Log what happened to an invitation, carrying its role, scope and reason along."""
+    record(session, invitation.document_id, kind, actor_id=actor_id, at=at,
+           subject_id=subject_id, subject_email=invitation.email, role=invitation.role,
+           sections=invitation.sections, reason=invitation.reason,
+           invitation_id=invitation.id)
+
+
 async def check_sections(
     session: AsyncSession, document_id: str, role: str, sections: list[str] | None
 ) -> list[str] | None:
@@ -76,10 +92,8 @@ async def expire_stale_invitations(session: AsyncSession, *, email: str | None =
         query = query.where(models.Invitation.document_id == document_id)
     for invitation in await session.scalars(query):
         invitation.status = "expired"
-        record(session, invitation.document_id, "expired", actor_id=None,
-               at=invitation.expires_at, subject_email=invitation.email, role=invitation.role,
-               sections=invitation.sections, reason=invitation.reason,
-               invitation_id=invitation.id)
+        record_invitation_step(session, invitation, "expired", actor_id=None,
+                               at=invitation.expires_at)
 
 
 async def create_invitation(

@@ -17,24 +17,15 @@ from tests.support.server import ServerProcess
 TEST_DATABASE_URL = os.environ.get("WIDEN_TEST_DATABASE_URL", "")
 
 
-async def _create_pg_database(admin_url: str, name: str) -> None:
+async def _admin(sql: str) -> None:
+    """Run one statement on the admin database (CREATE/DROP DATABASE cannot be in a
+    transaction, so this goes through asyncpg directly)."""
     import asyncpg
 
-    url = make_url(admin_url).set(drivername="postgresql")
+    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql")
     conn = await asyncpg.connect(url.render_as_string(hide_password=False))
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def _drop_pg_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(admin_url).set(drivername="postgresql")
-    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(sql)
     finally:
         await conn.close()
 
@@ -46,13 +37,13 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path / 'widen.db'}"
         return
     name = f"widen_test_{uuid.uuid4().hex[:12]}"
-    await _create_pg_database(TEST_DATABASE_URL, name)
+    await _admin(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(
             hide_password=False
         )
     finally:
-        await _drop_pg_database(TEST_DATABASE_URL, name)
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

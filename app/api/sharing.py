@@ -34,6 +34,7 @@ from app.sharing import (
     member_count,
     member_grant,
     record,
+    record_invitation_step,
 )
 from app.timeutil import utcnow
 
@@ -112,9 +113,7 @@ async def withdraw(document_id: str, invitation_id: str, user: CurrentUser,
                             f"The invitation is already {invitation.status}")
     invitation.status = "withdrawn"
     invitation.responded_at = utcnow()
-    record(session, document_id, "withdrawn", actor_id=user.id, subject_email=invitation.email,
-           role=invitation.role, sections=invitation.sections, reason=invitation.reason,
-           invitation_id=invitation.id)
+    record_invitation_step(session, invitation, "withdrawn", actor_id=user.id)
 
 
 # --- invitations, as the invitee sees them -------------------------------------------------
@@ -142,11 +141,18 @@ async def _my_pending_invitation(session: DbSession, user: models.User,
     return invitation
 
 
+def _respond(session: DbSession, invitation: models.Invitation, user: models.User,
+             outcome: str) -> None:
+    """The invitee's answer: `outcome` is both the new status and the logged step."""
+    invitation.status = outcome
+    invitation.responded_at = utcnow()
+    record_invitation_step(session, invitation, outcome, actor_id=user.id, subject_id=user.id)
+
+
 @router.post("/invitations/{invitation_id}/accept", response_model=InvitationOut)
 async def accept(invitation_id: str, user: CurrentUser, session: DbSession) -> InvitationOut:
     invitation = await _my_pending_invitation(session, user, invitation_id)
-    invitation.status = "accepted"
-    invitation.responded_at = utcnow()
+    _respond(session, invitation, user, "accepted")
     grant = await member_grant(session, invitation.document_id, user.id)
     if grant is None:
         session.add(models.Grant(document_id=invitation.document_id, user_id=user.id,
@@ -155,20 +161,13 @@ async def accept(invitation_id: str, user: CurrentUser, session: DbSession) -> I
     else:
         grant.role, grant.sections, grant.updated_at = (invitation.role, invitation.sections,
                                                         utcnow())
-    record(session, invitation.document_id, "accepted", actor_id=user.id, subject_id=user.id,
-           subject_email=user.email, role=invitation.role, sections=invitation.sections,
-           reason=invitation.reason, invitation_id=invitation.id)
     return await _invitation_out(session, invitation)
 
 
 @router.post("/invitations/{invitation_id}/decline", response_model=InvitationOut)
 async def decline(invitation_id: str, user: CurrentUser, session: DbSession) -> InvitationOut:
     invitation = await _my_pending_invitation(session, user, invitation_id)
-    invitation.status = "declined"
-    invitation.responded_at = utcnow()
-    record(session, invitation.document_id, "declined", actor_id=user.id, subject_id=user.id,
-           subject_email=user.email, role=invitation.role, sections=invitation.sections,
-           reason=invitation.reason, invitation_id=invitation.id)
+    _respond(session, invitation, user, "declined")
     return await _invitation_out(session, invitation)
 
 
