@@ -97,7 +97,15 @@ async def _admit(
 @router.websocket("/ws/{document_id}")
 async def document_socket(websocket: WebSocket, document_id: str) -> None:
     services: Services = websocket.app.state.services
-    admitted = await _admit(services, websocket, document_id)
+    try:
+        admitted = await _admit(services, websocket, document_id)
+    except Exception:
+        # The database is unreachable, say: a client should retry, not give up.
+        log.exception("websocket admission failed", extra={"event": "ws.admission_failed",
+                                                           "document_id": document_id})
+        await websocket.accept()
+        await websocket.close(CloseCode.INTERNAL_ERROR, "server error; try again")
+        return
     await websocket.accept()
     if isinstance(admitted, _Refused):
         log.info("websocket refused", extra={"event": "ws.refused", "document_id": document_id,
@@ -114,7 +122,14 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         identity={"id": user_id, "name": admitted.user.name},
         label=connection_id,
     )
-    room = await services.rooms.join(document_id, peer)
+    try:
+        room = await services.rooms.join(document_id, peer)
+    except Exception:
+        log.exception("document failed to load", extra={"event": "ws.load_failed",
+                                                        "document_id": document_id})
+        peer.cancel()
+        await websocket.close(CloseCode.INTERNAL_ERROR, "server error; try again")
+        return
     log.info("websocket joined", extra={"event": "ws.joined", "document_id": document_id,
                                         "user_id": user_id, "connection": connection_id})
     limit = services.settings.max_message_bytes
