@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import ws
@@ -75,6 +75,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(progress.router)
     app.include_router(health.router)
     app.include_router(ws.router)
+
+    @app.middleware("http")
+    async def refuse_nul_in_path(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """No id contains a NUL, and PostgreSQL cannot even compare one: answer before it."""
+        if "\x00" in request.url.path:
+            return JSONResponse({"detail": "Not found"}, status_code=404)
+        return await call_next(request)
 
     @app.middleware("http")
     async def access_log(

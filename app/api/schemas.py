@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 
-class RegisterIn(BaseModel):
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    if isinstance(value, list):
+        for item in value:
+            _without_nul(item)
+    return value
+
+
+class InputModel(BaseModel):
+    """Every request body. NUL characters are refused here, once for all fields: PostgreSQL
+    cannot store them, and no legitimate text contains one."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for value in data.values():
+                _without_nul(value)
+        return data
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _naive_times_are_utc(cls, value: Any) -> Any:
+        """A timestamp without a zone is read as UTC rather than refused or misread."""
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class RegisterIn(InputModel):
     email: EmailStr
     password: str = Field(min_length=8, max_length=1024)
     name: str = Field(min_length=1, max_length=200)
@@ -22,7 +52,7 @@ class RegisterIn(BaseModel):
         return name
 
 
-class LoginIn(BaseModel):
+class LoginIn(InputModel):
     email: EmailStr
     password: str = Field(max_length=1024)
 
@@ -41,11 +71,11 @@ class LoginOut(BaseModel):
     user: UserOut
 
 
-class DocumentIn(BaseModel):
+class DocumentIn(InputModel):
     title: str = Field(default="Untitled", max_length=300)
 
 
-class DocumentPatch(BaseModel):
+class DocumentPatch(InputModel):
     title: str = Field(max_length=300)
 
 
@@ -81,7 +111,7 @@ InvitableRole = Literal["editor", "reviewer", "viewer", "progress"]
 SectionStatus = Literal["draft", "in_progress", "in_review", "done"]
 
 
-class InvitationIn(BaseModel):
+class InvitationIn(InputModel):
     email: EmailStr
     role: InvitableRole
     sections: list[str] | None = Field(default=None, max_length=200)
@@ -114,17 +144,17 @@ class MemberOut(BaseModel):
     since: datetime
 
 
-class MemberPatch(BaseModel):
+class MemberPatch(InputModel):
     role: InvitableRole | None = None
     # Present and null: the whole document; absent: unchanged.
     sections: list[str] | None = Field(default=None, max_length=200)
 
 
-class TransferIn(BaseModel):
+class TransferIn(InputModel):
     user_id: str
 
 
-class InviteRequestIn(BaseModel):
+class InviteRequestIn(InputModel):
     email: EmailStr
     role: InvitableRole
     sections: list[str] | None = Field(default=None, max_length=200)
@@ -174,14 +204,14 @@ class SharingLogOut(BaseModel):
     events: list[SharingEventOut]
 
 
-class SectionIn(BaseModel):
+class SectionIn(InputModel):
     title: str = Field(default="Untitled section", max_length=300)
     status: SectionStatus = "draft"
     assignee_id: str | None = None
     due_date: date | None = None
 
 
-class SectionPatch(BaseModel):
+class SectionPatch(InputModel):
     title: str | None = Field(default=None, max_length=300)
     status: SectionStatus | None = None
     assignee_id: str | None = None
@@ -203,7 +233,7 @@ class SectionOut(BaseModel):
     updated_at: datetime
 
 
-class SectionOrderIn(BaseModel):
+class SectionOrderIn(InputModel):
     section_ids: list[str] = Field(max_length=1000)
 
 
