@@ -1,0 +1,259 @@
+"""One adapter per kind of server, so the harness drives them all the same way.
+
+An adapter starts its server on a free loopback port, makes rooms, and hands out one
+websocket URL per connection (Widen needs a fresh single-use ticket for each). The harness
+reads the server's CPU and memory through `pid`, which is the root of the server's process
+tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from abc import ABC, abstractmethod
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+import jsdeps
+from proctools import LOOPBACK, ManagedProcess, free_port, tcp_open, wait_until
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+START_TIMEOUT_S = 60.0
+
+
+def repo_python() -> str:
+    """The project's venv interpreter if present (the servers need its packages)."""
+    venv_python = REPO_DIR / ".venv" / "bin" / "python"
+    return str(venv_python) if venv_python.exists() else sys.executable
+
+
+class ServerAdapter(ABC):
+    """Start/stop a server and give out room names and connection URLs."""
+
+    name: str
+    stop_grace_s = 15.0  # after SIGTERM, before SIGKILL
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = 0
+        self.process: ManagedProcess | None = None
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self.process.pid
+
+    @abstractmethod
+    def describe(self) -> str:
+        """What exactly runs (versions), for the report."""
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Start the server and return once it accepts connections."""
+
+    async def stop(self) -> int:
+        """Stop the server gracefully (a persisting server flushes on SIGTERM)."""
+        if self.process is None:
+            return -1
+        return await self.process.stop(self.stop_grace_s)
+
+    @abstractmethod
+    async def create_rooms(self, count: int) -> list[str]:
+        """Make `count` fresh, empty rooms and return their ids."""
+
+    @abstractmethod
+    async def connect_url(self, room: str) -> str:
+        """A websocket URL for one new connection to `room`."""
+
+    async def aclose(self) -> None:
+        """Release the HTTP session, if the adapter opened one (Widen's API)."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _spawn(self, argv: list[str], env: dict[str, str], cwd: Path) -> ManagedProcess:
+        """Prepare the server process (on `self.port`, chosen by the caller)."""
+        self.process = ManagedProcess(
+            self.name, argv, cwd=cwd, env=env, log_path=self.workdir / f"{self.name}.log"
+        )
+        return self.process
+
+    async def _wait_tcp(self) -> None:
+        process = self.process
+        assert process is not None
+
+        async def accepting() -> bool:
+            process.check_alive()
+            return await tcp_open(self.port)
+
+        await wait_until(f"{self.name} listening", accepting, within_s=START_TIMEOUT_S)
+
+
+class _NamedRoomsAdapter(ServerAdapter):
+    """Servers where a room is just the URL path and comes into being on first join."""
+
+    async def create_rooms(self, count: int) -> list[str]:
+        run = uuid.uuid4().hex[:8]
+        return [f"bench-{run}-{i}" for i in range(count)]
+
+    async def connect_url(self, room: str) -> str:
+        return f"ws://{LOOPBACK}:{self.port}/{room}"
+
+
+class YwsAdapter(_NamedRoomsAdapter):
+    """The y-websocket 1.5 reference server (node, in-memory, no auth)."""
+
+    name = "yws"
+
+    def describe(self) -> str:
+        versions = ", ".join(
+            f"{pkg} {jsdeps.installed_version(pkg)}" for pkg in ("y-websocket", "yjs")
+        )
+        return f"y-websocket bin/server.js ({versions}; node), in memory, no persistence"
+
+    async def start(self) -> None:
+        jsdeps.ensure_installed()
+        self.port = free_port()
+        process = self._spawn(
+            [jsdeps.node_binary(), str(jsdeps.YWS_SERVER)],
+            {"HOST": LOOPBACK, "PORT": str(self.port)},
+            jsdeps.JS_DIR,
+        )
+        await process.start()
+        await self._wait_tcp()
+
+
+class PycrdtAdapter(_NamedRoomsAdapter):
+    """pycrdt-websocket's ASGIServer under uvicorn (bench/pycrdt_ws_server.py)."""
+
+    name = "pycrdt"
+
+    def describe(self) -> str:
+        versions = ", ".join(f"{pkg} {version(pkg)}" for pkg in ("pycrdt-websocket", "uvicorn"))
+        return f"pycrdt-websocket ASGIServer ({versions}), in memory, no persistence"
+
+    async def start(self) -> None:
+        self.port = free_port()
+        script = BENCH_DIR / "pycrdt_ws_server.py"
+        process = self._spawn([repo_python(), str(script), "--port", str(self.port)], {}, BENCH_DIR)
+        await process.start()
+        await self._wait_tcp()
+
+
+class WidenAdapter(ServerAdapter):
+    """Widen itself: migrates and serves on start; rooms are documents of one bench user.
+
+    The database lives in the adapter's workdir, so a restart (stop, then start) reopens the
+    same data: that is how the replay measures a cold load.
+    """
+
+    name = "widen"
+    stop_grace_s = 120.0  # its final flush of a big backlog is part of what is measured
+    EMAIL = "bench@example.com"
+    PASSWORD = "bench-password-1"
+    HTTP_CONCURRENCY = 8
+    MAX_429_RETRIES = 20
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.db_path = workdir / "bench.db"
+        self._token = ""
+        self._limit = asyncio.Semaphore(self.HTTP_CONCURRENCY)
+
+    def describe(self) -> str:
+        return f"Widen (python -m app), SQLite at {self.db_path}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    async def start(self) -> None:
+        self.port = free_port()
+        env = {
+            "WIDEN_PORT": str(self.port),
+            "WIDEN_HOST": LOOPBACK,
+            "WIDEN_DATABASE_URL": f"sqlite+aiosqlite:///{self.db_path}",
+        }
+        await self._spawn([repo_python(), "-m", "app"], env, REPO_DIR).start()
+        if self._http is not None:
+            await self._http.aclose()
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=30.0)
+        await wait_until("widen /api/health", self._healthy, within_s=START_TIMEOUT_S)
+        await self._log_in()
+
+    async def _healthy(self) -> bool:
+        assert self.process is not None and self._http is not None
+        self.process.check_alive()
+        try:
+            response = await self._http.get("/api/health")
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any] | None, expect: set[int]
+    ) -> httpx.Response:
+        """One API call; 429 is waited out (Retry-After) a bounded number of times."""
+        assert self._http is not None
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        for _ in range(self.MAX_429_RETRIES):
+            async with self._limit:
+                response = await self._http.request(method, path, json=body, headers=headers)
+            if response.status_code != 429:
+                break
+            await asyncio.sleep(min(float(response.headers.get("Retry-After", "1")), 5.0))
+        if response.status_code not in expect:
+            raise RuntimeError(
+                f"widen {method} {path} -> {response.status_code}: {response.text[:300]}"
+            )
+        return response
+
+    async def _log_in(self) -> None:
+        self._token = ""
+        await self._request(
+            "POST",
+            "/api/auth/register",
+            {"email": self.EMAIL, "password": self.PASSWORD, "name": "Bench"},
+            {201, 409},  # 409: registered before a restart on the same database
+        )
+        response = await self._request(
+            "POST", "/api/auth/login", {"email": self.EMAIL, "password": self.PASSWORD}, {200}
+        )
+        self._token = response.json()["token"]
+
+    async def create_rooms(self, count: int) -> list[str]:
+        async def one(i: int) -> str:
+            response = await self._request("POST", "/api/documents", {"title": f"bench {i}"}, {201})
+            return str(response.json()["id"])
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+    async def connect_url(self, room: str) -> str:
+        response = await self._request("POST", f"/api/documents/{room}/ticket", None, {200})
+        ticket = quote(response.json()["ticket"], safe="")
+        return f"ws://{LOOPBACK}:{self.port}/ws/{room}?ticket={ticket}"
+
+
+ADAPTERS: dict[str, type[ServerAdapter]] = {
+    "widen": WidenAdapter,
+    "yws": YwsAdapter,
+    "pycrdt": PycrdtAdapter,
+}
+
+
+def make_adapter(name: str, workdir: Path) -> ServerAdapter:
+    """Build the adapter for a server kind, with its own scratch directory."""
+    if name not in ADAPTERS:
+        raise ValueError(f"unknown server {name!r}; choose from {', '.join(ADAPTERS)}")
+    path = workdir / name
+    os.makedirs(path, exist_ok=True)
+    return ADAPTERS[name](path)
