@@ -149,6 +149,8 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
             if len(data) > limit:
                 raise ProtocolError("message too big", CloseCode.MESSAGE_TOO_BIG)
             room.receive(peer, data)
+            if services.store.saturated:
+                await services.store.drained()
     except WriteRejected as exc:
         # An authorization failure: who, where, which roots; never the update's content.
         log.warning("write rejected; closing connection",

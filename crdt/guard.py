@@ -15,17 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pycrdt import (
-    Doc,
-    IdMap,
-    IdSet,
-    Subscription,
-    XmlFragment,
-    get_update,
-    merge_updates,
-)
+from pycrdt import Doc, Subscription, XmlFragment, merge_updates
 
-from crdt.protocol import CloseCode, ProtocolError, read_var_uint
+from crdt.protocol import CloseCode, ProtocolError
+from crdt.updates import fully_integrated
 
 # Past this many queued updates the probe is dropped rather than caught up: rebuilding it from
 # the live doc is then cheaper, and memory stays bounded in rooms without restricted writers.
@@ -103,7 +96,7 @@ class Guard:
         if forbidden:
             self._drop_probe()
             raise WriteRejected("update outside your write scope", forbidden)
-        if not self._fully_resolved(probe, update):
+        if not fully_integrated(probe, update):
             self._drop_probe()
             raise WriteRejected("update depends on content the server does not have")
         self._observe(created)
@@ -132,23 +125,3 @@ class Guard:
             self._observed[name] = root.observe_deep(
                 lambda _events, *_txn, name=name: self._touched.add(name)
             )
-
-    @staticmethod
-    def _fully_resolved(probe: Doc, update: bytes) -> bool:
-        """True when nothing of `update` waits in the probe for content it has not seen."""
-        leftover = get_update(update, probe.get_state())
-        if leftover[:1] != b"\x00":
-            return False  # structs still pending: they reference unknown items
-        known = _decode_state_vector(probe.get_state())
-        deletions = IdMap.from_set(IdSet.decode(leftover[1:]), [])
-        return all(span.end <= known.get(client, 0) for client, span in deletions.entries())
-
-
-def _decode_state_vector(state: bytes) -> dict[int, int]:
-    count, pos = read_var_uint(state, 0)
-    clocks: dict[int, int] = {}
-    for _ in range(count):
-        client, pos = read_var_uint(state, pos)
-        clock, pos = read_var_uint(state, pos)
-        clocks[client] = clock
-    return clocks

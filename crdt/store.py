@@ -15,17 +15,20 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from pycrdt import merge_updates
+from pycrdt import Doc, merge_updates
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_contributions, doc_updates
+from crdt.updates import fully_integrated
 
 log = logging.getLogger("widen.store")
 
 _RETRY_DELAYS_SECONDS = (0.05, 0.2, 1.0, 2.0, 5.0)
+# Queued updates, in batches, beyond which incoming messages wait for the writer.
+_BACKLOG_BATCHES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,13 @@ class PendingUpdate:
     origin: str | None
     data: bytes
     received_ms: int
+
+
+def _snapshot(updates: list[bytes]) -> bytes:
+    merged = merge_updates(*updates)
+    doc = Doc()
+    doc.apply_update(merged)
+    return doc.get_update() if fully_integrated(doc, merged) else merged
 
 
 class UpdateStore:
@@ -59,6 +69,7 @@ class UpdateStore:
         self._flush_now = asyncio.Event()
         self._durable_changed = asyncio.Condition()
         self._row_counts: dict[str, int] = {}
+        self._compactions: dict[str, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.failures = 0
@@ -80,6 +91,8 @@ class UpdateStore:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._compactions:
+            await asyncio.gather(*self._compactions.values())
 
     async def load(self, document_id: str) -> list[bytes]:
         """Every stored update of a document, oldest first, for the room that will own it."""
@@ -111,6 +124,19 @@ class UpdateStore:
             self._flush_now.set()
         return seq
 
+    @property
+    def saturated(self) -> bool:
+        """True when the writer is this far behind; readers should wait (`drained`)."""
+        return len(self._queue) >= self._max_batch * _BACKLOG_BATCHES
+
+    async def drained(self) -> None:
+        """Wait until the backlog is back under the limit: backpressure on fast senders, so
+        memory and the window of not-yet-durable edits stay bounded."""
+        if self.saturated:
+            self._flush_now.set()
+            async with self._durable_changed:
+                await self._durable_changed.wait_for(lambda: not self.saturated)
+
     def is_durable(self, seq: int) -> bool:
         return seq <= self._durable_seq
 
@@ -126,6 +152,8 @@ class UpdateStore:
 
     async def delete_document(self, conn: AsyncConnection, document_id: str) -> None:
         """Delete a document's log inside the caller's transaction (the document row's)."""
+        if (compaction := self._compactions.get(document_id)) is not None:
+            await asyncio.shield(compaction)  # or it would write its snapshot back afterwards
         await conn.execute(delete(doc_updates).where(doc_updates.c.document_id == document_id))
         await conn.execute(delete(doc_contributions)
                            .where(doc_contributions.c.document_id == document_id))
@@ -220,26 +248,33 @@ class UpdateStore:
             self._durable_changed.notify_all()
 
     async def _compact_grown(self, document_ids: list[str]) -> None:
-        counts: dict[str, int] = {}
         for document_id in document_ids:
-            counts[document_id] = counts.get(document_id, 0) + 1
-        for document_id, added in counts.items():
-            total = self._row_counts.get(document_id, 0) + added
-            self._row_counts[document_id] = total
-            if total > self._compaction_threshold:
-                try:
-                    await self.compact(document_id)
-                except Exception:
-                    # Compaction only speeds up loading; the rows it failed to merge are intact
-                    # and the next batch for this document tries again.
-                    log.exception("compaction failed", extra={"event": "store.compact_failed",
-                                                              "document_id": document_id})
+            self._row_counts[document_id] = self._row_counts.get(document_id, 0) + 1
+        for document_id in set(document_ids):
+            if (self._row_counts[document_id] > self._compaction_threshold
+                    and document_id not in self._compactions):
+                # Off the writer's path: a busy document must not hold up everyone's commits.
+                self._compactions[document_id] = asyncio.create_task(
+                    self._compact_in_background(document_id),
+                    name=f"widen-compact-{document_id}")
+
+    async def _compact_in_background(self, document_id: str) -> None:
+        try:
+            await self.compact(document_id)
+        except Exception:
+            # Compaction only speeds up loading; the rows it failed to merge are intact and
+            # the next batch for this document tries again.
+            log.exception("compaction failed", extra={"event": "store.compact_failed",
+                                                      "document_id": document_id})
+        finally:
+            del self._compactions[document_id]
 
     async def compact(self, document_id: str) -> None:
-        """Replace a document's rows by one merged snapshot, atomically.
+        """Replace a document's rows by one snapshot, atomically (rows written meanwhile stay).
 
-        `merge_updates` rather than re-encoding a Doc: a Doc drops updates still waiting for
-        missing dependencies, a merge keeps them.
+        The rows are merged with `merge_updates`, which keeps updates still waiting for missing
+        dependencies. When nothing waits, the merge is re-encoded through a Doc, which drops
+        the content of deleted text and makes the snapshot many times smaller.
         """
         async with self._engine.begin() as conn:
             result = await conn.execute(
@@ -250,7 +285,7 @@ class UpdateStore:
             rows = result.all()
             if len(rows) < 2:
                 return
-            merged = merge_updates(*(row.data for row in rows))
+            snapshot = _snapshot([row.data for row in rows])
             await conn.execute(
                 delete(doc_updates).where(
                     doc_updates.c.document_id == document_id,
@@ -263,13 +298,14 @@ class UpdateStore:
                     origin=None,
                     kind=KIND_SNAPSHOT,
                     created_at=int(time.time() * 1000),
-                    data=merged,
+                    data=snapshot,
                 )
             )
-        self._row_counts[document_id] = 1
+        if document_id in self._row_counts:
+            self._row_counts[document_id] -= len(rows) - 1
         log.info("compacted update log", extra={"event": "store.compacted",
                                                  "document_id": document_id, "rows": len(rows),
-                                                 "bytes": len(merged)})
+                                                 "bytes": len(snapshot)})
 
     async def count_rows(self, document_id: str) -> int:
         async with self._engine.connect() as conn:

@@ -1,0 +1,28 @@
+"""Facts about Yjs updates relative to a document, from pycrdt's primitives."""
+
+from __future__ import annotations
+
+from pycrdt import Doc, IdMap, IdSet, get_update
+
+from crdt.protocol import read_var_uint
+
+
+def decode_state_vector(state: bytes) -> dict[int, int]:
+    count, pos = read_var_uint(state, 0)
+    clocks: dict[int, int] = {}
+    for _ in range(count):
+        client, pos = read_var_uint(state, pos)
+        clock, pos = read_var_uint(state, pos)
+        clocks[client] = clock
+    return clocks
+
+
+def fully_integrated(doc: Doc, update: bytes) -> bool:
+    """True when `doc`, which has had `update` applied, holds nothing of it in waiting: no
+    insert missing its dependencies, no deletion of content the doc has not seen."""
+    leftover = get_update(update, doc.get_state())
+    if leftover[:1] != b"\x00":
+        return False  # structs still pending
+    known = decode_state_vector(doc.get_state())
+    deletions = IdMap.from_set(IdSet.decode(leftover[1:]), [])
+    return all(span.end <= known.get(client, 0) for client, span in deletions.entries())
