@@ -4,16 +4,127 @@
  */
 
 export interface User {
-  id: string | number;
+  id: string;
   email: string;
   name: string;
 }
 
-export interface DocumentSummary {
-  id: string | number;
+export type Role = "owner" | "editor" | "reviewer" | "viewer" | "progress";
+export type InvitableRole = Exclude<Role, "owner">;
+export type Reason = "help" | "expertise" | "review" | "progress" | "other";
+export type SectionStatus = "draft" | "in_progress" | "in_review" | "done";
+
+export interface DocumentInfo {
+  id: string;
   title: string;
-  role?: string;
-  [key: string]: unknown;
+  role: Role;
+  /** The sections an editor is limited to; null for the whole document. */
+  sections: string[] | null;
+  owner_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Section {
+  id: string;
+  document_id: string;
+  title: string;
+  position: number;
+  status: SectionStatus;
+  assignee_id: string | null;
+  due_date: string | null;
+  root: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SectionPatch {
+  title?: string;
+  status?: SectionStatus;
+  assignee_id?: string | null;
+  due_date?: string | null;
+}
+
+export interface Invitation {
+  id: string;
+  document_id: string;
+  document_title: string;
+  inviter: User;
+  email: string;
+  role: InvitableRole;
+  sections: string[] | null;
+  reason: Reason;
+  message: string | null;
+  expires_at: string | null;
+  status: string;
+  created_at: string;
+  responded_at: string | null;
+}
+
+export interface InvitationIn {
+  email: string;
+  role: InvitableRole;
+  sections?: string[] | null;
+  reason: Reason;
+  message?: string | null;
+}
+
+export interface Member {
+  user: User;
+  role: Role;
+  sections: string[] | null;
+  reason: Reason | null;
+  since: string;
+}
+
+export interface SharingEvent {
+  id: number;
+  at: string;
+  kind: string;
+  actor: User | null;
+  subject: User | null;
+  subject_email: string | null;
+  role: string | null;
+  sections: string[] | null;
+  reason: string | null;
+  message: string | null;
+  invitation_id: string | null;
+}
+
+export interface SharingSummary {
+  created_at: string;
+  private_until: string | null;
+  private_for_seconds: number;
+  first_need: string | null;
+  members: number;
+}
+
+export interface SharingLog {
+  summary: SharingSummary;
+  events: SharingEvent[];
+}
+
+export interface SectionProgress {
+  id: string;
+  title: string;
+  status: SectionStatus;
+  assignee: User | null;
+  due_date: string | null;
+  overdue: boolean;
+  words: number;
+}
+
+export interface Progress {
+  document_id: string;
+  title: string;
+  role: Role;
+  sections_total: number;
+  sections_done: number;
+  words_total: number;
+  next_due: string | null;
+  last_edit_at: string | null;
+  sections: SectionProgress[];
+  contributors: { user: User; edits: number; last_edit_at: string }[];
 }
 
 export class ApiError extends Error {
@@ -64,6 +175,12 @@ function fallbackMessage(status: number, statusText: string): string {
   return `Request failed (${status}${statusText ? ` ${statusText}` : ""}).`;
 }
 
+/** Called whenever the API answers 401: the session is gone. Set by the app shell. */
+let onUnauthorized: (() => void) | null = null;
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = {
     method,
@@ -94,26 +211,64 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
       data && typeof data === "object" && "detail" in data
         ? formatDetail((data as { detail: unknown }).detail)
         : "";
+    if (response.status === 401 && !path.startsWith("/api/auth/") && path !== "/api/me") {
+      onUnauthorized?.();
+    }
     throw new ApiError(response.status, detail || fallbackMessage(response.status, response.statusText));
   }
   return data as T;
 }
 
-export const getMe = (): Promise<User> => api<User>("GET", "/api/me");
+const enc = encodeURIComponent;
+const doc = (id: string): string => `/api/documents/${enc(id)}`;
 
+export const getMe = (): Promise<User> => api<User>("GET", "/api/me");
 export const register = (name: string, email: string, password: string): Promise<User> =>
   api<User>("POST", "/api/auth/register", { name, email, password });
-
-export const login = (email: string, password: string): Promise<{ token?: string; user: User }> =>
+export const login = (email: string, password: string): Promise<{ token: string; user: User }> =>
   api("POST", "/api/auth/login", { email, password });
-
 export const logout = (): Promise<void> => api<void>("POST", "/api/auth/logout");
 
-export const listDocuments = (): Promise<DocumentSummary[]> =>
-  api<DocumentSummary[]>("GET", "/api/documents");
+export const listDocuments = (): Promise<DocumentInfo[]> => api("GET", "/api/documents");
+export const createDocument = (title: string): Promise<DocumentInfo> =>
+  api("POST", "/api/documents", { title });
+export const getDocument = (id: string): Promise<DocumentInfo> => api("GET", doc(id));
+export const renameDocument = (id: string, title: string): Promise<DocumentInfo> =>
+  api("PATCH", doc(id), { title });
+export const deleteDocument = (id: string): Promise<void> => api("DELETE", doc(id));
 
-export const createDocument = (title: string): Promise<DocumentSummary> =>
-  api<DocumentSummary>("POST", "/api/documents", { title });
+export const listSections = (id: string): Promise<Section[]> => api("GET", `${doc(id)}/sections`);
+export const createSection = (id: string, title: string): Promise<Section> =>
+  api("POST", `${doc(id)}/sections`, { title });
+export const updateSection = (id: string, sectionId: string, patch: SectionPatch): Promise<Section> =>
+  api("PATCH", `${doc(id)}/sections/${enc(sectionId)}`, patch);
+export const deleteSection = (id: string, sectionId: string): Promise<void> =>
+  api("DELETE", `${doc(id)}/sections/${enc(sectionId)}`);
+export const reorderSections = (id: string, sectionIds: string[]): Promise<Section[]> =>
+  api("PUT", `${doc(id)}/sections/order`, { section_ids: sectionIds });
 
-export const getDocument = (id: string): Promise<DocumentSummary> =>
-  api<DocumentSummary>("GET", `/api/documents/${encodeURIComponent(id)}`);
+export const myInvitations = (): Promise<Invitation[]> => api("GET", "/api/invitations");
+export const acceptInvitation = (invitationId: string): Promise<Invitation> =>
+  api("POST", `/api/invitations/${enc(invitationId)}/accept`);
+export const declineInvitation = (invitationId: string): Promise<Invitation> =>
+  api("POST", `/api/invitations/${enc(invitationId)}/decline`);
+
+export const documentInvitations = (id: string): Promise<Invitation[]> =>
+  api("GET", `${doc(id)}/invitations`);
+export const invite = (id: string, body: InvitationIn): Promise<Invitation> =>
+  api("POST", `${doc(id)}/invitations`, body);
+export const withdrawInvitation = (id: string, invitationId: string): Promise<void> =>
+  api("DELETE", `${doc(id)}/invitations/${enc(invitationId)}`);
+
+export const listMembers = (id: string): Promise<Member[]> => api("GET", `${doc(id)}/members`);
+export const changeMember = (
+  id: string,
+  userId: string,
+  patch: { role?: InvitableRole; sections?: string[] | null },
+): Promise<Member> => api("PATCH", `${doc(id)}/members/${enc(userId)}`, patch);
+export const removeMember = (id: string, userId: string): Promise<void> =>
+  api("DELETE", `${doc(id)}/members/${enc(userId)}`);
+
+export const sharingLog = (id: string): Promise<SharingLog> => api("GET", `${doc(id)}/log`);
+export const documentProgress = (id: string): Promise<Progress> => api("GET", `${doc(id)}/progress`);
+export const allProgress = (): Promise<Progress[]> => api("GET", "/api/progress");

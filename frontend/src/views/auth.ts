@@ -1,0 +1,131 @@
+import { getMe, login, register, type User } from "../api";
+import { errorText, h, setMessage } from "../dom";
+import { icon } from "../icons";
+
+interface AuthOptions {
+  notice: string;
+  mount(view: HTMLElement, focus?: HTMLElement | null): void;
+  signedIn(user: User): void;
+}
+
+function field(id: string, label: string, attrs: Record<string, string | number | boolean>, hint?: string) {
+  const hintId = hint ? `${id}-hint` : undefined;
+  const input = h("input", { id, name: id, class: "input", "aria-describedby": hintId, ...attrs });
+  const wrapper = h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    input,
+    hint ? h("small", { id: hintId, class: "hint" }, hint) : null,
+  );
+  return { wrapper, input };
+}
+
+export function renderAuth(options: AuthOptions): void {
+  const notice = h("p", { class: "alert alert-info", role: "status" }, options.notice);
+  notice.hidden = options.notice === "";
+
+  // --- sign in
+  const signinEmail = field("signin-email", "Email", { type: "email", required: true, autocomplete: "username" });
+  const signinPassword = field("signin-password", "Password", { type: "password", required: true, autocomplete: "current-password" });
+  const signinError = h("p", { class: "alert alert-error", role: "alert", id: "signin-error" });
+  signinError.hidden = true;
+  const signinButton = h("button", { type: "submit", class: "btn btn-primary btn-block" }, "Sign in");
+  const signinForm = h(
+    "form",
+    { id: "signin-form", class: "auth-form", "aria-labelledby": "signin-heading" },
+    h("h2", { id: "signin-heading" }, "Sign in"),
+    signinEmail.wrapper,
+    signinPassword.wrapper,
+    signinError,
+    signinButton,
+  );
+  signinForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    setMessage(signinError, "");
+    signinButton.disabled = true;
+    try {
+      const result = await login(signinEmail.input.value.trim(), signinPassword.input.value);
+      options.signedIn(result?.user ?? (await getMe()));
+    } catch (error) {
+      setMessage(signinError, errorText(error));
+      signinButton.disabled = false;
+      signinPassword.input.focus();
+    }
+  });
+
+  // --- sign up
+  const signupName = field("signup-name", "Name", { type: "text", required: true, autocomplete: "name", maxlength: 200 });
+  const signupEmail = field("signup-email", "Email", { type: "email", required: true, autocomplete: "email" });
+  const signupPassword = field(
+    "signup-password",
+    "Password",
+    { type: "password", required: true, minlength: 8, autocomplete: "new-password" },
+    "At least 8 characters.",
+  );
+  const signupError = h("p", { class: "alert alert-error", role: "alert", id: "signup-error" });
+  signupError.hidden = true;
+  const signupButton = h("button", { type: "submit", class: "btn btn-primary btn-block" }, "Create account");
+  const signupForm = h(
+    "form",
+    { id: "signup-form", class: "auth-form", "aria-labelledby": "signup-heading" },
+    h("h2", { id: "signup-heading" }, "Create an account"),
+    signupName.wrapper,
+    signupEmail.wrapper,
+    signupPassword.wrapper,
+    signupError,
+    signupButton,
+  );
+  signupForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    setMessage(signupError, "");
+    const name = signupName.input.value.trim();
+    const email = signupEmail.input.value.trim();
+    const password = signupPassword.input.value;
+    if (password.length < 8) {
+      setMessage(signupError, "The password must have at least 8 characters.");
+      signupPassword.input.focus();
+      return;
+    }
+    signupButton.disabled = true;
+    try {
+      await register(name, email, password);
+      const result = await login(email, password);
+      options.signedIn(result?.user ?? (await getMe()));
+    } catch (error) {
+      setMessage(signupError, errorText(error));
+      signupButton.disabled = false;
+    }
+  });
+
+  const point = (name: string, title: string, text: string): HTMLElement =>
+    h("li", {}, h("span", { class: "point-icon" }, icon(name, 20)), h("div", {}, h("strong", {}, title), h("p", {}, text)));
+
+  const heading = h("h1", { tabindex: -1 }, "Write alone. Widen when you need to.");
+  const view = h(
+    "div",
+    { class: "auth-page" },
+    h(
+      "section",
+      { class: "auth-intro", "aria-labelledby": "auth-intro-heading" },
+      h("p", { class: "eyebrow", id: "auth-intro-heading" }, "Widen — collaborative documents"),
+      heading,
+      h("p", { class: "lead" }, "Every document starts private. Invite exactly the person a part needs — a specialist for one section, a proof-reader, a manager who only follows progress — and see how it became social."),
+      h(
+        "ul",
+        { class: "points" },
+        point("lock", "Private by default", "Nobody else can tell a draft exists until you invite them."),
+        point("users", "Social by need", "Each invitation has a role, a scope and a reason."),
+        point("clock", "A clear trail", "The sharing log shows who joined, when and why."),
+      ),
+    ),
+    h(
+      "div",
+      { class: "auth-cards" },
+      notice,
+      h("div", { class: "card" }, signinForm),
+      h("div", { class: "card" }, signupForm),
+    ),
+  );
+  options.mount(view, null);
+}
