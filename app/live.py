@@ -27,17 +27,27 @@ def deny(peer: Peer, reason: str) -> None:
     peer.close(CloseCode.FORBIDDEN, reason)
 
 
+def _refusal(new: Access | None) -> str | None:
+    """Why the user may no longer hold the socket at all, if that is the case."""
+    if new is None:
+        return "access revoked"
+    if not new.can_open_socket:
+        return "access changed: progress only"
+    return None
+
+
 def restrict_now(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
     for peer in _peers_of(rooms, document_id, user_id):
-        if new is None or not new.can_open_socket:
-            deny(peer, "access revoked")
+        if (reason := _refusal(new)) is not None:
+            deny(peer, reason)
         else:
+            assert new is not None
             peer.scope = narrower(peer.scope, new.write_scope())
 
 
 def apply_committed(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
     for peer in _peers_of(rooms, document_id, user_id):
-        if new is None or not new.can_open_socket:
-            deny(peer, "access revoked")
+        if (reason := _refusal(new)) is not None:
+            deny(peer, reason)
         else:
             peer.close(CloseCode.ACCESS_CHANGED, "access changed")

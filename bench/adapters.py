@@ -71,8 +71,12 @@ class ServerAdapter(ABC):
         """Make `count` fresh, empty rooms and return their ids."""
 
     @abstractmethod
-    async def connect_url(self, room: str) -> str:
-        """A websocket URL for one new connection to `room`."""
+    async def connect_url(self, room: str, client: int = 0) -> str:
+        """A websocket URL for one new connection to `room`, as its `client`-th client."""
+
+    def client_root(self, room: str, client: int) -> str | None:
+        """The root the room's `client`-th client edits; None means the load's `text_name`."""
+        return None
 
     async def aclose(self) -> None:
         """Release the HTTP session, if the adapter opened one (Widen's API)."""
@@ -105,7 +109,7 @@ class _NamedRoomsAdapter(ServerAdapter):
         run = uuid.uuid4().hex[:8]
         return [f"bench-{run}-{i}" for i in range(count)]
 
-    async def connect_url(self, room: str) -> str:
+    async def connect_url(self, room: str, client: int = 0) -> str:
         return f"ws://{LOOPBACK}:{self.port}/{room}"
 
 
@@ -200,11 +204,18 @@ class WidenAdapter(ServerAdapter):
         return response.status_code == 200
 
     async def _request(
-        self, method: str, path: str, body: dict[str, Any] | None, expect: set[int]
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        expect: set[int],
+        token: str | None = None,
     ) -> httpx.Response:
-        """One API call; 429 is waited out (Retry-After) a bounded number of times."""
+        """One API call, as the bench user unless `token` says whom; 429 is waited out
+        (Retry-After) a bounded number of times."""
         assert self._http is not None
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        token = self._token if token is None else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         for _ in range(self.MAX_429_RETRIES):
             async with self._limit:
                 response = await self._http.request(method, path, json=body, headers=headers)
@@ -218,17 +229,21 @@ class WidenAdapter(ServerAdapter):
         return response
 
     async def _log_in(self) -> None:
-        self._token = ""
+        self._token = await self._sign_up(self.EMAIL, "Bench")
+
+    async def _sign_up(self, email: str, name: str) -> str:
+        """Register (or find registered) and log in a user; returns their session token."""
         await self._request(
             "POST",
             "/api/auth/register",
-            {"email": self.EMAIL, "password": self.PASSWORD, "name": "Bench"},
+            {"email": email, "password": self.PASSWORD, "name": name},
             {201, 409},  # 409: registered before a restart on the same database
+            token="",
         )
         response = await self._request(
-            "POST", "/api/auth/login", {"email": self.EMAIL, "password": self.PASSWORD}, {200}
+            "POST", "/api/auth/login", {"email": email, "password": self.PASSWORD}, {200}, ""
         )
-        self._token = response.json()["token"]
+        return str(response.json()["token"])
 
     async def create_rooms(self, count: int) -> list[str]:
         async def one(i: int) -> str:
@@ -237,10 +252,83 @@ class WidenAdapter(ServerAdapter):
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
-    async def connect_url(self, room: str) -> str:
-        response = await self._request("POST", f"/api/documents/{room}/ticket", None, {200})
+    async def connect_url(self, room: str, client: int = 0) -> str:
+        return await self._ticket_url(room, self._token)
+
+    async def _ticket_url(self, room: str, token: str) -> str:
+        response = await self._request("POST", f"/api/documents/{room}/ticket", None, {200}, token)
         ticket = quote(response.json()["ticket"], safe="")
         return f"ws://{LOOPBACK}:{self.port}/ws/{room}?ticket={ticket}"
+
+
+class WidenMembersAdapter(WidenAdapter):
+    """Widen where every client is an invited member, for measuring the write guard.
+
+    Client i of every room is user i (C sign-ups in all, whatever the number of rooms). In each
+    room the owner makes one section per client and invites user i, who accepts: as an editor
+    of just section i when `scoped`, else as a whole-document editor. Either way client i edits
+    the root `section:<id of section i>`, so both variants do the same CRDT work, hold the same
+    users, grants and tickets, and differ only in whether the guard checks each update.
+    Not in `ADAPTERS`: `bench/guard.py` runs it.
+    """
+
+    def __init__(self, workdir: Path, clients: int, scoped: bool) -> None:
+        super().__init__(workdir)
+        self.name = "widen-sections" if scoped else "widen-whole"
+        self.clients = clients
+        self.scoped = scoped
+        self._member_tokens: list[str] = []
+        self._roots: dict[tuple[str, int], str] = {}
+
+    def describe(self) -> str:
+        scope = "an editor of its own section only" if self.scoped else "a whole-document editor"
+        return f"{super().describe()}; each client {scope}"
+
+    def _member_email(self, client: int) -> str:
+        return f"writer{client}@example.com"
+
+    async def _log_in(self) -> None:
+        await super()._log_in()
+        self._member_tokens = list(
+            await asyncio.gather(
+                *(self._sign_up(self._member_email(i), f"Writer {i}") for i in range(self.clients))
+            )
+        )
+
+    async def create_rooms(self, count: int) -> list[str]:
+        rooms = await super().create_rooms(count)
+
+        async def join(room: str, client: int) -> None:
+            response = await self._request(
+                "POST", f"/api/documents/{room}/sections", {"title": f"Part {client}"}, {201}
+            )
+            section = response.json()
+            invitation = {
+                "email": self._member_email(client),
+                "role": "editor",
+                "sections": [section["id"]] if self.scoped else None,
+                "reason": "expertise",
+            }
+            response = await self._request(
+                "POST", f"/api/documents/{room}/invitations", invitation, {201}
+            )
+            await self._request(
+                "POST",
+                f"/api/invitations/{response.json()['id']}/accept",
+                None,
+                {200},
+                self._member_tokens[client],
+            )
+            self._roots[room, client] = str(section["root"])
+
+        await asyncio.gather(*(join(r, i) for r in rooms for i in range(self.clients)))
+        return rooms
+
+    async def connect_url(self, room: str, client: int = 0) -> str:
+        return await self._ticket_url(room, self._member_tokens[client])
+
+    def client_root(self, room: str, client: int) -> str | None:
+        return self._roots[room, client]
 
 
 ADAPTERS: dict[str, type[ServerAdapter]] = {

@@ -58,6 +58,7 @@ class LoadResult:
     verified_rooms: int = 0
     failed_rooms: list[dict[str, Any]] = field(default_factory=list)
     unexpected_closes: int = 0
+    close_samples: list[dict[str, Any]] = field(default_factory=list)  # room, code, reason
     extensions: list[str] = field(default_factory=list)
     connect_s: float = 0.0
     window_s: float = 0.0
@@ -160,11 +161,20 @@ class _Worker:
 async def _urls(adapter: ServerAdapter, rooms: list[str], clients: int) -> list[list[str]]:
     limit = asyncio.Semaphore(URL_CONCURRENCY)
 
-    async def one(room: str) -> str:
+    async def one(room: str, client: int) -> str:
         async with limit:
-            return await adapter.connect_url(room)
+            return await adapter.connect_url(room, client)
 
-    return [list(await asyncio.gather(*(one(room) for _ in range(clients)))) for room in rooms]
+    return [list(await asyncio.gather(*(one(room, i) for i in range(clients)))) for room in rooms]
+
+
+def _room_config(adapter: ServerAdapter, room: str, urls: list[str]) -> dict[str, Any]:
+    """A room for the Node side; `textNames` only if the adapter gives clients their own roots."""
+    config: dict[str, Any] = {"name": room, "urls": urls}
+    roots = [adapter.client_root(room, i) for i in range(len(urls))]
+    if any(root is not None for root in roots):
+        config["textNames"] = roots
+    return config
 
 
 async def _sleep_until(epoch: float) -> None:
@@ -185,7 +195,7 @@ async def run_load(adapter: ServerAdapter, spec: LoadSpec, workdir: Path) -> Loa
     for index in range(worker_count):
         mine = range(index, spec.rooms, worker_count)
         config = {
-            "rooms": [{"name": room_ids[i], "urls": urls[i]} for i in mine],
+            "rooms": [_room_config(adapter, room_ids[i], urls[i]) for i in mine],
             "hz": spec.hz,
             "duration": spec.duration,
             "textName": spec.text_name,
@@ -259,6 +269,7 @@ def _merge(result: LoadResult, part: dict[str, Any]) -> None:
     result.verified_rooms += part["verifiedRooms"]
     result.failed_rooms.extend(part["failedRooms"])
     result.unexpected_closes += part["unexpectedCloseCount"]
+    result.close_samples.extend(part["unexpectedCloses"])
     result.messages_in += part["messagesIn"]
     result.messages_out += part["messagesOut"]
     result.bytes_in += part["bytesIn"]

@@ -154,6 +154,8 @@ def table(result: LoadResult, title: str) -> str:
     ]
     for failure in result.failed_rooms[:3]:
         rows.append(("failed room", f"{failure['room']}: {'; '.join(failure['problems'])}"))
+    for close in result.close_samples[:3]:
+        rows.append(("closed by server", f"{close['room']}: {close['code']} {close['reason']}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join([f"== {title} ==", *(f"  {name:<{width}}  {value}" for name, value in rows)])
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import func, select
 
 from app import models
 from app.api.access import require_access, require_owner
 from app.api.deps import CurrentUser, DbSession, ServicesDep
-from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut
+from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
 from app.permissions import Access, Role, accessible_documents
 from app.security import new_token, token_digest
 from app.sharing import record
@@ -18,17 +19,34 @@ from crdt.protocol import CloseCode
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
-def _out(access: Access) -> DocumentOut:
-    document = access.document
-    return DocumentOut(
-        id=document.id,
-        title=document.title,
-        role=access.role.value,
-        sections=sorted(access.sections) if access.sections is not None else None,
-        owner_id=document.owner_id,
-        created_at=document.created_at,
-        updated_at=document.updated_at,
-    )
+async def _outs(session: DbSession, accesses: list[Access]) -> list[DocumentOut]:
+    """Documents as the caller sees them, with who owns each and how many share it: what a
+    home page needs to tell private drafts from shared work, in two queries for any number."""
+    ids = [a.document.id for a in accesses]
+    members = dict((await session.execute(
+        select(models.Grant.document_id, func.count())
+        .where(models.Grant.document_id.in_(ids)).group_by(models.Grant.document_id)
+    )).tuples().all()) if ids else {}
+    owners = {u.id: u for u in await session.scalars(
+        select(models.User).where(models.User.id.in_({a.document.owner_id for a in accesses})))}
+    return [
+        DocumentOut(
+            id=a.document.id,
+            title=a.document.title,
+            role=a.role.value,
+            sections=sorted(a.sections) if a.sections is not None else None,
+            owner_id=a.document.owner_id,
+            owner=UserRef(id=a.document.owner_id, name=owners[a.document.owner_id].name),
+            members=members.get(a.document.id, 0),
+            created_at=a.document.created_at,
+            updated_at=a.document.updated_at,
+        )
+        for a in accesses
+    ]
+
+
+async def _out(session: DbSession, access: Access) -> DocumentOut:
+    return (await _outs(session, [access]))[0]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
@@ -37,17 +55,17 @@ async def create_document(body: DocumentIn, user: CurrentUser, session: DbSessio
     session.add(document)
     await session.flush()
     record(session, document.id, "created", actor_id=user.id)
-    return _out(Access(document, Role.OWNER))
+    return await _out(session, Access(document, Role.OWNER))
 
 
 @router.get("", response_model=list[DocumentOut])
 async def list_documents(user: CurrentUser, session: DbSession) -> list[DocumentOut]:
-    return [_out(access) for access in await accessible_documents(session, user.id)]
+    return await _outs(session, await accessible_documents(session, user.id))
 
 
 @router.get("/{document_id}", response_model=DocumentOut)
 async def get_document(document_id: str, user: CurrentUser, session: DbSession) -> DocumentOut:
-    return _out(await require_access(session, user, document_id))
+    return await _out(session, await require_access(session, user, document_id))
 
 
 @router.patch("/{document_id}", response_model=DocumentOut)
@@ -57,7 +75,7 @@ async def rename_document(
     access = await require_owner(session, user, document_id)
     access.document.title = body.title.strip() or "Untitled"
     access.document.updated_at = utcnow()
-    return _out(access)
+    return await _out(session, access)
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -79,6 +79,11 @@ class DocumentPatch(InputModel):
     title: str = Field(max_length=300)
 
 
+class UserRef(BaseModel):
+    id: str
+    name: str
+
+
 class DocumentOut(BaseModel):
     id: str
     title: str
@@ -86,6 +91,9 @@ class DocumentOut(BaseModel):
     # The sections an editor is limited to; null for the whole document.
     sections: list[str] | None
     owner_id: str
+    owner: UserRef
+    # Members besides the owner: 0 is a private draft.
+    members: int
     created_at: datetime
     updated_at: datetime
 

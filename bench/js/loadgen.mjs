@@ -21,6 +21,10 @@
 // for a stdin line {"cmd":"start","t0":<epoch ms>}; it edits during [t0, t0 + duration],
 // waits for every edit to reach every peer (bounded), verifies the final texts, writes the
 // result JSON to config.resultPath and prints {"event":"done"}.
+//
+// Every client appends to the root Y.Text config.textName, unless its room lists
+// `textNames` (one per url): then each client appends to its own root (bench/guard.py gives
+// each client the root of its own section), and a room is verified root by root.
 
 import { readFileSync, writeFileSync } from 'node:fs'
 import { PerformanceObserver } from 'node:perf_hooks'
@@ -101,11 +105,12 @@ class Room {
 }
 
 class BenchClient {
-  constructor (room, url) {
+  constructor (room, url, textName = config.textName) {
     this.room = room
     this.url = url
     this.doc = new Y.Doc()
-    this.text = this.doc.getText(config.textName)
+    this.textName = textName
+    this.text = this.doc.getText(textName)
     this.sendTimes = []
     this.sent = 0
     this.recvNow = 0
@@ -297,12 +302,15 @@ function warmUp (edits) {
 function verifyRoom (room) {
   const total = room.clients.reduce((sum, c) => sum + c.sent, 0)
   const problems = []
-  const reference = room.clients[0].text.toString()
-  if (reference.length !== total) {
-    problems.push(`text length ${reference.length} != ${total} edits sent`)
+  const names = [...new Set(room.clients.map((c) => c.textName))]
+  const texts = (client) => names.map((name) => client.doc.getText(name).toString())
+  const reference = texts(room.clients[0])
+  const length = reference.reduce((sum, text) => sum + text.length, 0)
+  if (length !== total) {
+    problems.push(`text length ${length} != ${total} edits sent`)
   }
   for (const client of room.clients) {
-    if (client.text.toString() !== reference) {
+    if (texts(client).some((text, i) => text !== reference[i])) {
       problems.push(`client ${client.doc.clientID} text differs`)
     }
     const sv = Y.decodeStateVector(Y.encodeStateVector(client.doc))
@@ -330,7 +338,9 @@ function waitForStart () {
 async function main () {
   const rooms = config.rooms.map((spec) => {
     const room = new Room(spec.name)
-    for (const url of spec.urls) room.add(new BenchClient(room, url))
+    spec.urls.forEach((url, i) => {
+      room.add(new BenchClient(room, url, spec.textNames?.[i] ?? config.textName))
+    })
     return room
   })
   const clients = rooms.flatMap((r) => r.clients)
