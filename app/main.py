@@ -42,7 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rooms = Rooms(
             store,
             idle_seconds=settings.room_idle_seconds,
-            broadcast_interval=settings.broadcast_interval_ms / 1000,
             awareness_max_bytes=settings.awareness_max_bytes,
         )
         app.state.services = Services(

@@ -10,7 +10,7 @@ import html
 import re
 from datetime import UTC, datetime
 
-from pycrdt import Doc, XmlFragment, merge_updates
+from pycrdt import Doc, XmlFragment
 
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
@@ -25,9 +25,8 @@ async def document_snapshot(rooms: Rooms, store: UpdateStore, document_id: str) 
     if room is not None:
         return room.doc
     doc = Doc()
-    rows = await store.read(document_id)
-    if rows:
-        doc.apply_update(rows[0] if len(rows) == 1 else merge_updates(*rows))
+    for row in await store.read(document_id):
+        doc.apply_update(row)
     return doc
 
 

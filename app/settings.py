@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     max_message_bytes: int = 8 * 1024 * 1024
     flush_interval_ms: float = 50.0
     flush_max_updates: int = 2000
-    broadcast_interval_ms: float = 0.0
     compaction_threshold: int = 1000
     room_idle_seconds: float = 10.0
     awareness_max_bytes: int = 8 * 1024

@@ -1,28 +1,32 @@
-"""Which roots of the document an update touches, decided before it reaches the live doc.
+"""Every update is tried on a private replica before it touches the live document.
 
-A restricted writer's update is applied first to the room's *probe*, a private replica that
-observes every root deeply and lists the roots before and after. The update is refused if it
-changes or creates a root outside the writer's scope, or if it leaves anything unresolved in
-the probe: an insert whose dependencies the server lacks, or a deletion of content the server
-has not seen. Those would integrate later, inside somebody else's transaction, beyond any check.
-
-The probe is kept current lazily: accepted updates queue up and are applied in one merge when
-the next restricted update needs the probe. After a rejection it is dropped and rebuilt from
-the live doc, since the refused update is now inside it.
+The room keeps a *probe*: a replica of the live doc that sees each update first. An update is
+refused, with the live doc untouched, when the engine cannot apply it (yrs may have applied
+part of it by the time it fails, which is why it is the probe that takes that risk), when it
+leaves anything unresolved (an insert whose dependencies the server lacks, a deletion of
+content it has not seen: those would integrate later, inside somebody else's transaction, and
+a malformed one would make that transaction fail), or, for a restricted writer, when it changes
+or creates a root outside the writer's scope. The probe observes every root deeply and lists
+the roots before and after to tell which roots an update touched. After any refusal it is
+dropped and rebuilt from the live doc.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pycrdt import Doc, Subscription, XmlFragment, merge_updates
+from pycrdt import Doc, Subscription, XmlFragment
 
 from crdt.protocol import CloseCode, ProtocolError
-from crdt.updates import fully_integrated
+from crdt.updates import fully_integrated, inserts_integrated
 
-# Past this many queued updates the probe is dropped rather than caught up: rebuilding it from
-# the live doc is then cheaper, and memory stays bounded in rooms without restricted writers.
-_MAX_BACKLOG = 512
+# What pycrdt raises on bytes it cannot decode or integrate.
+DECODE_ERRORS = (ValueError, IndexError, RuntimeError, AssertionError)
+
+
+def is_rust_panic(exc: BaseException) -> bool:
+    """pyo3 turns a Rust panic into `PanicException`, a BaseException that is not importable."""
+    return type(exc).__name__ == "PanicException"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,29 +70,40 @@ class WriteRejected(ProtocolError):
 class Guard:
     def __init__(self) -> None:
         self._probe: Doc | None = None
-        self._backlog: list[bytes] = []
         self._observed: dict[str, Subscription] = {}
         self._touched: set[str] = set()
 
-    def record(self, update: bytes) -> None:
-        """An update was accepted into the live doc; the probe must learn it before next use."""
-        if self._probe is None:
-            return
-        self._backlog.append(update)
-        if len(self._backlog) > _MAX_BACKLOG:
-            self._drop_probe()
-
     def check(self, update: bytes, scope: WriteScope, live: Doc) -> None:
-        """Raise `WriteRejected` unless `update` stays inside `scope`; on success the probe
-        already holds it (do not `record` it again)."""
+        """Raise unless `update` may be applied to `live`; on success the probe holds it."""
         probe = self._current_probe(live)
         before = set(probe.keys())
-        self._observe(before)
-        self._touched.clear()
+        if not scope.unrestricted:
+            self._observe(before)
+            self._touched.clear()
         try:
             probe.apply_update(update)
-        except ValueError as exc:
+        except DECODE_ERRORS as exc:
+            self._drop_probe()
             raise ProtocolError("invalid update", CloseCode.UNSUPPORTED_DATA) from exc
+        except BaseException as exc:
+            if not is_rust_panic(exc):
+                raise
+            self._drop_probe()
+            raise ProtocolError("update rejected by the CRDT engine",
+                                CloseCode.UNSUPPORTED_DATA) from exc
+        # A restricted writer's deletions must all be of content the server has seen, or they
+        # could land in another root later. Yjs clients send their whole delete set with each
+        # update, so for everyone else only inserts are held to that.
+        integrated = (inserts_integrated(probe, update) if scope.unrestricted
+                      else fully_integrated(probe, update))
+        if not integrated:
+            self._drop_probe()
+            reason = "update depends on content the server does not have"
+            if scope.unrestricted:
+                raise ProtocolError(reason, CloseCode.UNSUPPORTED_DATA)
+            raise WriteRejected(reason)
+        if scope.unrestricted:
+            return
         created = set(probe.keys()) - before
         touched = frozenset(self._touched | created)
         self._touched.clear()
@@ -96,24 +111,20 @@ class Guard:
         if forbidden:
             self._drop_probe()
             raise WriteRejected("update outside your write scope", forbidden)
-        if not fully_integrated(probe, update):
-            self._drop_probe()
-            raise WriteRejected("update depends on content the server does not have")
-        self._observe(created)
 
     def _current_probe(self, live: Doc) -> Doc:
         if self._probe is None:
             self._probe = Doc()
             self._probe.apply_update(live.get_update())
             self._observed.clear()
-        elif self._backlog:
-            backlog, self._backlog = self._backlog, []
-            self._probe.apply_update(backlog[0] if len(backlog) == 1 else merge_updates(*backlog))
         return self._probe
+
+    def reset(self) -> None:
+        """The live doc refused what the probe took: the two differ, so rebuild the probe."""
+        self._drop_probe()
 
     def _drop_probe(self) -> None:
         self._probe = None
-        self._backlog.clear()
         self._observed.clear()
 
     def _observe(self, roots: set[str]) -> None:

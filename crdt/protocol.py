@@ -111,6 +111,16 @@ def _read_last_var_bytes(data: bytes, pos: int) -> bytes:
     return payload
 
 
+def _check_counts(payload: bytes, what: str) -> None:
+    """The engine pre-allocates by the leading count of a state vector or an update, so a
+    ten-byte message claiming a billion entries would cost a gigabyte: each entry takes at
+    least two bytes, which bounds any honest count."""
+    count, _ = read_var_uint(payload, 0) if payload else (0, 0)
+    if count > len(payload) // 2:
+        raise ProtocolError(f"{what} claims more entries than it holds",
+                            CloseCode.UNSUPPORTED_DATA)
+
+
 def parse_message(data: bytes) -> Message:
     """Decode one client message, or raise `ProtocolError` saying what is wrong with it."""
     if not data:
@@ -120,8 +130,10 @@ def parse_message(data: bytes) -> Message:
         sync_type, pos = read_var_uint(data, pos)
         payload = _read_last_var_bytes(data, pos)
         if sync_type == YSyncMessageType.SYNC_STEP1:
+            _check_counts(payload, "state vector")
             return SyncStep1(payload)
         if sync_type in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
+            _check_counts(payload, "update")
             return SyncUpdate(payload, is_step2=sync_type == YSyncMessageType.SYNC_STEP2)
         raise ProtocolError(f"unknown sync message type {sync_type}")
     if message_type == YMessageType.AWARENESS:

@@ -8,7 +8,6 @@ arrive within one broadcast tick are merged into one message per recipient.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -19,10 +18,9 @@ from pycrdt import (
     create_sync_message,
     create_update_message,
     handle_sync_message,
-    merge_updates,
 )
 
-from crdt.guard import Guard, WriteRejected
+from crdt.guard import DECODE_ERRORS, Guard, WriteRejected, is_rust_panic
 from crdt.peer import Peer
 from crdt.protocol import (
     AwarenessEntry,
@@ -44,22 +42,12 @@ log = logging.getLogger("widen.room")
 EMPTY_UPDATE = b"\x00\x00"
 # Awareness client ids one connection may hold: a tab has one; a few allow for reloads.
 MAX_AWARENESS_IDS_PER_PEER = 4
-# What pycrdt and its Rust core raise on bytes they cannot decode.
-_DECODE_ERRORS = (ValueError, IndexError, RuntimeError, AssertionError)
-
-
-def _is_rust_panic(exc: BaseException) -> bool:
-    """pyo3 turns a Rust panic into `PanicException`, a BaseException that is not importable."""
-    return type(exc).__name__ == "PanicException"
-
-
 class Room:
     def __init__(
         self,
         name: str,
         store: UpdateStore,
         *,
-        broadcast_interval: float,
         awareness_max_bytes: int,
     ) -> None:
         self.name = name
@@ -72,17 +60,14 @@ class Room:
         self.guard = Guard()
         self._awareness_owners: dict[int, Peer] = {}
         self._store = store
-        self._broadcast_interval = broadcast_interval
         self._awareness_max_bytes = awareness_max_bytes
-        self._outbox: list[tuple[bytes, Peer]] = []
-        self._flush_handle: asyncio.Handle | None = None
         self._awareness_changes: list[dict[str, list[int]]] = []
         self.awareness.observe(self._on_awareness)
 
     async def load(self) -> None:
-        rows = await self._store.load(self.name)
-        if rows:
-            self.doc.apply_update(rows[0] if len(rows) == 1 else merge_updates(*rows))
+        # Row by row rather than merged first, for the reason `_apply` relays unmerged.
+        for row in await self._store.load(self.name):
+            self.doc.apply_update(row)
 
     def add(self, peer: Peer) -> None:
         """Start the y-websocket handshake: our state vector, then who is here."""
@@ -125,7 +110,7 @@ class Room:
     def _answer_step1(self, data: bytes) -> bytes:
         try:
             reply = handle_sync_message(data[1:], self.doc)
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise ProtocolError("invalid state vector", CloseCode.UNSUPPORTED_DATA) from exc
         assert reply is not None, "sync step 1 always has a step 2 answer"
         return reply
@@ -136,40 +121,20 @@ class Room:
         scope = peer.scope
         if scope.read_only:
             raise WriteRejected("read-only access")
-        if not scope.unrestricted:
-            self.guard.check(update, scope, self.doc)
+        self.guard.check(update, scope, self.doc)
         try:
             self.doc.apply_update(update)
-        except _DECODE_ERRORS as exc:
-            raise ProtocolError("invalid update", CloseCode.UNSUPPORTED_DATA) from exc
         except BaseException as exc:
-            if _is_rust_panic(exc):
+            # The probe took it, so the live doc should have: they differ, start over.
+            self.guard.reset()
+            if isinstance(exc, DECODE_ERRORS) or is_rust_panic(exc):
                 raise ProtocolError("update rejected by the CRDT engine",
                                     CloseCode.UNSUPPORTED_DATA) from exc
             raise
-        if scope.unrestricted:
-            self.guard.record(update)
         self.last_seq = self._store.append(self.name, peer.origin, update)
-        self._outbox.append((update, peer))
-        if self._flush_handle is None:
-            loop = asyncio.get_running_loop()
-            if self._broadcast_interval > 0:
-                self._flush_handle = loop.call_later(self._broadcast_interval, self._flush)
-            else:
-                self._flush_handle = loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        """Relay what arrived this tick: one message per recipient, not one per keystroke."""
-        self._flush_handle = None
-        pending, self._outbox = self._outbox, []
-        if not pending:
-            return
-        senders = {peer for _, peer in pending}
-        update = pending[0][0] if len(pending) == 1 else merge_updates(*(u for u, _ in pending))
-        message = create_update_message(update)
-        # A lone sender already has what it sent; with several, each gets the merge, its own
-        # part included, which Yjs ignores as already known.
-        self._relay(message, exclude=next(iter(senders)) if len(senders) == 1 else None)
+        # Relayed as received, never merged with others: yrs's merge_updates can turn
+        # individually valid updates into bytes no client decodes, or into different content.
+        self._relay(create_update_message(update), exclude=peer)
 
     def _relay(self, message: bytes, exclude: Peer | None) -> None:
         for other in self.peers:

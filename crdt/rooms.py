@@ -33,12 +33,10 @@ class Rooms:
         store: UpdateStore,
         *,
         idle_seconds: float,
-        broadcast_interval: float,
         awareness_max_bytes: int,
     ) -> None:
         self._store = store
         self._idle_seconds = idle_seconds
-        self._broadcast_interval = broadcast_interval
         self._awareness_max_bytes = awareness_max_bytes
         self._entries: dict[str, _Entry] = {}
         self._unloads: set[asyncio.Task[None]] = set()
@@ -112,8 +110,7 @@ class Rooms:
             await asyncio.gather(*self._unloads)
 
     def _new_room(self, name: str) -> Room:
-        return Room(name, self._store, broadcast_interval=self._broadcast_interval,
-                    awareness_max_bytes=self._awareness_max_bytes)
+        return Room(name, self._store, awareness_max_bytes=self._awareness_max_bytes)
 
     def _start_unload(self, entry: _Entry) -> None:
         entry.idle_timer = None

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from pycrdt import Doc, merge_updates
+from pycrdt import Doc
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -40,11 +40,16 @@ class PendingUpdate:
     received_ms: int
 
 
-def _snapshot(updates: list[bytes]) -> bytes:
-    merged = merge_updates(*updates)
+def _snapshot(updates: list[bytes]) -> bytes | None:
+    """The document these rows make, re-encoded (deleted text dropped), or None if any of
+    them still waits for missing content: a re-encoding would lose it, and a `merge_updates`
+    of adversarial rows can produce bytes nothing decodes, so such a log stays as it is."""
     doc = Doc()
-    doc.apply_update(merged)
-    return doc.get_update() if fully_integrated(doc, merged) else merged
+    for update in updates:
+        doc.apply_update(update)
+    if all(fully_integrated(doc, update) for update in updates):
+        return doc.get_update()
+    return None
 
 
 class UpdateStore:
@@ -272,9 +277,8 @@ class UpdateStore:
     async def compact(self, document_id: str) -> None:
         """Replace a document's rows by one snapshot, atomically (rows written meanwhile stay).
 
-        The rows are merged with `merge_updates`, which keeps updates still waiting for missing
-        dependencies. When nothing waits, the merge is re-encoded through a Doc, which drops
-        the content of deleted text and makes the snapshot many times smaller.
+        The snapshot is the rows applied one by one to a Doc and re-encoded, which drops the
+        content of deleted text and makes it many times smaller than the log.
         """
         async with self._engine.begin() as conn:
             result = await conn.execute(
@@ -286,6 +290,12 @@ class UpdateStore:
             if len(rows) < 2:
                 return
             snapshot = _snapshot([row.data for row in rows])
+            if snapshot is None:
+                log.warning("log not compacted: some updates are still pending",
+                            extra={"event": "store.compact_skipped", "document_id": document_id})
+                # Try again only after another threshold's worth of rows, not on every batch.
+                self._row_counts[document_id] = 0
+                return
             await conn.execute(
                 delete(doc_updates).where(
                     doc_updates.c.document_id == document_id,

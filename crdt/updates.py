@@ -17,6 +17,11 @@ def decode_state_vector(state: bytes) -> dict[int, int]:
     return clocks
 
 
+def inserts_integrated(doc: Doc, update: bytes) -> bool:
+    """True when no insert of `update`, applied to `doc`, waits for missing dependencies."""
+    return get_update(update, doc.get_state())[:1] == b"\x00"
+
+
 def fully_integrated(doc: Doc, update: bytes) -> bool:
     """True when `doc`, which has had `update` applied, holds nothing of it in waiting: no
     insert missing its dependencies, no deletion of content the doc has not seen."""

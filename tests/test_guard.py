@@ -8,6 +8,7 @@ import pytest
 from pycrdt import Doc, Map, Text, XmlElement, XmlFragment, XmlText
 
 from crdt.guard import Guard, WriteRejected, WriteScope
+from crdt.protocol import ProtocolError
 
 SECTION_A, SECTION_B = "section:a", "section:b"
 SCOPE_A = WriteScope.only({SECTION_A, "comments"})
@@ -127,7 +128,7 @@ def test_deleting_content_the_server_has_not_seen_is_rejected(
         guard.check(deletion, SCOPE_A, live)
 
 
-def test_probe_catches_up_with_updates_from_unrestricted_writers(
+def test_every_writer_goes_through_the_probe_so_it_stays_current(
     live_and_client: tuple[Doc, Doc]
 ) -> None:
     live, client = live_and_client
@@ -137,9 +138,19 @@ def test_probe_catches_up_with_updates_from_unrestricted_writers(
     owner = Doc()
     owner.apply_update(live.get_update())
     owner_update = _edit(owner, lambda d: _paragraph_text(d, SECTION_A).insert(0, "owner "))
+    guard.check(owner_update, WriteScope.everything(), live)
     live.apply_update(owner_update)
-    guard.record(owner_update)
     client.apply_update(owner_update)
     # Builds on the owner's edit: passes only if the probe learned it.
     guard.check(_edit(client, lambda d: _paragraph_text(d, SECTION_A).insert(6, "+")),
                 SCOPE_A, live)
+
+
+def test_an_undecodable_update_leaves_the_live_doc_untouched_for_anyone(
+    live_and_client: tuple[Doc, Doc]
+) -> None:
+    live, _ = live_and_client
+    before = live.get_update()
+    with pytest.raises(ProtocolError):
+        Guard().check(b"\x01\x02garbage", WriteScope.everything(), live)
+    assert live.get_update() == before

@@ -47,6 +47,11 @@ class ServerProcess:
         assert self._process is not None
         return self._process.pid
 
+    @property
+    def returncode(self) -> int | None:
+        """None while the server runs; its exit status once it has ended (e.g. -11: crashed)."""
+        return None if self._process is None else self._process.poll()
+
     def start(self) -> None:
         env = {
             **os.environ,
