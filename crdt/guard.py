@@ -76,7 +76,8 @@ class Guard:
     def check(self, update: bytes, scope: WriteScope, live: Doc) -> None:
         """Raise unless `update` may be applied to `live`; on success the probe holds it."""
         probe = self._current_probe(live)
-        before = set(probe.keys())
+        # Listing roots builds a Python object per root: only restricted writers need it.
+        before = set() if scope.unrestricted else set(probe.keys())
         if not scope.unrestricted:
             self._observe(before)
             self._touched.clear()
