@@ -20,9 +20,11 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         access_log=False,
-        # Oversized frames are refused by the websocket layer itself with 1009; compression is
-        # off so a small frame cannot inflate past that limit.
-        ws_max_size=settings.max_message_bytes,
+        # Up to twice the limit a frame is read whole and refused by the handler with a clean
+        # 1009 close; beyond that the websocket layer drops it unread (1009, though a client
+        # still sending may see its connection reset). Compression is off, so a small frame
+        # cannot inflate past either bound.
+        ws_max_size=settings.max_message_bytes * 2,
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
     )
