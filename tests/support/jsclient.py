@@ -150,7 +150,8 @@ class JsYClient:
             raise JsClientError("node is not on PATH; Node.js 18+ is needed for JS tests")
         argv = [node, str(YCLIENT), "--url", url, "--room", room]
         if ticket is not None:
-            argv += ["--ticket", ticket]
+            # One argument, or a ticket starting with "-" would read as an option to node.
+            argv.append(f"--ticket={ticket}")
         if client_id is not None:
             argv += ["--client-id", str(client_id)]
         if not reconnect:
