@@ -26,9 +26,6 @@ class Role(StrEnum):
     PROGRESS = "progress"
 
 
-INVITABLE_ROLES = frozenset({Role.EDITOR, Role.REVIEWER, Role.VIEWER, Role.PROGRESS})
-
-
 def section_root(section_id: str) -> str:
     return f"section:{section_id}"
 

@@ -84,12 +84,12 @@ class Guard:
         try:
             probe.apply_update(update)
         except DECODE_ERRORS as exc:
-            self._drop_probe()
+            self.reset()
             raise ProtocolError("invalid update", CloseCode.UNSUPPORTED_DATA) from exc
         except BaseException as exc:
             if not is_rust_panic(exc):
                 raise
-            self._drop_probe()
+            self.reset()
             raise ProtocolError("update rejected by the CRDT engine",
                                 CloseCode.UNSUPPORTED_DATA) from exc
         # A restricted writer's deletions must all be of content the server has seen, or they
@@ -98,7 +98,7 @@ class Guard:
         integrated = (inserts_integrated(probe, update) if scope.unrestricted
                       else fully_integrated(probe, update))
         if not integrated:
-            self._drop_probe()
+            self.reset()
             reason = "update depends on content the server does not have"
             if scope.unrestricted:
                 raise ProtocolError(reason, CloseCode.UNSUPPORTED_DATA)
@@ -110,7 +110,7 @@ class Guard:
         self._touched.clear()
         forbidden = frozenset(root for root in touched if not scope.allows(root))
         if forbidden:
-            self._drop_probe()
+            self.reset()
             raise WriteRejected("update outside your write scope", forbidden)
 
     def _current_probe(self, live: Doc) -> Doc:
@@ -121,10 +121,8 @@ class Guard:
         return self._probe
 
     def reset(self) -> None:
-        """The live doc refused what the probe took: the two differ, so rebuild the probe."""
-        self._drop_probe()
-
-    def _drop_probe(self) -> None:
+        """Drop the probe (after a refusal, or when the live doc refused what the probe took):
+        it is rebuilt from the live doc on next use."""
         self._probe = None
         self._observed.clear()
 

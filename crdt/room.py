@@ -1,9 +1,8 @@
 """One live document: its Y.Doc, its awareness, its peers, and what flows between them.
 
 Every incoming message goes through `Room.receive`, which either acts on it completely or
-raises `ProtocolError` having changed nothing: an update is applied to the live doc, queued for
-the store and queued for relay only after pycrdt accepted it. Relays are coalesced: updates that
-arrive within one broadcast tick are merged into one message per recipient.
+raises `ProtocolError` having changed nothing: an update is checked on the guard's probe first,
+and only then applied to the live doc, queued for the store and relayed to the other peers.
 """
 
 from __future__ import annotations

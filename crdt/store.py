@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from pycrdt import Doc
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -141,9 +141,6 @@ class UpdateStore:
             self._flush_now.set()
             async with self._durable_changed:
                 await self._durable_changed.wait_for(lambda: not self.saturated)
-
-    def is_durable(self, seq: int) -> bool:
-        return seq <= self._durable_seq
 
     async def wait_durable(self, seq: int) -> None:
         if seq > self._durable_seq:
@@ -316,10 +313,3 @@ class UpdateStore:
         log.info("compacted update log", extra={"event": "store.compacted",
                                                  "document_id": document_id, "rows": len(rows),
                                                  "bytes": len(snapshot)})
-
-    async def count_rows(self, document_id: str) -> int:
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(func.count()).where(doc_updates.c.document_id == document_id)
-            )
-            return int(result.scalar_one())
