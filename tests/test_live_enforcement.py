@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import websockets
 from pycrdt import Awareness, Doc, Map, XmlFragment, XmlText, create_awareness_message
@@ -16,62 +15,19 @@ from crdt.protocol import create_permission_denied_message
 from tests.support.api import Api
 from tests.support.jsclient import JsYClient
 from tests.support.server import ServerProcess
+from tests.support.sharing import append as _append
+from tests.support.sharing import connect, share
+from tests.support.sharing import text_of as _text
 from tests.support.yclient import YClient
-
-
-@dataclass
-class Shared:
-    document_id: str
-    section_a: str
-    section_b: str
-    owner: YClient
 
 
 def _fragment(doc: Doc, root: str) -> XmlFragment:
     return doc.get(root, type=XmlFragment)
 
 
-async def _append(client: YClient, root: str, text: str) -> bytes:
-    return await client.edit(lambda d: _fragment(d, root).children.append(XmlText(text)))
-
-
-def _text(client: YClient, root: str) -> str:
-    return str(_fragment(client.doc, root))
-
-
-async def _connect(server: ServerProcess, api: Api, document_id: str,
-                   resume: YClient | None = None) -> YClient:
-    url = f"{server.ws_url}/{document_id}?ticket={await api.ticket(document_id)}"
-    return await YClient(url, resume=resume).connect_synced()
-
-
-async def _share(server: ServerProcess, owner: Api, member: Api, role: str,
-                 scoped: bool = False) -> Shared:
-    """Owner writes sections A and B, then invites `member`, who accepts."""
-    document_id = await owner.create_document("Report")
-    ids = []
-    for title in ("Budget", "Methods"):
-        response = await owner.http.post(f"/api/documents/{document_id}/sections",
-                                         json={"title": title})
-        assert response.status_code == 201, response.text
-        ids.append(response.json()["id"])
-    roots = [f"section:{i}" for i in ids]
-    owner_client = await _connect(server, owner, document_id)
-    await _append(owner_client, roots[0], "alpha")
-    await _append(owner_client, roots[1], "bravo")
-    body: dict[str, object] = {"email": member.user["email"], "role": role, "reason": "expertise"}
-    if scoped:
-        body["sections"] = [ids[0]]
-    response = await owner.http.post(f"/api/documents/{document_id}/invitations", json=body)
-    assert response.status_code == 201, response.text
-    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept")
-    assert accepted.status_code == 200, accepted.text
-    return Shared(document_id, roots[0], roots[1], owner_client)
-
-
 async def _fresh_view(server: ServerProcess, api: Api, document_id: str) -> YClient:
     """What a newcomer gets: the server's live state (and, after a restart, the stored one)."""
-    return await _connect(server, api, document_id)
+    return await connect(server, api, document_id)
 
 
 async def _assert_rejected(client: YClient) -> None:
@@ -83,9 +39,9 @@ async def _assert_rejected(client: YClient) -> None:
 async def test_section_editor_writes_only_its_section_and_comments(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
-    shared = await _share(live_server, alice, bob, "editor", scoped=True)
+    shared = await share(live_server, alice, bob, "editor", scoped=True)
     a, b = shared.section_a, shared.section_b
-    bob_client = await _connect(live_server, bob, shared.document_id)
+    bob_client = await connect(live_server, bob, shared.document_id)
     await _append(bob_client, a, " +bob")
     await bob_client.edit(lambda d: d.get("comments", type=Map).__setitem__("c1", "on B"))
     await shared.owner.wait_for(lambda: _text(shared.owner, a) == "alpha +bob")
@@ -98,7 +54,7 @@ async def test_section_editor_writes_only_its_section_and_comments(
         "new root": lambda c: _append(c, "section:invented", "HACK"),
     }
     for name, attack in forbidden.items():
-        attacker = await _connect(live_server, bob, shared.document_id)
+        attacker = await connect(live_server, bob, shared.document_id)
         await attack(attacker)
         await _assert_rejected(attacker)
         # A marker edit by the owner after the attack: once it arrives, the attack would have.
@@ -122,8 +78,8 @@ async def test_section_editor_writes_only_its_section_and_comments(
 async def test_forbidden_offline_edit_replayed_in_sync_step_2_is_rejected(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
-    shared = await _share(live_server, alice, bob, "editor", scoped=True)
-    bob_client = await _connect(live_server, bob, shared.document_id)
+    shared = await share(live_server, alice, bob, "editor", scoped=True)
+    bob_client = await connect(live_server, bob, shared.document_id)
     await bob_client.close()
     # Offline: edit section B locally, then reconnect; the handshake's step 2 carries it.
     with bob_client.doc.transaction():
@@ -138,8 +94,8 @@ async def test_forbidden_offline_edit_replayed_in_sync_step_2_is_rejected(
 async def test_reviewer_writes_comments_only_and_viewer_nothing(
     live_server: ServerProcess, alice: Api, bob: Api, make_api: Callable[[], Api]
 ) -> None:
-    shared = await _share(live_server, alice, bob, "reviewer")
-    reviewer = await _connect(live_server, bob, shared.document_id)
+    shared = await share(live_server, alice, bob, "reviewer")
+    reviewer = await connect(live_server, bob, shared.document_id)
     await reviewer.edit(lambda d: d.get("comments", type=Map).__setitem__("r1", "typo"))
     await shared.owner.wait_for(
         lambda: shared.owner.doc.get("comments", type=Map).get("r1") == "typo")
@@ -150,7 +106,7 @@ async def test_reviewer_writes_comments_only_and_viewer_nothing(
     response = await alice.http.post(f"/api/documents/{shared.document_id}/invitations", json={
         "email": carol.user["email"], "role": "viewer", "reason": "progress"})
     await carol.http.post(f"/api/invitations/{response.json()['id']}/accept")
-    viewer = await _connect(live_server, carol, shared.document_id)
+    viewer = await connect(live_server, carol, shared.document_id)
     assert _text(viewer, shared.section_a) == "alpha"  # reads
     await viewer.edit(lambda d: d.get("comments", type=Map).__setitem__("v1", "no"))
     await _assert_rejected(viewer)
@@ -162,8 +118,8 @@ async def test_reviewer_writes_comments_only_and_viewer_nothing(
 async def test_revocation_closes_the_socket_within_a_second_and_drops_late_edits(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
-    shared = await _share(live_server, alice, bob, "editor")
-    bob_client = await _connect(live_server, bob, shared.document_id)
+    shared = await share(live_server, alice, bob, "editor")
+    bob_client = await connect(live_server, bob, shared.document_id)
     await _append(bob_client, shared.section_a, " before")
     await shared.owner.wait_for(lambda: _text(shared.owner, shared.section_a) == "alpha before")
 
@@ -185,8 +141,8 @@ async def test_revocation_closes_the_socket_within_a_second_and_drops_late_edits
 async def test_downgrade_to_viewer_takes_effect_on_the_open_connection(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
-    shared = await _share(live_server, alice, bob, "editor")
-    bob_client = await _connect(live_server, bob, shared.document_id)
+    shared = await share(live_server, alice, bob, "editor")
+    bob_client = await connect(live_server, bob, shared.document_id)
     started = time.monotonic()
     response = await alice.http.patch(
         f"/api/documents/{shared.document_id}/members/{bob.user['id']}", json={"role": "viewer"})
@@ -200,7 +156,7 @@ async def test_downgrade_to_viewer_takes_effect_on_the_open_connection(
     await _append(shared.owner, shared.section_a, " owner")
     # ...where it still reads, but no longer writes. (Its rejected " LATE" stays local: a
     # client reconnecting with it would be refused again, so the page starts from the server.)
-    again = await _connect(live_server, bob, shared.document_id)
+    again = await connect(live_server, bob, shared.document_id)
     await again.wait_for(lambda: _text(again, shared.section_a) == "alpha owner")
     await _append(again, shared.section_a, " LATER")
     await _assert_rejected(again)
@@ -211,10 +167,10 @@ async def test_downgrade_to_viewer_takes_effect_on_the_open_connection(
 async def test_awareness_shows_the_signed_in_user_whatever_a_client_claims(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
-    shared = await _share(live_server, alice, bob, "editor")
+    shared = await share(live_server, alice, bob, "editor")
     owner = shared.owner
     await owner.set_awareness({"user": {"name": "whatever", "color": "#111"}})
-    bob_client = await _connect(live_server, bob, shared.document_id)
+    bob_client = await connect(live_server, bob, shared.document_id)
     owner_id = owner.awareness.client_id
     await bob_client.wait_for(lambda: owner_id in bob_client.awareness.states)
 
@@ -235,7 +191,7 @@ async def test_awareness_shows_the_signed_in_user_whatever_a_client_claims(
     # A later change of Bob's own state arrives; the spoofed ones, sent before it, did not.
     await bob_client.set_awareness({"typing": True})
     await owner.wait_for(lambda: owner.awareness.states.get(bob_id, {}).get("typing") is True)
-    watcher = await _connect(live_server, alice, shared.document_id)
+    watcher = await connect(live_server, alice, shared.document_id)
     await watcher.wait_for(lambda: owner_id in watcher.awareness.states)
     assert watcher.awareness.states[owner_id]["user"]["name"] == "Alice"
     assert bob_client.close_code is None  # spoofing is dropped, not a protocol error
@@ -245,7 +201,7 @@ async def test_official_js_client_as_viewer_reads_and_its_writes_reach_no_one(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
     document_id = await alice.create_document()
-    owner = await _connect(live_server, alice, document_id)
+    owner = await connect(live_server, alice, document_id)
     await owner.append("shared text")
     response = await alice.http.post(f"/api/documents/{document_id}/invitations", json={
         "email": bob.user["email"], "role": "viewer", "reason": "review"})
