@@ -10,44 +10,36 @@ checks `peer.closing` after every receive, so nothing sent after this point is a
 from __future__ import annotations
 
 from app.permissions import Access, narrower
-from crdt.peer import Peer
-from crdt.protocol import CloseCode, create_permission_denied_message
+from crdt.guard import WriteScope
+from crdt.protocol import CloseCode
 from crdt.rooms import Rooms
-
-
-def _peers_of(rooms: Rooms, document_id: str, user_id: str) -> list[Peer]:
-    room = rooms.get(document_id)
-    if room is None:
-        return []
-    return [peer for peer in room.peers if peer.origin == user_id and not peer.closing]
-
-
-def deny(peer: Peer, reason: str) -> None:
-    peer.send(create_permission_denied_message(reason))
-    peer.close(CloseCode.FORBIDDEN, reason)
 
 
 def _refusal(new: Access | None) -> str | None:
     """Why the user may no longer hold the socket at all, if that is the case."""
     if new is None:
-        return "access revoked"
+        return "revoked: your access was revoked"
     if not new.can_open_socket:
-        return "access changed: progress only"
+        return "progress-only: your access changed to progress only"
     return None
 
 
 def restrict_now(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
-    for peer in _peers_of(rooms, document_id, user_id):
-        if (reason := _refusal(new)) is not None:
-            deny(peer, reason)
-        else:
-            assert new is not None
-            peer.scope = narrower(peer.scope, new.write_scope())
+    if (reason := _refusal(new)) is not None:
+        rooms.disconnect(document_id, user_id, CloseCode.FORBIDDEN, reason, denied=True)
+        return
+    assert new is not None
+    scope = new.write_scope()
+
+    def narrowed(old: WriteScope) -> WriteScope:
+        return narrower(old, scope)
+
+    rooms.narrow(document_id, user_id, narrowed)
 
 
 def apply_committed(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
-    for peer in _peers_of(rooms, document_id, user_id):
-        if (reason := _refusal(new)) is not None:
-            deny(peer, reason)
-        else:
-            peer.close(CloseCode.ACCESS_CHANGED, "access changed")
+    if (reason := _refusal(new)) is not None:
+        rooms.disconnect(document_id, user_id, CloseCode.FORBIDDEN, reason, denied=True)
+    else:
+        rooms.disconnect(document_id, user_id, CloseCode.ACCESS_CHANGED,
+                         "access-changed: reconnect to continue with your new access")

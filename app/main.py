@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -13,10 +14,14 @@ from fastapi.staticfiles import StaticFiles
 
 from app import ws
 from app.api import auth, documents, health, progress, sections, sharing
+from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
+from app.progress import WordCounts
+from app.sections import retired_roots
 from app.services import Services
 from app.settings import Settings
 from app.throttle import LoginThrottle
+from app.workers import TextWorkers
 from crdt.protocol import CloseCode
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
@@ -39,20 +44,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_batch=settings.flush_max_updates,
             compaction_threshold=settings.compaction_threshold,
         )
+        sessions = create_sessionmaker(engine)
         rooms = Rooms(
             store,
             idle_seconds=settings.room_idle_seconds,
             awareness_max_bytes=settings.awareness_max_bytes,
+            max_depth=settings.max_document_depth,
+            retired_roots=partial(retired_roots, sessions),
         )
+        text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
         app.state.services = Services(
             settings=settings,
             engine=engine,
-            sessions=create_sessionmaker(engine),
+            sessions=sessions,
             store=store,
             rooms=rooms,
             login_throttle=LoginThrottle(
                 settings.login_max_failures, settings.login_failure_window_seconds
             ),
+            text_workers=text_workers,
+            word_counts=WordCounts(rooms, store, text_workers),
+            connections=Connections(),
         )
         store.start()
         log.info("server started", extra={"event": "server.started", "host": settings.host,
@@ -63,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Tell every client, wait for every room's last writes, then stop the writer.
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             await store.stop()
+            text_workers.close()
             await engine.dispose()
             log.info("server stopped", extra={"event": "server.stopped"})
 

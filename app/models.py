@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.timeutil import UTCDateTime, utcnow
@@ -64,6 +73,10 @@ class WsTicket(Base):
     )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The login that asked for it: signing out ends the ticket and what it opened.
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), default=None, index=True
+    )
 
 
 class Section(Base):
@@ -84,10 +97,36 @@ class Section(Base):
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A deleted section is kept, out of every listing, so its text can be restored.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    deleted_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
 
     @property
     def root(self) -> str:
         return f"section:{self.id}"
+
+
+class SectionArchive(Base):
+    """The document as it was when a section was deleted: its text leaves the live document
+    (everyone syncs it), and this copy, on the server only, is what a restore brings back."""
+
+    __tablename__ = "section_archives"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    section_id: Mapped[str] = mapped_column(
+        ForeignKey("sections.id", ondelete="CASCADE"), index=True
+    )
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    deleted_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A Yjs update holding the whole document at that moment.
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Grant(Base):

@@ -1,40 +1,77 @@
 """Progress without reading: per-section word counts, statuses, due dates and who contributes.
 
-Counting words needs the text, so it happens here, on the server, and only the numbers leave:
-a `progress` member learns how far a section is, never what it says.
+Counting words needs the text, so it happens on the server and only the numbers leave: a
+`progress` member learns how far a section is, never what it says. The counting runs in a
+worker process (`app.workers`) and is cached per document state, so a home page that lists
+twenty documents neither blocks the event loop nor rebuilds twenty documents each time.
 """
 
 from __future__ import annotations
 
-import html
+import logging
 import re
+from collections import OrderedDict
 from datetime import UTC, datetime
 
-from pycrdt import Doc, XmlFragment
+from pycrdt import Doc
 
+from app.workers import TextWorkers, WorkFailed
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
+from crdt.text import root_text
 
-_TAG = re.compile(r"<[^>]*>")
+log = logging.getLogger("widen.progress")
+
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
+_CACHE_ENTRIES = 2048
 
 
-async def document_snapshot(rooms: Rooms, store: UpdateStore, document_id: str) -> Doc:
-    """The live doc if its room is open, else a copy rebuilt from the store."""
-    room = rooms.get(document_id)
-    if room is not None:
-        return room.doc
+def count_words(updates: list[bytes], roots: list[str]) -> dict[str, int]:
+    """Words per root of the document these updates make. Runs in a worker process."""
     doc = Doc()
-    for row in await store.read(document_id):
-        doc.apply_update(row)
-    return doc
+    for update in updates:
+        doc.apply_update(update)
+    return {root: len(_WORD.findall(root_text(doc, root))) for root in roots}
 
 
-def section_words(doc: Doc, root: str) -> int:
-    if root not in set(doc.keys()):
-        return 0
-    markup = str(doc.get(root, type=XmlFragment))
-    return len(_WORD.findall(html.unescape(_TAG.sub(" ", markup))))
+class WordCounts:
+    """Word counts per document state: a live room's version, or the stored log's last row."""
+
+    def __init__(self, rooms: Rooms, store: UpdateStore, workers: TextWorkers) -> None:
+        self._rooms = rooms
+        self._store = store
+        self._workers = workers
+        # A failure is cached too: a document that crashes a worker is not retried until it
+        # changes, so a page listing it cannot be turned into a stream of crashes.
+        self._cache: OrderedDict[tuple[object, ...], dict[str, int] | None] = OrderedDict()
+
+    async def of(self, document_id: str, roots: list[str]) -> dict[str, int] | None:
+        """Words per root, or None if they cannot be counted (the failure is logged)."""
+        room = self._rooms.get(document_id)
+        if room is not None:
+            key: tuple[object, ...] = (document_id, room.generation, room.version, *roots)
+            if key in self._cache:
+                return self._hit(key)
+            updates = [room.doc.get_update()]
+        else:
+            key = (document_id, "stored", *await self._store.revision(document_id), *roots)
+            if key in self._cache:
+                return self._hit(key)
+            updates = await self._store.read(document_id)
+        try:
+            counts: dict[str, int] | None = await self._workers.run(count_words, updates, roots)
+        except WorkFailed:
+            log.error("words of a document could not be counted",
+                      extra={"event": "progress.count_failed", "document_id": document_id})
+            counts = None
+        self._cache[key] = counts
+        if len(self._cache) > _CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+        return counts
+
+    def _hit(self, key: tuple[object, ...]) -> dict[str, int] | None:
+        self._cache.move_to_end(key)
+        return self._cache[key]
 
 
 def from_epoch_ms(value: int) -> datetime:

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.connections import Connections
+from app.progress import WordCounts
 from app.settings import Settings
 from app.throttle import LoginThrottle
+from app.workers import TextWorkers
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
 
@@ -20,3 +23,6 @@ class Services:
     store: UpdateStore
     rooms: Rooms
     login_throttle: LoginThrottle
+    text_workers: TextWorkers
+    word_counts: WordCounts
+    connections: Connections

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     compaction_threshold: int = 1000
     room_idle_seconds: float = 10.0
     awareness_max_bytes: int = 8 * 1024
+    # How deep shared types may nest in a document; it cannot be turned off, since turning a
+    # deeper document into text makes the engine recurse until the process dies.
+    # 0 turns either limit off. Beyond them a socket is closed with 4429 (reconnect later).
+    max_connections_per_user: int = Field(default=32, ge=0)
+    max_messages_per_second: float = Field(default=200.0, ge=0)
+    max_document_depth: int = Field(default=128, ge=1, le=4096)
+    # Work that turns a document into text (word counts, export, indexing) runs in this many
+    # worker processes, so an engine crash fails one request, never the server.
+    text_workers: int = Field(default=1, ge=1, le=32)
+    text_work_timeout_seconds: float = Field(default=60.0, gt=0)
 
     log_level: str = "INFO"
 

@@ -70,7 +70,8 @@ async def check_sections(
     unique = sorted(set(sections))
     found = set(await session.scalars(
         select(models.Section.id).where(models.Section.document_id == document_id,
-                                        models.Section.id.in_(unique))
+                                        models.Section.id.in_(unique),
+                                        models.Section.deleted_at.is_(None))
     ))
     if missing := [s for s in unique if s not in found]:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,

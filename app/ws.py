@@ -14,18 +14,20 @@ import uuid
 from dataclasses import dataclass
 
 from fastapi import APIRouter, WebSocket
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketState
 
 from app import models
-from app.api.deps import SESSION_COOKIE, user_for_token
+from app.api.deps import SESSION_COOKIE, login_for_token
 from app.permissions import Access, document_access
+from app.ratelimit import TokenBucket
 from app.security import token_digest
 from app.services import Services
 from app.timeutil import utcnow
 from crdt.guard import WriteRejected
 from crdt.peer import Peer
-from crdt.protocol import CloseCode, ProtocolError, create_permission_denied_message
+from crdt.protocol import CloseCode, ProtocolError
 
 router = APIRouter()
 log = logging.getLogger("widen.ws")
@@ -48,6 +50,8 @@ class WebSocketChannel:
 @dataclass(frozen=True, slots=True)
 class _Admitted:
     user: models.User
+    # The login the socket belongs to: signing out closes it.
+    login_id: str | None
     access: Access
 
 
@@ -64,7 +68,7 @@ async def _admit(
     ticket = websocket.query_params.get("ticket")
     async with services.sessions() as session, session.begin():
         if ticket:
-            user_id = await session.scalar(
+            used = (await session.execute(
                 update(models.WsTicket)
                 .where(
                     models.WsTicket.token_hash == token_digest(ticket),
@@ -73,25 +77,42 @@ async def _admit(
                     models.WsTicket.expires_at > utcnow(),
                 )
                 .values(used_at=utcnow())
-                .returning(models.WsTicket.user_id)
-            )
-            user = await session.get(models.User, user_id) if user_id else None
-            if user is None:
-                return _Refused(CloseCode.NOT_FOUND, "not found")
+                .returning(models.WsTicket.user_id, models.WsTicket.session_id)
+            )).one_or_none()
+            user = await session.get(models.User, used.user_id) if used else None
+            login_id = used.session_id if used else None
+            # A ticket lives no longer than its login (tickets from before logins were
+            # recorded have none, and last their minute).
+            if user is None or (login_id is not None
+                                and not await _login_active(session, login_id)):
+                return _Refused(CloseCode.NOT_FOUND, "not-found")
         else:
             token = websocket.cookies.get(SESSION_COOKIE)
-            user = await user_for_token(session, token) if token else None
-            if user is None:
-                return _Refused(CloseCode.UNAUTHORIZED, "not signed in")
+            login = await login_for_token(session, token) if token else None
+            if login is None:
+                return _Refused(CloseCode.UNAUTHORIZED, "signed-out: not signed in")
+            user, login_id = login.user, login.session_id
             origin = (websocket.headers.get("origin") or "").rstrip("/")
             if origin not in services.settings.effective_origins:
-                return _Refused(CloseCode.FORBIDDEN, "origin not allowed")
+                return _Refused(CloseCode.FORBIDDEN, "origin: origin not allowed")
         access = await document_access(session, user.id, document_id)
         if access is None:
-            return _Refused(CloseCode.NOT_FOUND, "not found")
+            return _Refused(CloseCode.NOT_FOUND, "not-found")
         if not access.can_open_socket:
-            return _Refused(CloseCode.FORBIDDEN, "your role sees progress, not the text")
-        return _Admitted(user, access)
+            return _Refused(CloseCode.FORBIDDEN,
+                            "progress-only: your role sees progress, not the text")
+        cap = services.settings.max_connections_per_user
+        if cap and services.connections.count(user.id) >= cap:
+            return _Refused(CloseCode.TOO_MANY_REQUESTS,
+                            f"too-many-connections: at most {cap} open documents per user")
+        return _Admitted(user, login_id, access)
+
+
+async def _login_active(session: AsyncSession, login_id: str) -> bool:
+    return await session.scalar(
+        select(models.Session.id).where(models.Session.id == login_id,
+                                        models.Session.revoked_at.is_(None),
+                                        models.Session.expires_at > utcnow())) is not None
 
 
 @router.websocket("/ws/{document_id}")
@@ -104,7 +125,7 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         log.exception("websocket admission failed", extra={"event": "ws.admission_failed",
                                                            "document_id": document_id})
         await websocket.accept()
-        await websocket.close(CloseCode.INTERNAL_ERROR, "server error; try again")
+        await websocket.close(CloseCode.INTERNAL_ERROR, "server-error: try again")
         return
     await websocket.accept()
     if isinstance(admitted, _Refused):
@@ -122,17 +143,23 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         identity={"id": user_id, "name": admitted.user.name},
         label=connection_id,
     )
+    connections = services.connections
+    connections.add(user_id, admitted.login_id, peer)
     try:
         room = await services.rooms.join(document_id, peer)
     except Exception:
         log.exception("document failed to load", extra={"event": "ws.load_failed",
                                                         "document_id": document_id})
+        connections.remove(user_id, admitted.login_id, peer)
         peer.cancel()
-        await websocket.close(CloseCode.INTERNAL_ERROR, "server error; try again")
+        await websocket.close(CloseCode.INTERNAL_ERROR, "server-error: try again")
         return
     log.info("websocket joined", extra={"event": "ws.joined", "document_id": document_id,
                                         "user_id": user_id, "connection": connection_id})
     limit = services.settings.max_message_bytes
+    rate = services.settings.max_messages_per_second
+    # Two seconds' worth of burst: a reconnect's sync, a paste.
+    bucket = TokenBucket(rate, burst=2 * rate) if rate else None
     close_code = None
     try:
         while not peer.closing:
@@ -144,10 +171,13 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
                 break
             data = message.get("bytes")
             if data is None:
-                raise ProtocolError("text frames are not part of the protocol",
+                raise ProtocolError("undecodable: text frames are not part of the protocol",
                                     CloseCode.UNSUPPORTED_DATA)
             if len(data) > limit:
-                raise ProtocolError("message too big", CloseCode.MESSAGE_TOO_BIG)
+                raise ProtocolError("too-big: message too big", CloseCode.MESSAGE_TOO_BIG)
+            if bucket is not None and not bucket.take():
+                raise ProtocolError(f"rate-limited: more than {rate:g} messages a second",
+                                    CloseCode.TOO_MANY_REQUESTS)
             room.receive(peer, data)
             if services.store.saturated:
                 await services.store.drained()
@@ -157,8 +187,7 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
                     extra={"event": "ws.write_rejected", "document_id": document_id,
                            "user_id": user_id, "connection": connection_id,
                            "reason": exc.reason, "roots": sorted(exc.roots)})
-        peer.send(create_permission_denied_message(exc.reason))
-        peer.close(exc.code, exc.reason)
+        peer.deny(exc.code, exc.reason)
         await peer.wait_closed()
     except ProtocolError as exc:
         log.warning("protocol error; closing connection",
@@ -168,6 +197,7 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         peer.close(exc.code, exc.reason)
         await peer.wait_closed()
     finally:
+        connections.remove(user_id, admitted.login_id, peer)
         services.rooms.leave(room, peer)
         if peer.closing:
             # Let the permission-denied message and the close frame go out first.

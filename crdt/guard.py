@@ -5,18 +5,23 @@ refused, with the live doc untouched, when the engine cannot apply it (yrs may h
 part of it by the time it fails, which is why it is the probe that takes that risk), when it
 leaves anything unresolved (an insert whose dependencies the server lacks, a deletion of
 content it has not seen: those would integrate later, inside somebody else's transaction, and
-a malformed one would make that transaction fail), or, for a restricted writer, when it changes
-or creates a root outside the writer's scope. The probe observes every root deeply and lists
-the roots before and after to tell which roots an update touched. After any refusal it is
-dropped and rebuilt from the live doc.
+a malformed one would make that transaction fail), when it nests shared types deeper than the
+depth bound (turning such a document into text crashes the engine), when it touches a retired
+root (a deleted section), or when it touches a root outside the writer's scope.
+
+The probe observes every root deeply, and lists the roots before and after, to tell which
+roots an update touched and how deep what it inserted sits. After any refusal it is dropped and
+rebuilt from the live doc.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pycrdt import Doc, Subscription, XmlFragment
 
+from crdt.depth import ShapeRefused, SharedType, check_depth, inserted_types, root_children
 from crdt.protocol import CloseCode, ProtocolError
 from crdt.updates import fully_integrated, inserts_integrated
 
@@ -60,7 +65,7 @@ class WriteScope:
 
 
 class WriteRejected(ProtocolError):
-    """An update outside the sender's scope; `roots` names what it would have touched."""
+    """An update the sender may not make; `roots` names what it would have touched."""
 
     def __init__(self, reason: str, roots: frozenset[str] = frozenset()) -> None:
         super().__init__(reason, CloseCode.FORBIDDEN)
@@ -68,29 +73,39 @@ class WriteRejected(ProtocolError):
 
 
 class Guard:
-    def __init__(self) -> None:
+    def __init__(self, *, max_depth: int) -> None:
+        if max_depth < 1:
+            raise ValueError("the depth bound cannot be turned off")
+        self.max_depth = max_depth
         self._probe: Doc | None = None
         self._observed: dict[str, Subscription] = {}
         self._touched: set[str] = set()
+        self._refused_shape: ShapeRefused | None = None
 
-    def check(self, update: bytes, scope: WriteScope, live: Doc) -> None:
-        """Raise unless `update` may be applied to `live`; on success the probe holds it."""
+    def check(self, update: bytes, scope: WriteScope, live: Doc,
+              retired: frozenset[str] = frozenset()) -> bool:
+        """Raise unless `update` may be applied to `live`; on success the probe holds it.
+
+        Returns False when the update changes nothing the server has (a reconnecting
+        client's sync step 2 resends what the server already holds): that is no write, so a
+        read-only connection may send it, and it need not be applied, stored or relayed.
+        """
         probe = self._current_probe(live)
-        # Listing roots builds a Python object per root: only restricted writers need it.
-        before = set() if scope.unrestricted else set(probe.keys())
-        if not scope.unrestricted:
-            self._observe(before)
-            self._touched.clear()
+        state_before = probe.get_state()
+        before = set(probe.keys())
+        self._observe(before)
+        self._touched.clear()
+        self._refused_shape = None
         try:
             probe.apply_update(update)
         except DECODE_ERRORS as exc:
             self.reset()
-            raise ProtocolError("invalid update", CloseCode.UNSUPPORTED_DATA) from exc
+            raise ProtocolError("undecodable: invalid update", CloseCode.UNSUPPORTED_DATA) from exc
         except BaseException as exc:
             if not is_rust_panic(exc):
                 raise
             self.reset()
-            raise ProtocolError("update rejected by the CRDT engine",
+            raise ProtocolError("undecodable: update rejected by the CRDT engine",
                                 CloseCode.UNSUPPORTED_DATA) from exc
         # A restricted writer's deletions must all be of content the server has seen, or they
         # could land in another root later. Yjs clients send their whole delete set with each
@@ -101,17 +116,45 @@ class Guard:
             self.reset()
             reason = "update depends on content the server does not have"
             if scope.unrestricted:
-                raise ProtocolError(reason, CloseCode.UNSUPPORTED_DATA)
-            raise WriteRejected(reason)
-        if scope.unrestricted:
-            return
+                raise ProtocolError(f"undecodable: {reason}", CloseCode.UNSUPPORTED_DATA)
+            raise WriteRejected(f"out-of-scope: {reason}")
         created = set(probe.keys()) - before
         touched = frozenset(self._touched | created)
         self._touched.clear()
+        try:
+            if self._refused_shape is not None:
+                raise self._refused_shape
+            self._check_created_roots(probe, created)
+        except ShapeRefused as exc:
+            self.reset()
+            raise ProtocolError(exc.reason, CloseCode.UNSUPPORTED_DATA) from exc
+        if not touched:
+            if probe.get_state() == state_before and (not scope.unrestricted
+                                                      or fully_integrated(probe, update)):
+                return False
+            # New content that left no visible trace (inserted and deleted at once), or
+            # deletions still waiting for their content, are writes all the same.
+            if scope.read_only:
+                self.reset()
+                raise WriteRejected("read-only: your role cannot change the text")
+            return True
+        if scope.read_only:
+            self.reset()
+            raise WriteRejected("read-only: your role cannot change the text", touched)
+        if dead := touched & retired:
+            self.reset()
+            raise WriteRejected("out-of-scope: that section was deleted", dead)
         forbidden = frozenset(root for root in touched if not scope.allows(root))
         if forbidden:
             self.reset()
-            raise WriteRejected("update outside your write scope", forbidden)
+            raise WriteRejected("out-of-scope: update outside your write scope", forbidden)
+        return True
+
+    def _check_created_roots(self, probe: Doc, created: Iterable[str]) -> None:
+        """A root created by this update was not observed while it applied: walk it whole
+        (all of it is new, so the walk costs no more than the update)."""
+        check_depth(((child, 1) for name in created for child in root_children(probe, name)),
+                    self.max_depth)
 
     def _current_probe(self, live: Doc) -> Doc:
         if self._probe is None:
@@ -133,5 +176,24 @@ class Guard:
             # probe never encodes anything, so reading every root as a fragment is harmless.
             root = self._probe.get(name, type=XmlFragment)
             self._observed[name] = root.observe_deep(
-                lambda _events, *_txn, name=name: self._touched.add(name)
+                lambda events, *_txn, name=name: self._on_events(name, events)
             )
+
+    def _on_events(self, root: str, events: list[object]) -> None:
+        """Runs inside the probe's transaction, the only time its events can be read."""
+        self._touched.add(root)
+        if self._refused_shape is not None:
+            return
+        starts: list[tuple[SharedType, int]] = []
+        for event in events:
+            inserted = list(inserted_types(getattr(event, "delta", None),
+                                           getattr(event, "keys", None)))
+            if inserted:
+                # The target sits len(path) levels below its root; what it gained, one more.
+                depth = len(getattr(event, "path", ())) + 1
+                starts.extend((node, depth) for node in inserted)
+        try:
+            check_depth(starts, self.max_depth)
+        except ShapeRefused as exc:
+            # Raising here would unwind through the engine: keep it for `check` to raise.
+            self._refused_shape = exc

@@ -12,7 +12,7 @@ import logging
 from typing import Protocol
 
 from crdt.guard import WriteScope
-from crdt.protocol import CloseCode
+from crdt.protocol import CloseCode, create_permission_denied_message
 
 log = logging.getLogger("widen.peer")
 
@@ -74,6 +74,11 @@ class Peer:
             self._closing = True
         except asyncio.QueueFull:
             self._close_now(code, reason)
+
+    def deny(self, code: int, reason: str) -> None:
+        """Tell the client why with the y-websocket permission-denied message, then close."""
+        self.send(create_permission_denied_message(reason))
+        self.close(code, reason)
 
     def _close_now(self, code: int, reason: str) -> None:
         self._closing = True

@@ -37,12 +37,25 @@ class CloseCode(IntEnum):
     NOT_FOUND = 4404
     # The user's access changed: reconnect (and re-read your role) to continue with the new one.
     ACCESS_CHANGED = 4409
+    # Too many connections or messages: reconnect after a backoff.
+    TOO_MANY_REQUESTS = 4429
+
+
+# The stable first word of a close reason (DESIGN §5) when the raiser gave none.
+_FIRST_WORDS = {CloseCode.PROTOCOL_ERROR: "malformed", CloseCode.UNSUPPORTED_DATA: "undecodable",
+                CloseCode.MESSAGE_TOO_BIG: "too-big"}
 
 
 class ProtocolError(Exception):
-    """A message the server will not act on; the connection that sent it is closed."""
+    """A message the server will not act on; the connection that sent it is closed.
+
+    `reason` becomes the close reason, which starts with a stable word a client can match
+    ("malformed: truncated varint"); the code's usual word is put first if it has none."""
 
     def __init__(self, reason: str, code: CloseCode = CloseCode.PROTOCOL_ERROR) -> None:
+        word = _FIRST_WORDS.get(code)
+        if word is not None and ":" not in reason:
+            reason = f"{word}: {reason}"
         super().__init__(reason)
         self.reason = reason
         self.code = code

@@ -7,15 +7,22 @@ and only then applied to the live doc, queued for the store and relayed to the o
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
 from pycrdt import (
+    Array,
     Awareness,
     Doc,
+    Map,
+    TransactionEvent,
     create_awareness_message,
     create_sync_message,
     create_update_message,
+    get_state,
     handle_sync_message,
 )
 
@@ -35,12 +42,20 @@ from crdt.protocol import (
     parse_message,
 )
 from crdt.store import UpdateStore
+from crdt.updates import decode_state_vector
 
 log = logging.getLogger("widen.room")
 
 EMPTY_UPDATE = b"\x00\x00"
 # Awareness client ids one connection may hold: a tab has one; a few allow for reloads.
 MAX_AWARENESS_IDS_PER_PEER = 4
+# The only colour other browsers put in their CSS: anything else could carry `url(...)`.
+_COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
+
+
+_generations = itertools.count(1)
+
+
 class Room:
     def __init__(
         self,
@@ -48,6 +63,7 @@ class Room:
         store: UpdateStore,
         *,
         awareness_max_bytes: int,
+        max_depth: int,
     ) -> None:
         self.name = name
         self.doc = Doc()
@@ -56,7 +72,15 @@ class Room:
         self.awareness.set_local_state(None)
         self.peers: set[Peer] = set()
         self.last_seq = 0
-        self.guard = Guard()
+        # Which load of the document this is, and how many changes it has had since: together
+        # they name the live doc's state (for caches of what is computed from it).
+        self.generation = next(_generations)
+        self.version = 0
+        # Roots nobody may write any more (deleted sections): set by the app.
+        self.retired: frozenset[str] = frozenset()
+        self.guard = Guard(max_depth=max_depth)
+        # Who owns each Yjs client id; the server's own edits use the live doc's id.
+        self._client_origins: dict[int, str | None] = {self.doc.client_id: None}
         self._awareness_owners: dict[int, Peer] = {}
         self._store = store
         self._awareness_max_bytes = awareness_max_bytes
@@ -64,9 +88,11 @@ class Room:
         self.awareness.observe(self._on_awareness)
 
     async def load(self) -> None:
+        stored = await self._store.load(self.name)
         # Row by row rather than merged first, for the reason `_apply` relays unmerged.
-        for row in await self._store.load(self.name):
+        for row in stored.updates:
             self.doc.apply_update(row)
+        self._client_origins.update(stored.client_origins)
 
     def add(self, peer: Peer) -> None:
         """Start the y-websocket handshake: our state vector, then who is here."""
@@ -114,13 +140,46 @@ class Room:
         assert reply is not None, "sync step 1 always has a step 2 answer"
         return reply
 
+    def edit(self, change: Callable[[Doc], object], origin: str | None) -> None:
+        """Change the live doc on the server's own account (e.g. emptying a deleted section),
+        and store and relay that change like any client's."""
+        updates: list[bytes] = []
+
+        def capture(event: TransactionEvent) -> None:
+            updates.append(event.update)
+
+        subscription = self.doc.observe(capture)
+        try:
+            with self.doc.transaction():
+                change(self.doc)
+        finally:
+            self.doc.unobserve(subscription)
+        self.guard.reset()
+        self.version += 1
+        for update in updates:
+            if update != EMPTY_UPDATE:
+                self.last_seq = self._store.append(self.name, origin, update)
+                self._relay(create_update_message(update), exclude=None)
+
+    def clear_root(self, name: str, origin: str | None) -> None:
+        """Delete everything in a root, whichever kind of type its writers made it."""
+        def clear(doc: Doc) -> None:
+            sequence = doc.get(name, type=Array)
+            if len(sequence):
+                del sequence[0:len(sequence)]
+            entries = doc.get(name, type=Map)
+            for key in list(entries.keys()):
+                del entries[key]
+
+        if name in set(self.doc.keys()):
+            self.edit(clear, origin)
+
     def _apply(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
-        scope = peer.scope
-        if scope.read_only:
-            raise WriteRejected("read-only access")
-        self.guard.check(update, scope, self.doc)
+        claimed = self._claim_client_ids(peer, update)
+        if not self.guard.check(update, peer.scope, self.doc, self.retired):
+            return  # nothing the server lacks: no write, nothing to store or relay
         try:
             self.doc.apply_update(update)
         except BaseException as exc:
@@ -130,10 +189,45 @@ class Room:
                 raise ProtocolError("update rejected by the CRDT engine",
                                     CloseCode.UNSUPPORTED_DATA) from exc
             raise
-        self.last_seq = self._store.append(self.name, peer.origin, update)
+        self.version += 1
+        for client_id in claimed:
+            self._client_origins[client_id] = peer.origin
+        self.last_seq = self._store.append(self.name, peer.origin, update, claimed)
         # Relayed as received, never merged with others: yrs's merge_updates can turn
         # individually valid updates into bytes no client decodes, or into different content.
         self._relay(create_update_message(update), exclude=peer)
+
+    def _claim_client_ids(self, peer: Peer, update: bytes) -> tuple[int, ...]:
+        """The client ids under which `update` writes new content and that nobody owns yet.
+
+        Raises if it writes new content under an id that belongs to another user: that could
+        take clocks its owner is about to use, and then the owner's own edits would not apply.
+        Content the server already holds may come from anyone (a reconnecting client resends
+        what it received)."""
+        try:
+            ends = decode_state_vector(get_state(update))
+        except DECODE_ERRORS as exc:
+            raise ProtocolError("undecodable: invalid update", CloseCode.UNSUPPORTED_DATA) from exc
+        except BaseException as exc:
+            if not is_rust_panic(exc):
+                raise
+            raise ProtocolError("undecodable: update rejected by the CRDT engine",
+                                CloseCode.UNSUPPORTED_DATA) from exc
+        claimed: list[int] = []
+        known: dict[int, int] | None = None
+        for client_id, end in ends.items():
+            owned = client_id in self._client_origins
+            if owned and self._client_origins[client_id] == peer.origin:
+                continue
+            if known is None:
+                known = decode_state_vector(self.doc.get_state())
+            if end <= known.get(client_id, 0):
+                continue  # nothing new under this id
+            if owned:
+                raise WriteRejected("foreign-client-id: that Yjs client id belongs to another "
+                                    "user; start a new Y.Doc")
+            claimed.append(client_id)
+        return tuple(claimed)
 
     def _relay(self, message: bytes, exclude: Peer | None) -> None:
         for other in self.peers:
@@ -147,8 +241,15 @@ class Room:
                             "bytes": len(payload)})
             return
         # Decoded whole first: pycrdt applies entry by entry and would keep a partial update.
-        entries = [bound for entry in parse_awareness_update(payload)
-                   if (bound := self._bind_awareness(peer, entry)) is not None]
+        entries: list[AwarenessEntry] = []
+        # New ids count against the cap within one message too, not only across messages.
+        claims_left = MAX_AWARENESS_IDS_PER_PEER - len(peer.awareness_client_ids)
+        for entry in parse_awareness_update(payload):
+            new_claim = entry.client_id not in self._awareness_owners
+            bound = self._bind_awareness(peer, entry, claims_left)
+            if bound is not None:
+                entries.append(bound)
+                claims_left -= new_claim
         if not entries:
             return
         self.awareness.apply_awareness_update(encode_awareness_update(entries), peer)
@@ -165,7 +266,8 @@ class Room:
         if ids:
             self._relay(self._awareness_message(ids), exclude=peer)
 
-    def _bind_awareness(self, peer: Peer, entry: AwarenessEntry) -> AwarenessEntry | None:
+    def _bind_awareness(self, peer: Peer, entry: AwarenessEntry,
+                        claims_left: int) -> AwarenessEntry | None:
         """Keep an entry only if it is this peer's own, with the server's identity in it."""
         owner = self._awareness_owners.get(entry.client_id)
         if owner is not None and owner is not peer:
@@ -173,14 +275,12 @@ class Room:
                      extra={"event": "awareness.spoof_dropped", "room": self.name,
                             "peer": peer.label})
             return None
-        if owner is None and (entry.state is None or
-                              len(peer.awareness_client_ids) >= MAX_AWARENESS_IDS_PER_PEER):
+        if owner is None and (entry.state is None or claims_left <= 0):
             return None
         if entry.state is None or peer.identity is None:
             return entry
-        user = entry.state.get("user")
-        user = {**user, **peer.identity} if isinstance(user, dict) else dict(peer.identity)
-        return AwarenessEntry(entry.client_id, entry.clock, {**entry.state, "user": user})
+        return AwarenessEntry(entry.client_id, entry.clock,
+                              {**entry.state, "user": _bound_user(entry.state, peer.identity)})
 
     def _on_awareness(self, topic: str, event: tuple[dict[str, list[int]], Any]) -> None:
         if topic == "update":
@@ -192,3 +292,14 @@ class Room:
 
     def _awareness_message(self, client_ids: list[int]) -> bytes:
         return create_awareness_message(self.awareness.encode_awareness_update(client_ids))
+
+
+def _bound_user(state: dict[str, object], identity: dict[str, str]) -> dict[str, object]:
+    """The `user` field other browsers render: the server's identity, and a colour only if
+    it is a plain hex colour (it goes into their CSS). Nothing else the client put there."""
+    sent = state.get("user")
+    user: dict[str, object] = dict(identity)
+    color = sent.get("color") if isinstance(sent, dict) else None
+    if isinstance(color, str) and _COLOR.fullmatch(color):
+        user["color"] = color
+    return user

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
+from crdt.guard import WriteScope
 from crdt.peer import Peer
 from crdt.room import Room
 from crdt.store import UpdateStore
 
 log = logging.getLogger("widen.rooms")
 
+# The roots of a document nobody may write any more (its deleted sections), asked on load.
+RetiredRoots = Callable[[str], Awaitable[frozenset[str]]]
+
+
+async def _no_retired_roots(_name: str) -> frozenset[str]:
+    return frozenset()
+
 
 class _Entry:
-    def __init__(self, room: Room) -> None:
+    def __init__(self, room: Room, loading: Awaitable[None]) -> None:
         self.room = room
-        self.loaded: asyncio.Task[None] = asyncio.create_task(room.load())
+        self.loaded: asyncio.Task[None] = asyncio.ensure_future(loading)
         self.closing = False
         self.closed = asyncio.Event()
         self.idle_timer: asyncio.TimerHandle | None = None
@@ -34,10 +43,14 @@ class Rooms:
         *,
         idle_seconds: float,
         awareness_max_bytes: int,
+        max_depth: int,
+        retired_roots: RetiredRoots = _no_retired_roots,
     ) -> None:
         self._store = store
         self._idle_seconds = idle_seconds
         self._awareness_max_bytes = awareness_max_bytes
+        self._max_depth = max_depth
+        self._retired_roots = retired_roots
         self._entries: dict[str, _Entry] = {}
         self._unloads: set[asyncio.Task[None]] = set()
 
@@ -54,10 +67,56 @@ class Rooms:
         return entry.room if entry is not None and not entry.closing else None
 
     async def join(self, name: str, peer: Peer) -> Room:
+        entry = await self._loaded(name)
+        entry.room.add(peer)
+        return entry.room
+
+    async def retire_root(self, name: str, root: str, origin: str | None) -> None:
+        """From now on nobody writes `root` (a deleted section), and its content leaves the
+        document: deleted in the live doc, stored and relayed like any edit."""
+        entry = await self._loaded(name)
+        entry.room.retired |= {root}
+        entry.room.clear_root(root, origin)
+        if not entry.room.peers:
+            self._schedule_unload(entry)
+
+    async def snapshot(self, name: str) -> bytes:
+        """The document's whole current state as one update (loading it if need be)."""
+        entry = await self._loaded(name)
+        state = entry.room.doc.get_update()
+        if not entry.room.peers:
+            self._schedule_unload(entry)
+        return state
+
+    def narrow(self, name: str, origin: str,
+               narrowed: Callable[[WriteScope], WriteScope]) -> None:
+        """Narrow the write scope of every open connection of `origin` to the document."""
+        for peer in self._peers_of(name, origin):
+            peer.scope = narrowed(peer.scope)
+
+    def disconnect(self, name: str, origin: str, code: int, reason: str, *,
+                   denied: bool = False) -> None:
+        """Close every open connection of `origin` to the document; `denied` first tells the
+        client why with the y-websocket permission-denied message."""
+        for peer in self._peers_of(name, origin):
+            if denied:
+                peer.deny(code, reason)
+            else:
+                peer.close(code, reason)
+
+    def _peers_of(self, name: str, origin: str) -> list[Peer]:
+        room = self.get(name)
+        if room is None:
+            return []
+        return [peer for peer in room.peers if peer.origin == origin and not peer.closing]
+
+    async def _loaded(self, name: str) -> _Entry:
+        """The document's room, loaded and not unloading, with its idle timer stopped."""
         while True:
             entry = self._entries.get(name)
             if entry is None:
-                entry = _Entry(self._new_room(name))
+                room = self._new_room(name)
+                entry = _Entry(room, self._load(room))
                 self._entries[name] = entry
             if entry.closing:
                 await entry.closed.wait()
@@ -73,14 +132,23 @@ class Rooms:
             if entry.idle_timer is not None:
                 entry.idle_timer.cancel()
                 entry.idle_timer = None
-            entry.room.add(peer)
-            return entry.room
+            return entry
+
+    async def _load(self, room: Room) -> None:
+        await room.load()
+        room.retired = await self._retired_roots(room.name)
+        # A section deleted just before a crash may not have been emptied yet.
+        for root in room.retired:
+            room.clear_root(root, None)
 
     def leave(self, room: Room, peer: Peer) -> None:
         room.remove(peer)
         entry = self._entries.get(room.name)
         if entry is None or entry.room is not room or room.peers or entry.closing:
             return
+        self._schedule_unload(entry)
+
+    def _schedule_unload(self, entry: _Entry) -> None:
         if entry.idle_timer is not None:
             entry.idle_timer.cancel()
         entry.idle_timer = asyncio.get_running_loop().call_later(
@@ -110,7 +178,8 @@ class Rooms:
             await asyncio.gather(*self._unloads)
 
     def _new_room(self, name: str) -> Room:
-        return Room(name, self._store, awareness_max_bytes=self._awareness_max_bytes)
+        return Room(name, self._store, awareness_max_bytes=self._awareness_max_bytes,
+                    max_depth=self._max_depth)
 
     def _start_unload(self, entry: _Entry) -> None:
         entry.idle_timer = None

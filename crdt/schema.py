@@ -40,3 +40,13 @@ doc_contributions = Table(
     Column("first_at", BigInteger, nullable=False),
     Column("last_at", BigInteger, nullable=False),
 )
+
+# Which origin first wrote under each Yjs client id of a document: content under an id that
+# belongs to someone else is refused, so nobody can write as another user's client.
+doc_clients = Table(
+    "doc_clients",
+    metadata,
+    Column("document_id", String(36), primary_key=True),
+    Column("client_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("origin", String(64), nullable=True),
+)

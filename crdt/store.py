@@ -16,12 +16,12 @@ from collections import deque
 from dataclasses import dataclass
 
 from pycrdt import Doc
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_contributions, doc_updates
+from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_clients, doc_contributions, doc_updates
 from crdt.updates import fully_integrated
 
 log = logging.getLogger("widen.store")
@@ -38,6 +38,15 @@ class PendingUpdate:
     origin: str | None
     data: bytes
     received_ms: int
+    # Yjs client ids this update is the first to write under: bound to `origin` for good.
+    claimed_clients: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    updates: list[bytes]
+    # Who owns each Yjs client id that has written to the document.
+    client_origins: dict[int, str | None]
 
 
 def _snapshot(updates: list[bytes]) -> bytes | None:
@@ -99,11 +108,17 @@ class UpdateStore:
         if self._compactions:
             await asyncio.gather(*self._compactions.values())
 
-    async def load(self, document_id: str) -> list[bytes]:
-        """Every stored update of a document, oldest first, for the room that will own it."""
+    async def load(self, document_id: str) -> StoredDocument:
+        """Every stored update of a document, oldest first, and who owns which client id, for
+        the room that will own it."""
         rows = await self.read(document_id)
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(doc_clients.c.client_id, doc_clients.c.origin)
+                .where(doc_clients.c.document_id == document_id))
+            owners = {int(row.client_id): row.origin for row in result}
         self._row_counts[document_id] = len(rows)
-        return rows
+        return StoredDocument(rows, owners)
 
     async def read(self, document_id: str) -> list[bytes]:
         """Every stored update of a document, oldest first (a snapshot counts as one)."""
@@ -115,14 +130,25 @@ class UpdateStore:
             )
             return [row.data for row in result]
 
-    def append(self, document_id: str, origin: str | None, data: bytes) -> int:
+    async def revision(self, document_id: str) -> tuple[int, int]:
+        """The last row id and the row count of a document's log: equal revisions, equal
+        content (rows are only appended, and compaction replaces them by a newer row)."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(
+                select(func.max(doc_updates.c.id), func.count())
+                .where(doc_updates.c.document_id == document_id))).one()
+            return int(row[0] or 0), int(row[1])
+
+    def append(self, document_id: str, origin: str | None, data: bytes,
+               claimed_clients: tuple[int, ...] = ()) -> int:
         """Queue an update for the next group commit; return its sequence number."""
         if self._stopping and self._task is None:
             raise RuntimeError("update store is stopped")
         seq = self._next_seq
         self._next_seq += 1
         self._queue.append(
-            PendingUpdate(seq, document_id, origin, data, int(time.time() * 1000))
+            PendingUpdate(seq, document_id, origin, data, int(time.time() * 1000),
+                          claimed_clients)
         )
         self._has_work.set()
         if len(self._queue) >= self._max_batch:
@@ -159,6 +185,7 @@ class UpdateStore:
         await conn.execute(delete(doc_updates).where(doc_updates.c.document_id == document_id))
         await conn.execute(delete(doc_contributions)
                            .where(doc_contributions.c.document_id == document_id))
+        await conn.execute(delete(doc_clients).where(doc_clients.c.document_id == document_id))
         self._row_counts.pop(document_id, None)
 
     async def _run(self) -> None:
@@ -199,6 +226,7 @@ class UpdateStore:
                         ],
                     )
                     await self._count_contributions(conn, batch)
+                    await self._bind_clients(conn, batch)
                 self.batches_committed += 1
                 self.updates_committed += len(batch)
                 return
@@ -236,6 +264,16 @@ class UpdateStore:
                 "last_at": excluded.last_at,
             },
         ), rows)
+
+    async def _bind_clients(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
+        rows = [{"document_id": u.document_id, "client_id": client, "origin": u.origin}
+                for u in batch for client in u.claimed_clients]
+        if not rows:
+            return
+        insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
+                       else sqlite_insert)(doc_clients)
+        # The room decided ownership before relaying; a row already there is the same claim.
+        await conn.execute(insert_stmt.on_conflict_do_nothing(), rows)
 
     async def contributions(self, document_id: str) -> list[dict[str, int | str]]:
         async with self._engine.connect() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from pycrdt import Doc, Map, Text, XmlElement, XmlFragment, XmlText
+from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText
 
 from crdt.guard import Guard, WriteRejected, WriteScope
 from crdt.protocol import ProtocolError
@@ -48,7 +48,7 @@ def live_and_client() -> tuple[Doc, Doc]:
 
 def test_edits_inside_scope_and_comments_pass(live_and_client: tuple[Doc, Doc]) -> None:
     live, client = live_and_client
-    guard = Guard()
+    guard = Guard(max_depth=128)
     guard.check(_edit(client, lambda d: _paragraph_text(d, SECTION_A).insert(0, "ok ")),
                 SCOPE_A, live)
     guard.check(_edit(client, lambda d: d.get("comments", type=Map).__setitem__("c2", "hi")),
@@ -75,7 +75,7 @@ def test_updates_outside_scope_are_rejected_whole(
     live_and_client: tuple[Doc, Doc], change: Callable[[Doc], object]
 ) -> None:
     live, client = live_and_client
-    guard = Guard()
+    guard = Guard(max_depth=128)
     update = _edit(client, change)
     with pytest.raises(WriteRejected) as rejected:
         guard.check(update, SCOPE_A, live)
@@ -92,7 +92,7 @@ def test_updates_outside_scope_are_rejected_whole(
 
 def test_reviewer_scope_allows_only_comments(live_and_client: tuple[Doc, Doc]) -> None:
     live, client = live_and_client
-    guard = Guard()
+    guard = Guard(max_depth=128)
     reviewer = WriteScope.only({"comments"})
     guard.check(_edit(client, lambda d: d.get("comments", type=Map).__setitem__("c3", "nb")),
                 reviewer, live)
@@ -106,7 +106,7 @@ def test_updates_with_missing_dependencies_are_rejected(live_and_client: tuple[D
     live, client = live_and_client
     first = _edit(client, lambda d: _paragraph_text(d, SECTION_A).insert(0, "held back "))
     second = _edit(client, lambda d: _paragraph_text(d, SECTION_A).insert(0, "x"))
-    guard = Guard()
+    guard = Guard(max_depth=128)
     with pytest.raises(WriteRejected, match="does not have"):
         guard.check(second, SCOPE_A, live)
     del first
@@ -123,7 +123,7 @@ def test_deleting_content_the_server_has_not_seen_is_rejected(
     # server has it: applied later, that deletion would land in section B.
     client.apply_update(future)
     deletion = _edit(client, lambda d: _paragraph_text(d, SECTION_B).__delitem__(slice(0, 7)))
-    guard = Guard()
+    guard = Guard(max_depth=128)
     with pytest.raises(WriteRejected):
         guard.check(deletion, SCOPE_A, live)
 
@@ -132,7 +132,7 @@ def test_every_writer_goes_through_the_probe_so_it_stays_current(
     live_and_client: tuple[Doc, Doc]
 ) -> None:
     live, client = live_and_client
-    guard = Guard()
+    guard = Guard(max_depth=128)
     guard.check(_edit(client, lambda d: _paragraph_text(d, SECTION_A).insert(0, "a")),
                 SCOPE_A, live)
     owner = Doc()
@@ -152,5 +152,121 @@ def test_an_undecodable_update_leaves_the_live_doc_untouched_for_anyone(
     live, _ = live_and_client
     before = live.get_update()
     with pytest.raises(ProtocolError):
-        Guard().check(b"\x01\x02garbage", WriteScope.everything(), live)
+        Guard(max_depth=128).check(b"\x01\x02garbage", WriteScope.everything(), live)
     assert live.get_update() == before
+
+
+# --- depth (issue 7 item 1), retired roots (item 4), updates that change nothing (item 3) ----
+
+def _tower(depth: int, leaf: object = None) -> XmlElement:
+    """`depth` elements nested in each other, built bottom-up without recursion."""
+    node = XmlElement("div", contents=[XmlText("leaf")])
+    for _ in range(depth - 1):
+        node = XmlElement("div", contents=[node])
+    return node
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda d: d.get(SECTION_A, type=XmlFragment).children.append(_tower(200)),
+                     id="element-tower-in-one-update"),
+        pytest.param(lambda d: d.__setitem__("section:new", XmlFragment([_tower(200)])),
+                     id="tower-in-a-new-root"),
+        pytest.param(lambda d: d.get("comments", type=Map).__setitem__("deep", _maps(200)),
+                     id="map-tower"),
+        pytest.param(lambda d: d.__setitem__("fresh", Array([_arrays(200)])),
+                     id="array-tower-in-a-new-root"),
+        pytest.param(lambda d: _paragraph_text(d, SECTION_A).insert_embed(0, _maps(200)),
+                     id="tower-embedded-in-text"),
+    ],
+)
+def test_a_document_cannot_be_nested_deeper_than_the_bound(
+    live_and_client: tuple[Doc, Doc], build: Callable[[Doc], object]
+) -> None:
+    live, client = live_and_client
+    before = live.get_update()
+    with pytest.raises(ProtocolError, match="too-deep") as refused:
+        Guard(max_depth=128).check(_edit(client, build), WriteScope.everything(), live)
+    assert refused.value.code == 1003
+    assert live.get_update() == before
+
+
+def test_a_tower_built_one_level_per_update_stops_at_the_bound() -> None:
+    """Each update adds one element inside the last: the depth of the target counts."""
+    live, client = Doc(), Doc()
+    guard = Guard(max_depth=16)
+    parent: XmlElement | XmlFragment = client.get(SECTION_A, type=XmlFragment)
+    accepted = 0
+    with pytest.raises(ProtocolError, match="too-deep"):
+        for _ in range(40):
+            child = XmlElement("div")
+            update = _edit(client, lambda _d, p=parent, c=child: p.children.append(c))
+            guard.check(update, WriteScope.everything(), live)
+            live.apply_update(update)
+            accepted += 1
+            last = parent.children[len(parent.children) - 1]
+            assert isinstance(last, XmlElement)
+            parent = last
+    assert accepted == 16
+
+
+def test_a_legitimate_document_passes_the_depth_check(live_and_client: tuple[Doc, Doc]) -> None:
+    live, client = live_and_client
+    nested_list = _tower(20)
+    Guard(max_depth=128).check(
+        _edit(client, lambda d: d.get(SECTION_A, type=XmlFragment).children.append(nested_list)),
+        WriteScope.everything(), live)
+
+
+def test_a_huge_new_nested_array_is_refused_not_walked(live_and_client: tuple[Doc, Doc]) -> None:
+    """Walking a nested Y.Array costs quadratic time in pycrdt: a long new one is refused."""
+    live, client = live_and_client
+    with pytest.raises(ProtocolError, match="too-big"):
+        Guard(max_depth=128).check(
+            _edit(client, lambda d: d.get("comments", type=Map).__setitem__(
+                "list", Array([Map() for _ in range(5000)]))),
+            WriteScope.everything(), live)
+
+
+def test_resending_what_the_server_has_is_no_write(live_and_client: tuple[Doc, Doc]) -> None:
+    """A viewer's reconnect: its sync step 2 carries its delete set and nothing new."""
+    live, client = live_and_client
+    owner = Doc()
+    owner.apply_update(live.get_update())
+    deletion = _edit(owner, lambda d: _paragraph_text(d, SECTION_A).__delitem__(slice(0, 4)))
+    live.apply_update(deletion)
+    client.apply_update(deletion)
+    step2 = client.get_update(live.get_state())
+    assert Guard(max_depth=128).check(step2, WriteScope.nothing(), live) is False
+
+
+def test_a_viewer_adding_anything_is_refused(live_and_client: tuple[Doc, Doc]) -> None:
+    live, client = live_and_client
+    with pytest.raises(WriteRejected, match="read-only"):
+        Guard(max_depth=128).check(
+            _edit(client, lambda d: _paragraph_text(d, SECTION_A).insert(0, "x")),
+            WriteScope.nothing(), live)
+
+
+def test_nobody_writes_a_retired_root(live_and_client: tuple[Doc, Doc]) -> None:
+    live, client = live_and_client
+    with pytest.raises(WriteRejected, match="deleted") as refused:
+        Guard(max_depth=128).check(
+            _edit(client, lambda d: _paragraph_text(d, SECTION_B).insert(0, "back")),
+            WriteScope.everything(), live, retired=frozenset({SECTION_B}))
+    assert refused.value.roots == {SECTION_B}
+
+
+def _maps(depth: int) -> Map[object]:
+    node: Map[object] = Map({"leaf": 1})
+    for _ in range(depth - 1):
+        node = Map({"child": node})
+    return node
+
+
+def _arrays(depth: int) -> Array[object]:
+    node: Array[object] = Array([1])
+    for _ in range(depth - 1):
+        node = Array([node])
+    return node

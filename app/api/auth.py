@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import models
-from app.api.deps import SESSION_COOKIE, CurrentUser, DbSession, ServicesDep, presented_token
+from app.api.deps import SESSION_COOKIE, CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import LoginIn, LoginOut, RegisterIn, UserOut
 from app.security import hash_password, needs_rehash, new_token, token_digest, verify_password
 from app.timeutil import utcnow
@@ -73,16 +73,20 @@ async def login(
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, response: Response, user: CurrentUser,
-                 session: DbSession) -> None:
-    token = presented_token(request)
-    assert token is not None, "CurrentUser guarantees a token"
+async def logout(response: Response, login: CurrentLogin, session: DbSession,
+                 services: ServicesDep, tasks: BackgroundTasks) -> None:
+    """Ends this login: its cookie, its unused websocket tickets and its open sockets."""
+    now = utcnow()
     await session.execute(
-        update(models.Session)
-        .where(models.Session.token_hash == token_digest(token))
-        .values(revoked_at=utcnow())
-    )
+        update(models.Session).where(models.Session.id == login.session_id)
+        .values(revoked_at=now))
+    await session.execute(
+        update(models.WsTicket)
+        .where(models.WsTicket.session_id == login.session_id,
+               models.WsTicket.used_at.is_(None))
+        .values(used_at=now))
     response.delete_cookie(SESSION_COOKIE, path="/")
+    tasks.add_task(services.connections.sign_out, login.session_id)
 
 
 @router.get("/me", response_model=UserOut)

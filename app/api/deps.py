@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -44,9 +45,17 @@ def presented_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-async def user_for_token(session: AsyncSession, token: str) -> models.User | None:
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A signed-in user and the login (session row) they are signed in with."""
+
+    user: models.User
+    session_id: str
+
+
+async def login_for_token(session: AsyncSession, token: str) -> Login | None:
     result = await session.execute(
-        select(models.User)
+        select(models.User, models.Session.id)
         .join(models.Session, models.Session.user_id == models.User.id)
         .where(
             models.Session.token_hash == token_digest(token),
@@ -54,19 +63,27 @@ async def user_for_token(session: AsyncSession, token: str) -> models.User | Non
             models.Session.expires_at > utcnow(),
         )
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    return Login(row[0], row[1]) if row is not None else None
 
 
-async def get_current_user(request: Request, session: DbSession) -> models.User:
+async def get_current_login(request: Request, session: DbSession) -> Login:
     token = presented_token(request)
-    user = await user_for_token(session, token) if token else None
-    if user is None:
+    login = await login_for_token(session, token) if token else None
+    if login is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Not signed in, or the session has expired",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return user
+    return login
+
+
+CurrentLogin = Annotated[Login, Depends(get_current_login)]
+
+
+async def get_current_user(login: CurrentLogin) -> models.User:
+    return login.user
 
 
 CurrentUser = Annotated[models.User, Depends(get_current_user)]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app import models
 from app.api.access import require_access, require_owner
-from app.api.deps import CurrentUser, DbSession, ServicesDep
+from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
 from app.permissions import Access, Role, accessible_documents
 from app.security import new_token, token_digest
@@ -93,9 +93,11 @@ async def delete_document(
 
 @router.post("/{document_id}/ticket", response_model=TicketOut)
 async def create_ticket(
-    document_id: str, user: CurrentUser, session: DbSession, services: ServicesDep
+    document_id: str, login: CurrentLogin, session: DbSession, services: ServicesDep
 ) -> TicketOut:
-    """A single-use websocket credential for clients that cannot send the session cookie."""
+    """A single-use websocket credential for clients that cannot send the session cookie;
+    it lives no longer than the login that asked for it."""
+    user = login.user
     access = await require_access(session, user, document_id)
     if not access.can_open_socket:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role cannot open the live document")
@@ -107,6 +109,7 @@ async def create_ticket(
             user_id=user.id,
             document_id=document_id,
             expires_at=utcnow() + timedelta(seconds=ttl),
+            session_id=login.session_id,
         )
     )
     return TicketOut(ticket=ticket, expires_in=ttl)

@@ -10,7 +10,7 @@ from app.api.access import require_access
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import Contributor, ProgressOut, SectionProgress, UserOut
 from app.permissions import Access, accessible_documents, section_root
-from app.progress import document_snapshot, from_epoch_ms, section_words
+from app.progress import from_epoch_ms
 from app.services import Services
 from app.timeutil import utcnow
 
@@ -20,13 +20,14 @@ router = APIRouter(prefix="/api", tags=["progress"])
 async def _progress(session: DbSession, services: Services, access: Access) -> ProgressOut:
     document = access.document
     sections = list(await session.scalars(
-        select(models.Section).where(models.Section.document_id == document.id)
+        select(models.Section).where(models.Section.document_id == document.id,
+                                     models.Section.deleted_at.is_(None))
         .order_by(models.Section.position, models.Section.created_at)))
     contributions = await services.store.contributions(document.id)
     user_ids = {s.assignee_id for s in sections} | {str(c["origin"]) for c in contributions}
     users = {u.id: u for u in await session.scalars(
         select(models.User).where(models.User.id.in_([i for i in user_ids if i])))}
-    doc = await document_snapshot(services.rooms, services.store, document.id)
+    words = await services.word_counts.of(document.id, [section_root(s.id) for s in sections])
     today = utcnow().date()
     section_rows = [
         SectionProgress(
@@ -35,7 +36,7 @@ async def _progress(session: DbSession, services: Services, access: Access) -> P
             if s.assignee_id in users else None,
             due_date=s.due_date,
             overdue=s.due_date is not None and s.due_date < today and s.status != "done",
-            words=section_words(doc, section_root(s.id)),
+            words=words.get(section_root(s.id), 0) if words is not None else None,
         )
         for s in sections
     ]
@@ -50,7 +51,7 @@ async def _progress(session: DbSession, services: Services, access: Access) -> P
         document_id=document.id, title=document.title, role=access.role.value,
         sections_total=len(sections),
         sections_done=sum(1 for s in sections if s.status == "done"),
-        words_total=sum(s.words for s in section_rows),
+        words_total=sum(words.values()) if words is not None else None,
         next_due=min(open_dues) if open_dues else None,
         last_edit_at=max((c.last_edit_at for c in contributors), default=None),
         sections=section_rows, contributors=contributors,

@@ -252,7 +252,8 @@ class SectionProgress(BaseModel):
     assignee: UserOut | None
     due_date: date | None
     overdue: bool
-    words: int
+    # None when the server could not count them (the document failed to read; logged).
+    words: int | None
 
 
 class Contributor(BaseModel):
@@ -267,7 +268,7 @@ class ProgressOut(BaseModel):
     role: str
     sections_total: int
     sections_done: int
-    words_total: int
+    words_total: int | None
     next_due: date | None
     last_edit_at: datetime | None
     sections: list[SectionProgress]

@@ -3,14 +3,16 @@ Y.Doc root `section:<id>`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from sqlalchemy import func, select
 
 from app import models
 from app.api.access import forbid, require_access
-from app.api.deps import CurrentUser, DbSession
+from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import SectionIn, SectionOrderIn, SectionOut, SectionPatch
 from app.permissions import Access
+from app.sections import delete_section as delete_section_content
+from app.sections import empty_deleted_section
 from app.sharing import member_grant
 from app.timeutil import utcnow
 
@@ -19,13 +21,14 @@ router = APIRouter(prefix="/api/documents/{document_id}/sections", tags=["sectio
 
 async def _ordered(session: DbSession, document_id: str) -> list[models.Section]:
     return list(await session.scalars(
-        select(models.Section).where(models.Section.document_id == document_id)
+        select(models.Section).where(models.Section.document_id == document_id,
+                                     models.Section.deleted_at.is_(None))
         .order_by(models.Section.position, models.Section.created_at)))
 
 
 async def _section(session: DbSession, document_id: str, section_id: str) -> models.Section:
     section = await session.get(models.Section, section_id)
-    if section is None or section.document_id != document_id:
+    if section is None or section.document_id != document_id or section.deleted_at is not None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Section not found")
     return section
 
@@ -103,8 +106,13 @@ async def reorder_sections(document_id: str, body: SectionOrderIn, user: Current
 
 @router.delete("/{section_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_section(document_id: str, section_id: str, user: CurrentUser,
-                         session: DbSession) -> None:
+                         session: DbSession, services: ServicesDep,
+                         tasks: BackgroundTasks) -> None:
+    """The section leaves every listing and its text leaves the document; the server keeps
+    a copy for the history to restore."""
     access = await require_access(session, user, document_id)
     if not access.can_structure_sections:
         raise forbid("Only the owner or a whole-document editor can delete sections")
-    await session.delete(await _section(session, document_id, section_id))
+    section = await _section(session, document_id, section_id)
+    await delete_section_content(session, services.rooms, section, user.id)
+    tasks.add_task(empty_deleted_section, services.rooms, document_id, section_id, user.id)

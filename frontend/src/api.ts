@@ -111,7 +111,8 @@ export interface SectionProgress {
   assignee: User | null;
   due_date: string | null;
   overdue: boolean;
-  words: number;
+  /** null when the server could not count them (the document could not be read). */
+  words: number | null;
 }
 
 export interface Progress {
@@ -120,7 +121,7 @@ export interface Progress {
   role: Role;
   sections_total: number;
   sections_done: number;
-  words_total: number;
+  words_total: number | null;
   next_due: string | null;
   last_edit_at: string | null;
   sections: SectionProgress[];

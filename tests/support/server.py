@@ -59,6 +59,9 @@ class ServerProcess:
             "WIDEN_PORT": str(self.port),
             "WIDEN_DATABASE_URL": self.database_url,
             "WIDEN_LOG_LEVEL": "INFO",
+            # Limits a test is not about are off; the tests of a limit turn it on.
+            "WIDEN_MAX_MESSAGES_PER_SECOND": "0",
+            "WIDEN_MAX_CONNECTIONS_PER_USER": "0",
             **{f"WIDEN_{key.upper()}": value for key, value in self.settings.items()},
         }
         log = self.log_path.open("ab")

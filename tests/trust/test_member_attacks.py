@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 
 import httpx
-import pytest
 from pycrdt import (
     Awareness,
     Doc,
@@ -26,8 +25,6 @@ from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
 from tests.test_fuzz import SEGFAULT_UPDATES
-
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 7: not fixed yet")
 
 
 def _tower(client: Doc, root: str, depth: int, words: str = "deep words here") -> None:

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from pycrdt import Text
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
-
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 7: not fixed yet")
 
 
 def _url(server: ServerProcess, document_id: str, ticket: str) -> str:

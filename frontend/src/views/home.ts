@@ -165,7 +165,7 @@ function followCard(p: Progress): HTMLElement {
       h(
         "div",
         { class: "doc-card-meta" },
-        h("span", { class: "muted small" }, `${p.words_total} words`),
+        h("span", { class: "muted small" }, p.words_total === null ? "words not counted" : `${p.words_total} words`),
         p.next_due ? h("span", { class: "muted small" }, `next due ${formatDate(p.next_due)}`) : null,
         overdue ? h("span", { class: "badge badge-danger" }, `${overdue} overdue`) : null,
         p.last_edit_at ? h("span", { class: "muted small" }, `last edit ${relativeTime(p.last_edit_at)}`) : null,

@@ -1,0 +1,41 @@
+"""Who holds which open websocket: for the per-user connection cap, and so that signing out
+ends that login's sockets at once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from crdt.peer import Peer
+from crdt.protocol import CloseCode
+
+
+class Connections:
+    def __init__(self) -> None:
+        self._by_user: defaultdict[str, set[Peer]] = defaultdict(set)
+        self._by_login: defaultdict[str, set[Peer]] = defaultdict(set)
+
+    def count(self, user_id: str) -> int:
+        return len(self._by_user.get(user_id, ()))
+
+    def add(self, user_id: str, login_id: str | None, peer: Peer) -> None:
+        self._by_user[user_id].add(peer)
+        if login_id is not None:
+            self._by_login[login_id].add(peer)
+
+    def remove(self, user_id: str, login_id: str | None, peer: Peer) -> None:
+        _discard(self._by_user, user_id, peer)
+        if login_id is not None:
+            _discard(self._by_login, login_id, peer)
+
+    def sign_out(self, login_id: str) -> None:
+        """Close every socket the login opened (by cookie or by one of its tickets)."""
+        for peer in list(self._by_login.get(login_id, ())):
+            peer.close(CloseCode.UNAUTHORIZED, "signed-out: you signed out")
+
+
+def _discard(table: defaultdict[str, set[Peer]], key: str, peer: Peer) -> None:
+    peers = table.get(key)
+    if peers is not None:
+        peers.discard(peer)
+        if not peers:
+            del table[key]

@@ -1,0 +1,45 @@
+"""Deleted sections (DESIGN §3): the row is kept aside and its text leaves the document.
+
+Deleting marks the row and stores a copy of the document as it is, in one transaction; once
+that has committed, the section's root is emptied in the live document (so the text leaves
+what every client syncs) and retired (nobody, whole-document editors included, may write it
+again: an offline client's resync would otherwise bring the text back to everyone). A crash
+between the two is repaired when the document next loads: retired roots are emptied then.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import models
+from app.permissions import section_root
+from app.timeutil import utcnow
+from crdt.rooms import Rooms
+
+
+async def retired_roots(sessions: async_sessionmaker[AsyncSession],
+                        document_id: str) -> frozenset[str]:
+    """The roots of a document's deleted sections: what its room refuses to let anyone write."""
+    async with sessions() as session:
+        deleted = await session.scalars(
+            select(models.Section.id).where(models.Section.document_id == document_id,
+                                            models.Section.deleted_at.is_not(None)))
+        return frozenset(section_root(section_id) for section_id in deleted)
+
+
+async def delete_section(session: AsyncSession, rooms: Rooms, section: models.Section,
+                         user_id: str) -> None:
+    """Mark the section deleted and keep the document's current state aside, in the caller's
+    transaction; the caller then calls `empty_deleted_section` once it has committed."""
+    section.deleted_at = utcnow()
+    section.deleted_by = user_id
+    session.add(models.SectionArchive(
+        section_id=section.id, document_id=section.document_id, deleted_by=user_id,
+        content=await rooms.snapshot(section.document_id)))
+    await session.flush()
+
+
+async def empty_deleted_section(rooms: Rooms, document_id: str, section_id: str,
+                                user_id: str) -> None:
+    await rooms.retire_root(document_id, section_root(section_id), user_id)
