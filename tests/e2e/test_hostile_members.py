@@ -41,7 +41,6 @@ async def _raw_client(widen: Widen, person: Person, document_id: str) -> YClient
     return await YClient(url, client_id=client_id).connect_synced()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 9: hrefs from the CRDT rendered unchecked")
 async def test_a_javascript_link_written_through_the_crdt_stays_inert(widen: Widen) -> None:
     ada = await widen.person("Ada Lovelace")
     document_id, (intro_id,) = await ada.create_document("Launch plan", ["Intro"])
