@@ -96,7 +96,6 @@ async def test_a_javascript_link_written_through_the_crdt_stays_inert(widen: Wid
     await attacker.close()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 8: awareness colours reach CSS unchecked")
 async def test_awareness_colours_carrying_css_fetch_nothing(widen: Widen) -> None:
     ada = await widen.person("Ada Lovelace")
     document_id, (intro_id,) = await ada.create_document("Launch plan", ["Intro"])
