@@ -4,6 +4,7 @@
  * awareness, an undo manager that undoes only this user's edits, and comment highlights.
  */
 
+import { findRootTypeKey } from "yjs";
 import type * as Y from "yjs";
 import type { Awareness } from "y-protocols/awareness";
 import { EditorState, Plugin, PluginKey, type Command, type Transaction } from "prosemirror-state";
@@ -24,6 +25,7 @@ import type { MarkType, NodeType } from "prosemirror-model";
 import { redoCommand as yRedoCommand, undoCommand as yUndoCommand, ySyncPlugin, ySyncPluginKey, yCursorPlugin, yUndoPlugin } from "y-prosemirror";
 import { schema } from "./schema";
 import type { PmMapping } from "../comments";
+import { isDrawableCursorState, remoteUser } from "../presence";
 
 export interface Highlight {
   id: string;
@@ -49,19 +51,23 @@ export interface SectionEditorOptions {
 
 const highlightKey = new PluginKey<DecorationSet>("widen-comments");
 
-function cursorBuilder(user: { name?: string; color?: string }): HTMLElement {
+// Remote carets and selections draw only what src/presence.ts lets through: each awareness
+// state is another member's to write (see there why the colour and the name are checked).
+
+function cursorBuilder(user: unknown, clientId: number): HTMLElement {
+  const who = remoteUser(user, clientId);
   // The name is drawn by CSS from data-name, so it never becomes part of the text
   // (copying, textContent, screen readers reading the section).
   const caret = document.createElement("span");
   caret.className = "remote-caret";
-  caret.style.setProperty("--c", user.color ?? "#888888");
-  caret.dataset.name = user.name ?? "Someone";
+  caret.style.setProperty("--c", who.color);
+  caret.dataset.name = who.name;
   caret.setAttribute("aria-hidden", "true");
   return caret;
 }
 
-function selectionBuilder(user: { color?: string }): { style: string; class: string } {
-  return { style: `background-color: ${user.color ?? "#888888"}33`, class: "remote-selection" };
+function selectionBuilder(user: unknown, clientId: number): { style: string; class: string } {
+  return { style: `background-color: ${remoteUser(user, clientId).color}33`, class: "remote-selection" };
 }
 
 function markInputRule(pattern: RegExp, type: MarkType): InputRule {
@@ -132,6 +138,8 @@ export class SectionEditor {
   constructor(options: SectionEditorOptions) {
     this.options = options;
     this.fragment = options.fragment;
+    // The only root a remote cursor in this section may name (a selection up to its very end).
+    const rootName = findRootTypeKey(options.fragment);
     const highlights = new Plugin<DecorationSet>({
       key: highlightKey,
       state: {
@@ -157,7 +165,12 @@ export class SectionEditor {
       schema,
       plugins: [
         ySyncPlugin(options.fragment),
-        yCursorPlugin(options.awareness, { cursorBuilder, selectionBuilder }),
+        yCursorPlugin(options.awareness, {
+          cursorBuilder,
+          selectionBuilder,
+          awarenessStateFilter: (mine: number, clientId: number, state: Record<string, unknown>) =>
+            mine !== clientId && isDrawableCursorState(state, rootName),
+        }),
         yUndoPlugin(),
         buildInputRules(),
         keymap(buildKeymap()),

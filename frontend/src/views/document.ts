@@ -34,6 +34,7 @@ import {
 } from "../permissions";
 import { describe as describeConnection, MESSAGES, type CloseAction, type ConnectionModel } from "../connection";
 import { DocSession } from "../session";
+import { remoteUser } from "../presence";
 import { SectionEditor, commands, type Highlight } from "../editor/section-editor";
 import { safeHref, schema } from "../editor/schema";
 import {
@@ -537,17 +538,13 @@ class DocumentPage {
     if (!session) return;
     const users = new Map<string, { name: string; color: string; me: boolean; section: string | null }>();
     session.awareness.getStates().forEach((state, clientId) => {
-      const user = state.user as { id?: string; name?: string; color?: string } | undefined;
-      if (!user?.id) return;
+      // Another member's client wrote this state: only what remoteUser() lets through is drawn.
+      const user = remoteUser(state.user, clientId);
+      if (!user.id) return;
       const me = clientId === session.ydoc.clientID || user.id === this.ctx.user.id;
       const prev = users.get(user.id);
       const section = typeof state.section === "string" ? state.section : null;
-      users.set(user.id, {
-        name: user.name ?? "Someone",
-        color: /^#[0-9a-f]{6}$/i.test(user.color ?? "") ? user.color! : userColor(user.id),
-        me,
-        section: prev?.section ?? section,
-      });
+      users.set(user.id, { name: user.name, color: user.color, me, section: prev?.section ?? section });
     });
     const list = [...users.entries()].sort((a, b) => Number(b[1].me) - Number(a[1].me));
     this.presence.replaceChildren(
