@@ -15,8 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import Comment, CommentStatus, Document, Grant
 from crdt.guard import WriteScope
 
-COMMENTS_ROOT = "comments"
-
 
 class Role(StrEnum):
     OWNER = "owner"
@@ -127,13 +125,14 @@ class Access:
         return frozenset(rights)
 
     def write_scope(self) -> WriteScope:
+        """The Y.Doc roots this member's connections may change. Comments are server records
+        (`app.comments`), so no role writes them through the CRDT: a reviewer writes nothing
+        there, a scoped editor only its sections."""
         if self.is_owner or (self.role is Role.EDITOR and self.sections is None):
             return WriteScope.everything()
         if self.role is Role.EDITOR:
             assert self.sections is not None
-            return WriteScope.only({section_root(s) for s in self.sections} | {COMMENTS_ROOT})
-        if self.role is Role.REVIEWER:
-            return WriteScope.only({COMMENTS_ROOT})
+            return WriteScope.only({section_root(s) for s in self.sections})
         return WriteScope.nothing()
 
 

@@ -296,7 +296,6 @@ async def test_anchors_and_bodies_are_validated(alice: Api) -> None:
     assert list(await _listed(alice, doc)) == [created["id"]]
 
 
-@pytest.mark.xfail(strict=True, reason="item 6: the comments root is still writable")
 async def test_reviewer_and_scoped_editor_writes_into_the_comments_root_are_refused(
     live_server: ServerProcess, alice: Api, bob: Api, rex: Api
 ) -> None:
