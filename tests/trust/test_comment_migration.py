@@ -25,6 +25,7 @@ from pycrdt import Array, Doc, Map, XmlElement, XmlFragment, XmlText
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.legacy_comments import LegacyReader, StoredRow
 from app.migrate import alembic_config, upgrade
 from app.security import hash_password
 from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_updates
@@ -87,7 +88,6 @@ class OldClient:
         return update
 
 
-@pytest.mark.xfail(strict=True, reason="item 6: comments still live in the Y.Doc map")
 async def test_old_comments_map_becomes_records_and_leaves_the_doc(
     database_url: str, start_server: Callable[..., ServerProcess],
     caplog: pytest.LogCaptureFixture,
@@ -241,9 +241,42 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
     finally:
         await api.aclose()
     # Each skipped entry is named in the log, with why.
-    skipped = {getattr(r, "entry", None): getattr(r, "why", "") for r in caplog.records}
-    assert set(skipped) >= {"junk", "no-section", "gone", "deep"}, skipped
+    skipped = {getattr(r, "entry", None): getattr(r, "why", "") for r in caplog.records
+               if getattr(r, "event", "") == "migration.comment_skipped"}
+    assert skipped == {"junk": "not a thread (a Y.Map)", "no-section": "no section",
+                       "gone": "its section is gone",
+                       "deep": "the engine crashed reading it"}, skipped
+    # The entry that crashed the reading process cost one restart, and nothing else.
+    crashes = [getattr(r, "entry", None) for r in caplog.records
+               if getattr(r, "event", "") == "migration.comment_reader_crashed"]
+    assert crashes == ["deep"]
 
 
 def upgrade_to(database_url: str, revision: str) -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def test_a_document_the_engine_cannot_load_is_reported_and_left_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nesting deep enough that applying the row itself overflows the engine's stack: the
+    reading process dies loading it, the migration goes on without touching the document."""
+    old = OldClient()
+    update = old.step("someone", lambda d: d.get("comments", type=Map).__setitem__(
+        "c1", _thread("s1", {"id": "someone", "name": "S"}, ["DEEP"])))  # type: ignore[arg-type]
+    crashing = update.replace(bytes([0x75, 0x01, 0x77, 4]) + b"DEEP",
+                              bytes([0x75, 0x01]) * 200_000 + bytes([0x77, 4]) + b"DEEP")
+    healthy = OldClient()
+    healthy.step("someone", lambda d: d.get("comments", type=Map).__setitem__(
+        "c2", _thread("s1", {"id": "someone", "name": "S"}, "fine")))
+    with caplog.at_level(logging.WARNING, logger="widen.migrations"), LegacyReader() as reader:
+        broken = reader.read([StoredRow("someone", False, 1, crashing)], "broken")
+        reading = reader.read([StoredRow("someone", False, 1, healthy.rows[0][2])], "ok")
+    assert broken.failure == "the document could not be loaded"
+    assert broken.threads == [] and broken.retire is None
+    # The next document is read by a fresh process.
+    assert [t.body for t in reading.threads] == ["fine"] and reading.failure is None
+    assert reading.retire is not None
+    stages = [getattr(r, "stage", None) for r in caplog.records
+              if getattr(r, "event", "") == "migration.comment_reader_crashed"]
+    assert stages == ["loading"]
