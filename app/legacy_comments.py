@@ -337,6 +337,12 @@ class LegacyReader:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> LegacyReader:
+        # A child that cannot even start (say, the package is not importable) would look like
+        # a crash on every document: refuse to go on instead of migrating nothing.
+        reading, crashed_at = self._attempt([], frozenset(), True)
+        if crashed_at is not None or reading is None or reading.threads or reading.retire:
+            raise RuntimeError("the legacy comment reader (python -m app.legacy_comments) "
+                               "does not work here")
         return self
 
     def __exit__(self, *_: object) -> None:

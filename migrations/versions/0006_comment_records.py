@@ -12,6 +12,7 @@ Create Date: 2026-12-02 10:00:00.000000
 
 """
 
+import contextlib
 import logging
 import time
 import uuid
@@ -84,7 +85,8 @@ def _migrate_comment_map(conn: sa.Connection) -> None:
     documents = set(conn.execute(sa.text("SELECT id FROM documents")).scalars())
     candidates = sorted(set(conn.execute(sa.select(_updates.c.document_id).distinct())
                             .scalars()) & documents)
-    with LegacyReader() as reader:
+    with contextlib.ExitStack() as stack:
+        reader: LegacyReader | None = None  # a child process: started only if there is work
         for document_id in candidates:
             rows = conn.execute(
                 sa.select(_updates.c.origin, _updates.c.kind, _updates.c.created_at,
@@ -96,6 +98,7 @@ def _migrate_comment_map(conn: sa.Connection) -> None:
             stored = [StoredRow(origin=row.origin, snapshot=row.kind != _KIND_UPDATE,
                                 created_ms=int(row.created_at), data=bytes(row.data))
                       for row in rows]
+            reader = reader or stack.enter_context(LegacyReader())
             _store(conn, document_id, reader.read(stored, document_id))
 
 
