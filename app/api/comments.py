@@ -24,10 +24,10 @@ from app.permissions import Access, CommentAction
 router = APIRouter(prefix="/api/documents/{document_id}/comments", tags=["comments"])
 
 _HTTP_STATUS = {
-    comments.CommentNotFound: status.HTTP_404_NOT_FOUND,
-    comments.CommentForbidden: status.HTTP_403_FORBIDDEN,
-    comments.CommentConflict: status.HTTP_409_CONFLICT,
-    comments.CommentInvalid: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    comments.CommentNotFound: 404,
+    comments.CommentForbidden: 403,
+    comments.CommentConflict: 409,
+    comments.CommentInvalid: 422,
 }
 _ERRORS: dict[int | str, dict[str, str]] = {
     403: {"description": "A member whose role does not allow this"},
