@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
@@ -205,12 +205,18 @@ async def decide(session: AsyncSession, access: Access, user_id: str, comment_id
     if (why := _state_allows(comment, action)) is not None:
         raise CommentConflict(why)
     now = utcnow()
-    comment.status = _DECISIONS[action]
-    if action is CommentAction.REOPEN:
-        comment.decided_by = comment.decided_at = None
-    else:
-        comment.decided_by, comment.decided_at = user_id, now
-    comment.updated_at = now
+    decided = action is not CommentAction.REOPEN
+    # Only from the status just checked: of two concurrent decisions, one takes effect and the
+    # other is told it came too late.
+    changed = await session.execute(
+        update(models.Comment)
+        .where(models.Comment.id == comment.id, models.Comment.status == comment.status)
+        .values(status=_DECISIONS[action], decided_by=user_id if decided else None,
+                decided_at=now if decided else None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise CommentConflict("Someone else decided it meanwhile")
+    await session.refresh(comment)
     return comment
 
 

@@ -8,6 +8,7 @@ bearer tokens over HTTP and raw y-websocket clients.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -349,3 +350,18 @@ async def test_comments_go_with_their_section_and_document(alice: Api, rex: Api)
     assert list(await _listed(alice, doc)) == [kept["id"]]
     assert (await alice.http.delete(f"/api/documents/{doc.id}")).status_code == 204
     assert (await alice.http.get(doc.comments)).status_code == 404
+
+
+async def test_concurrent_decisions_take_effect_once(alice: Api, bob: Api) -> None:
+    """Ten concurrent accepts and rejects: one decision, nine 409s. (Without the conditional
+    update, PostgreSQL let several through now and then; SQLite serialises them anyway.)"""
+    doc = await _document(alice)
+    await _join(alice, doc, bob, "editor")
+    suggestion = await _comment(alice, doc, _new(doc.sections[0], "", suggestion="fast"))
+    attempts = [_act(api, doc, suggestion["id"], action)
+                for api, action in ((alice, "accept"), (bob, "reject")) * 5]
+    answers = await asyncio.gather(*attempts)
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200] + [409] * 9, [r.text for r in answers]
+    winner = next(r.json() for r in answers if r.status_code == 200)
+    assert (await _listed(alice, doc))[suggestion["id"]]["status"] == winner["status"]
