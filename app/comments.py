@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
@@ -144,8 +145,7 @@ async def create_comment(
         anchor_start=anchor.start, anchor_end=anchor.end, suggestion=suggestion,
         status=CommentStatus.OPEN,
     )
-    session.add(comment)
-    await session.flush()
+    await _insert(session, comment, "The section was deleted meanwhile")
     return comment
 
 
@@ -166,9 +166,18 @@ async def create_reply(session: AsyncSession, access: Access, author_id: str, *,
         author_id=author_id, body=_check_body(body, may_be_empty=False),
         status=CommentStatus.OPEN,
     )
-    session.add(reply)
-    await session.flush()
+    await _insert(session, reply, "The thread was deleted meanwhile")
     return reply
+
+
+async def _insert(session: AsyncSession, comment: models.Comment, gone: str) -> None:
+    """Add a comment; what it hangs on (a section, a thread) may have been deleted by a
+    concurrent request since it was read, which the foreign keys catch."""
+    session.add(comment)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise CommentInvalid(gone) from exc
 
 
 async def edit_comment(session: AsyncSession, access: Access, user_id: str, comment_id: str,
