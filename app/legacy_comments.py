@@ -9,7 +9,8 @@ that root could write anything there, so nothing in an entry is trusted:
 - Who wrote a thread, a reply or a decision is taken from the stored update rows: the rows are
   replayed in order, and the `origin` of the row (the user whose connection sent it) that first
   holds an entry, a reply id or a status is its author. What the entry names is returned too,
-  for content that arrived in a snapshot (compaction drops origins), for the caller to weigh.
+  for content that arrived in a snapshot (compaction drops origins), for the migration to
+  weigh (it counts only if it names the owner or a member who may comment).
 - Only expected keys are read, never a whole entry. But reading even one value turns it into a
   Python object, recursively, inside the engine: a value nested some ten thousand levels deep
   still loads and then overflows the stack when read, and the process dies. So the replay runs

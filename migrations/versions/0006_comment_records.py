@@ -114,8 +114,10 @@ def _store(conn: sa.Connection, document_id: str, reading: Reading) -> None:
                          "why": reading.failure})
     owner = conn.execute(sa.text("SELECT owner_id FROM documents WHERE id = :id"),
                          {"id": document_id}).scalar_one()
+    # Those who may comment: a viewer or progress member named in an entry did not write it.
     members = {owner, *conn.execute(sa.text(
-        "SELECT user_id FROM grants WHERE document_id = :id"), {"id": document_id}).scalars()}
+        "SELECT user_id FROM grants WHERE document_id = :id AND role IN ('editor', 'reviewer')"),
+        {"id": document_id}).scalars()}
     named = {a for t in reading.threads for a in (
         t.written.origin, t.claimed_author, t.decided.origin if t.decided else None,
         t.claimed_decider, *(r.written.origin for r in t.replies),
@@ -128,7 +130,7 @@ def _store(conn: sa.Connection, document_id: str, reading: Reading) -> None:
 
     def who(written: Authorship, claimed: str | None) -> str | None:
         """The row's user, when the row had one; for a snapshot's content (or a row the server
-        wrote itself) the named user, if they are the owner or a member."""
+        wrote itself) the named user, if they are the owner or a member who may comment."""
         if written.origin is not None and not written.snapshot:
             return written.origin if written.origin in users else None
         return claimed if claimed in members and claimed in users else None

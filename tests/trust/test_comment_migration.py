@@ -93,7 +93,7 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await asyncio.to_thread(upgrade_to, database_url, _previous_revision(database_url))
-    ada, rex, ed, gone_member = (str(uuid.uuid4()) for _ in range(4))
+    ada, rex, ed, gone_member, vi = (str(uuid.uuid4()) for _ in range(5))
     document_id, untouched_id = str(uuid.uuid4()), str(uuid.uuid4())
     intro, body, deleted_section = (str(uuid.uuid4()) for _ in range(3))
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -110,6 +110,9 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
         d.get("comments", type=Map)["c-old"] = thread
         thread["replies"].append({"id": "r0", "author": {"id": gone_member, "name": "X"},
                                   "body": "old reply", "createdAt": 1_700_000_050_000})
+        # A viewer could never write the map: an entry naming one was written by someone else.
+        d.get("comments", type=Map)["c-viewer"] = _thread(
+            body, {"id": vi, "name": "Vi"}, "Signed by a viewer")
     old.step(None, start)
     old.rows[0] = (None, KIND_SNAPSHOT, old.doc.get_update())
     # Rex suggests a change, signing it with Ada's name.
@@ -145,7 +148,8 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:
-            for user_id, name in ((ada, "Ada"), (rex, "Rex"), (ed, "Ed"), (gone_member, "X")):
+            for user_id, name in ((ada, "Ada"), (rex, "Rex"), (ed, "Ed"), (gone_member, "X"),
+                                  (vi, "Vi")):
                 await conn.execute(text(
                     "INSERT INTO users (id, email, name, password_hash, created_at) "
                     "VALUES (:id, :email, :name, :hash, :at)"),
@@ -163,7 +167,8 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
                     {"id": section_id, "doc": document_id, "title": f"S{position}",
                      "pos": position, "at": now})
             scoped = f'["{intro}"]'
-            for user_id, role, sections in ((rex, "reviewer", None), (ed, "editor", scoped)):
+            for user_id, role, sections in ((rex, "reviewer", None), (ed, "editor", scoped),
+                                            (vi, "viewer", None)):
                 await conn.execute(text(
                     "INSERT INTO grants (id, document_id, user_id, role, sections, created_at, "
                     "updated_at) VALUES (:id, :doc, :user, :role, :sections, :at, :at)"),
@@ -205,7 +210,8 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
         records = response.json()
         threads = {c["body"]: c for c in records if c["parent_id"] is None}
         replies = {c["body"]: c for c in records if c["parent_id"] is not None}
-        assert set(threads) == {"Old note", "Shorter", "Which tables?"}
+        assert set(threads) == {"Old note", "Shorter", "Which tables?", "Signed by a viewer"}
+        assert threads["Signed by a viewer"]["author"] is None
         assert set(replies) == {"old reply", "Good idea"}
 
         old_note = threads["Old note"]
