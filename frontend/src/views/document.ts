@@ -386,6 +386,8 @@ class DocumentPage {
       this.session.resume();
     }
     if (trigger === "changed" || changed) {
+      // What I may do to each comment changed too: the server lists it anew.
+      void this.feed?.refresh();
       let notice = `Your access changed: ${describeAccess(info, (sid) => this.sectionTitle(sid))}`;
       if (narrowed && unsent) notice += " Your unsent edits were discarded, since you can no longer make them.";
       setMessage(this.noticeBox, notice);
@@ -1320,7 +1322,9 @@ class DocumentPage {
     return out;
   }
 
-  private renderThread(c: Thread, orphaned: boolean): HTMLElement {
+  private renderThread(thread: Thread, orphaned: boolean): HTMLElement {
+    // Once editing stopped (revoked, refused), offer nothing, whatever the last list said.
+    const c: Thread = this.caps.stopped ? { ...thread, actions: [], replies: thread.replies.map((r) => ({ ...r, actions: [] })) } : thread;
     const sectionTitle = this.sectionTitle(c.section_id) ?? "";
     const actions: HTMLElement[] = [];
     const open = c.status === "open";
