@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import ws
-from app.api import auth, documents, health, progress, sections, sharing
+from app.api import auth, comments, documents, health, progress, sections, sharing
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
 from app.progress import WordCounts
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(documents.router)
     app.include_router(sections.router)
+    app.include_router(comments.router)
     app.include_router(sharing.router)
     app.include_router(progress.router)
     app.include_router(health.router)

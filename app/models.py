@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -211,3 +212,54 @@ class SharingEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(20), default=None)
     message: Mapped[str | None] = mapped_column(Text, default=None)
     invitation_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class CommentStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    RESOLVED = "resolved"
+
+
+class Comment(Base):
+    """A comment, a suggested replacement, or a reply (`parent_id` set) on a section's text.
+
+    The author and any decision are set by the server, never taken from a client. The anchor
+    is a pair of Yjs relative positions in the section's `Y.XmlFragment`, as the client encoded
+    them: opaque bytes here, resolved against the live text by clients.
+    """
+
+    __tablename__ = "comments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    section_id: Mapped[str] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"))
+    # A reply's thread; replies are one level deep and carry no anchor and no status change.
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True, default=None
+    )
+    # None once the user is gone, or for a migrated comment nobody can be sure who wrote.
+    author_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    body: Mapped[str] = mapped_column(Text)
+    # The text the comment was made on, as its author saw it.
+    quote: Mapped[str] = mapped_column(Text, default="")
+    anchor_start: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    anchor_end: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    suggestion: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[str] = mapped_column(String(20), default=CommentStatus.OPEN)
+    decided_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the author last changed the body (None: never).
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    @property
+    def is_reply(self) -> bool:
+        return self.parent_id is not None

@@ -12,10 +12,8 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Document, Grant
+from app.models import Comment, CommentStatus, Document, Grant
 from crdt.guard import WriteScope
-
-COMMENTS_ROOT = "comments"
 
 
 class Role(StrEnum):
@@ -24,6 +22,22 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     VIEWER = "viewer"
     PROGRESS = "progress"
+
+
+class CommentAction(StrEnum):
+    """What a member may do to an existing comment (creating one is `Access.can_comment`)."""
+
+    REPLY = "reply"
+    EDIT = "edit"
+    DELETE = "delete"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+
+
+# The Y.Map comments lived in before they became server records: retired, nobody writes it.
+COMMENTS_ROOT = "comments"
 
 
 def section_root(section_id: str) -> str:
@@ -71,14 +85,58 @@ class Access:
             section_id in self.sections
         )
 
+    def can_write_section(self, section_id: str) -> bool:
+        """May change this section's text (its Y.Doc root)."""
+        return self.write_scope().allows(section_root(section_id))
+
+    @property
+    def can_read_comments(self) -> bool:
+        """Comments quote and point into the text: whoever reads the text reads them."""
+        return self.can_read_text
+
+    @property
+    def can_comment(self) -> bool:
+        """Comment, suggest and reply, on any section: the owner, every editor (a scoped one
+        too, on sections outside its scope, as a reviewer could) and reviewers."""
+        return self.role in (Role.OWNER, Role.EDITOR, Role.REVIEWER)
+
+    def comment_rights(self, user_id: str, comment: Comment) -> frozenset[CommentAction]:
+        """Who may do what to a comment, whatever its state (`app.comments` says which state
+        allows what: a reply has no status, a decided suggestion stays decided).
+
+        Only the author edits a comment, and deletes it, or the owner, who may remove any.
+        Accepting or rejecting a suggestion changes the text: those who may write the section
+        decide. They also resolve and reopen any thread there; an author resolves their own,
+        and reopens it if it was resolved (not a rejected suggestion). Members who may no
+        longer comment (a viewer now, say) keep none of these rights, even on their own.
+        """
+        if not self.can_comment:
+            return frozenset()
+        own = comment.author_id is not None and comment.author_id == user_id
+        writer = self.can_write_section(comment.section_id)
+        rights = {CommentAction.REPLY}
+        if own:
+            rights |= {CommentAction.EDIT, CommentAction.DELETE}
+        if self.is_owner:
+            rights.add(CommentAction.DELETE)
+        if writer:
+            rights |= {CommentAction.ACCEPT, CommentAction.REJECT, CommentAction.RESOLVE,
+                       CommentAction.REOPEN}
+        if own:
+            rights.add(CommentAction.RESOLVE)
+            if comment.status == CommentStatus.RESOLVED:
+                rights.add(CommentAction.REOPEN)
+        return frozenset(rights)
+
     def write_scope(self) -> WriteScope:
+        """The Y.Doc roots this member's connections may change. Comments are server records
+        (`app.comments`), so no role writes them through the CRDT: a reviewer writes nothing
+        there, a scoped editor only its sections."""
         if self.is_owner or (self.role is Role.EDITOR and self.sections is None):
             return WriteScope.everything()
         if self.role is Role.EDITOR:
             assert self.sections is not None
-            return WriteScope.only({section_root(s) for s in self.sections} | {COMMENTS_ROOT})
-        if self.role is Role.REVIEWER:
-            return WriteScope.only({COMMENTS_ROOT})
+            return WriteScope.only({section_root(s) for s in self.sections})
         return WriteScope.nothing()
 
 

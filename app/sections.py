@@ -13,19 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import models
-from app.permissions import section_root
+from app.permissions import COMMENTS_ROOT, section_root
 from app.timeutil import utcnow
 from crdt.rooms import Rooms
 
 
 async def retired_roots(sessions: async_sessionmaker[AsyncSession],
                         document_id: str) -> frozenset[str]:
-    """The roots of a document's deleted sections: what its room refuses to let anyone write."""
+    """What a document's room refuses to let anyone write: its deleted sections' roots, and
+    the `comments` map that comments lived in before they became server records."""
     async with sessions() as session:
         deleted = await session.scalars(
             select(models.Section.id).where(models.Section.document_id == document_id,
                                             models.Section.deleted_at.is_not(None)))
-        return frozenset(section_root(section_id) for section_id in deleted)
+        return frozenset({COMMENTS_ROOT, *(section_root(section_id) for section_id in deleted)})
 
 
 async def delete_section(session: AsyncSession, rooms: Rooms, section: models.Section,

@@ -1,6 +1,7 @@
 """Permissions enforced on live websockets, through a real server with raw protocol clients:
-scoped editors, reviewers, viewers, revocation and downgrades on open connections, awareness
-identity, and the official JS client as a viewer."""
+scoped editors, reviewers, viewers (none of whom writes comments here: those are server
+records), revocation and downgrades on open connections, awareness identity, and the official
+JS client as a viewer."""
 
 from __future__ import annotations
 
@@ -36,22 +37,22 @@ async def _assert_rejected(client: YClient) -> None:
     assert client.auth_messages[0][:2] == create_permission_denied_message("")[:2]
 
 
-async def test_section_editor_writes_only_its_section_and_comments(
+async def test_section_editor_writes_only_its_section(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
     shared = await share(live_server, alice, bob, "editor", scoped=True)
     a, b = shared.section_a, shared.section_b
     bob_client = await connect(live_server, bob, shared.document_id)
     await _append(bob_client, a, " +bob")
-    await bob_client.edit(lambda d: d.get("comments", type=Map).__setitem__("c1", "on B"))
     await shared.owner.wait_for(lambda: _text(shared.owner, a) == "alpha +bob")
-    await shared.owner.wait_for(
-        lambda: shared.owner.doc.get("comments", type=Map).get("c1") == "on B")
 
     forbidden = {
         "insert into B": lambda c: _append(c, b, " HACK"),
         "delete from B": lambda c: c.edit(lambda d: _fragment(d, b).children.__delitem__(0)),
         "new root": lambda c: _append(c, "section:invented", "HACK"),
+        # Comments are server records: the old root is nobody's to write.
+        "comments root": lambda c: c.edit(
+            lambda d: d.get("comments", type=Map).__setitem__("c1", "HACK")),
     }
     for name, attack in forbidden.items():
         attacker = await connect(live_server, bob, shared.document_id)
@@ -62,6 +63,7 @@ async def test_section_editor_writes_only_its_section_and_comments(
         bystander = await _fresh_view(live_server, alice, shared.document_id)
         assert _text(bystander, b) == "bravo", name
         assert "section:invented" not in set(bystander.doc.keys()), name
+        assert not list(bystander.doc.get("comments", type=Map).keys()), name
         await bystander.close()
     assert _text(shared.owner, b) == "bravo"
     assert "HACK" not in str(shared.owner.doc.get_update())
@@ -91,15 +93,18 @@ async def test_forbidden_offline_edit_replayed_in_sync_step_2_is_rejected(
     assert _text(view, shared.section_b) == "bravo"
 
 
-async def test_reviewer_writes_comments_only_and_viewer_nothing(
+async def test_reviewer_and_viewer_write_nothing_into_the_document(
     live_server: ServerProcess, alice: Api, bob: Api, make_api: Callable[[], Api]
 ) -> None:
+    """A reviewer comments through the comments API (tests/trust/test_comments.py); in the
+    CRDT it writes nothing, like a viewer."""
     shared = await share(live_server, alice, bob, "reviewer")
     reviewer = await connect(live_server, bob, shared.document_id)
-    await reviewer.edit(lambda d: d.get("comments", type=Map).__setitem__("r1", "typo"))
-    await shared.owner.wait_for(
-        lambda: shared.owner.doc.get("comments", type=Map).get("r1") == "typo")
+    assert _text(reviewer, shared.section_a) == "alpha"  # reads
     await _append(reviewer, shared.section_a, " EDIT")
+    await _assert_rejected(reviewer)
+    reviewer = await connect(live_server, bob, shared.document_id)
+    await reviewer.edit(lambda d: d.get("comments", type=Map).__setitem__("r1", "typo"))
     await _assert_rejected(reviewer)
 
     carol = await make_api().sign_up("Carol")
@@ -112,7 +117,7 @@ async def test_reviewer_writes_comments_only_and_viewer_nothing(
     await _assert_rejected(viewer)
     view = await _fresh_view(live_server, alice, shared.document_id)
     assert _text(view, shared.section_a) == "alpha"
-    assert view.doc.get("comments", type=Map).get("v1") is None
+    assert not list(view.doc.get("comments", type=Map).keys())
 
 
 async def test_revocation_closes_the_socket_within_a_second_and_drops_late_edits(

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from app.comments import (
+    MAX_ANCHOR_BYTES,
+    MAX_BODY_CHARS,
+    MAX_QUOTE_CHARS,
+    MAX_SUGGESTION_CHARS,
+    Anchor,
+)
+from app.models import CommentStatus
+from app.permissions import CommentAction
+
+# base64 of MAX_ANCHOR_BYTES bytes
+_ANCHOR_B64_CHARS = (MAX_ANCHOR_BYTES + 2) // 3 * 4
 
 
 def _without_nul(value: Any) -> Any:
@@ -273,3 +288,80 @@ class ProgressOut(BaseModel):
     last_edit_at: datetime | None
     sections: list[SectionProgress]
     contributors: list[Contributor]
+
+
+class AnchorIn(InputModel):
+    """Where a thread sits: two Yjs relative positions in the section's `Y.XmlFragment`, as
+    `Y.encodeRelativePosition` encodes them, in base64. Opaque to the server."""
+
+    start: str = Field(min_length=1, max_length=_ANCHOR_B64_CHARS)
+    end: str = Field(min_length=1, max_length=_ANCHOR_B64_CHARS)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _relative_position(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be base64") from None
+        if not 0 < len(raw) <= MAX_ANCHOR_BYTES:
+            raise ValueError(f"must encode 1 to {MAX_ANCHOR_BYTES} bytes")
+        return value
+
+    def decoded(self) -> Anchor:
+        return Anchor(base64.b64decode(self.start), base64.b64decode(self.end))
+
+
+class CommentIn(InputModel):
+    """A new thread (`section_id`, `anchor`, `quote`, `body`, and `suggestion` for a suggested
+    replacement, whose `body` may then be empty) or a reply (`parent_id` and `body` only).
+    Anything else sent (an author, a status) is ignored: the server sets those."""
+
+    section_id: str | None = Field(default=None, max_length=36)
+    anchor: AnchorIn | None = None
+    quote: str = Field(default="", max_length=MAX_QUOTE_CHARS)
+    body: str = Field(default="", max_length=MAX_BODY_CHARS)
+    suggestion: str | None = Field(default=None, max_length=MAX_SUGGESTION_CHARS)
+    parent_id: str | None = Field(default=None, max_length=36)
+
+    @model_validator(mode="after")
+    def _thread_or_reply(self) -> CommentIn:
+        if self.parent_id is not None:
+            if self.section_id is not None or self.anchor is not None or self.suggestion \
+                    is not None or self.quote:
+                raise ValueError("a reply has parent_id and body only: it sits in its thread")
+        elif self.section_id is None or self.anchor is None:
+            raise ValueError("a new thread needs section_id and anchor (or parent_id to reply)")
+        return self
+
+
+class CommentPatch(InputModel):
+    body: str = Field(max_length=MAX_BODY_CHARS)
+
+
+class AnchorOut(BaseModel):
+    start: str
+    end: str
+
+
+class CommentOut(BaseModel):
+    id: str
+    document_id: str
+    section_id: str
+    # Set on a reply: the thread it belongs to.
+    parent_id: str | None
+    # Null when the author's account is gone, or a migrated comment's author was uncertain.
+    author: UserRef | None
+    body: str
+    quote: str
+    # Null on replies (they sit in their thread).
+    anchor: AnchorOut | None
+    suggestion: str | None
+    status: CommentStatus
+    decided_by: UserRef | None
+    decided_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    edited_at: datetime | None
+    # What the caller may do to this comment now: what a client should offer.
+    actions: list[CommentAction]

@@ -128,6 +128,47 @@ export interface Progress {
   contributors: { user: User; edits: number; last_edit_at: string }[];
 }
 
+export type CommentStatus = "open" | "accepted" | "rejected" | "resolved";
+export type CommentAction = "reply" | "edit" | "delete" | "accept" | "reject" | "resolve" | "reopen";
+export type CommentDecision = "accept" | "reject" | "resolve" | "reopen";
+
+/** Two Yjs relative positions (base64) in a section's Y.XmlFragment. */
+export interface CommentAnchor {
+  start: string;
+  end: string;
+}
+
+/** A comment, suggestion or reply as the server records it. */
+export interface CommentRecord {
+  id: string;
+  document_id: string;
+  section_id: string;
+  /** Set on a reply: its thread. */
+  parent_id: string | null;
+  /** Null when the account is gone, or a migrated comment's author was uncertain. */
+  author: { id: string; name: string } | null;
+  body: string;
+  quote: string;
+  anchor: CommentAnchor | null;
+  suggestion: string | null;
+  status: CommentStatus;
+  decided_by: { id: string; name: string } | null;
+  decided_at: string | null;
+  created_at: string;
+  updated_at: string;
+  edited_at: string | null;
+  /** What I may do to it now, as the server's policy says. */
+  actions: CommentAction[];
+}
+
+export interface NewThread {
+  section_id: string;
+  anchor: CommentAnchor;
+  quote: string;
+  body: string;
+  suggestion?: string | null;
+}
+
 export class ApiError extends Error {
   readonly status: number;
 
@@ -273,3 +314,16 @@ export const removeMember = (id: string, userId: string): Promise<void> =>
 export const sharingLog = (id: string): Promise<SharingLog> => api("GET", `${doc(id)}/log`);
 export const documentProgress = (id: string): Promise<Progress> => api("GET", `${doc(id)}/progress`);
 export const allProgress = (): Promise<Progress[]> => api("GET", "/api/progress");
+
+const comments = (id: string): string => `${doc(id)}/comments`;
+export const listComments = (id: string): Promise<CommentRecord[]> => api("GET", comments(id));
+export const createThread = (id: string, body: NewThread): Promise<CommentRecord> =>
+  api("POST", comments(id), body);
+export const replyToComment = (id: string, parentId: string, body: string): Promise<CommentRecord> =>
+  api("POST", comments(id), { parent_id: parentId, body });
+export const editComment = (id: string, commentId: string, body: string): Promise<CommentRecord> =>
+  api("PATCH", `${comments(id)}/${enc(commentId)}`, { body });
+export const deleteComment = (id: string, commentId: string): Promise<void> =>
+  api("DELETE", `${comments(id)}/${enc(commentId)}`);
+export const decideComment = (id: string, commentId: string, decision: CommentDecision): Promise<CommentRecord> =>
+  api("POST", `${comments(id)}/${enc(commentId)}/${decision}`);

@@ -1,17 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import * as Y from "yjs";
 import { initProseMirrorDoc, prosemirrorToYXmlFragment } from "y-prosemirror";
 import { schema } from "./editor/schema";
-import {
-  addComment,
-  addReply,
-  anchorRange,
-  commentsMap,
-  listComments,
-  resolveRange,
-  setStatus,
-  type PmMapping,
-} from "./comments";
+import type { CommentRecord } from "./api";
+import { CommentFeed, anchorRange, can, resolveRange, threadsOf, type PmMapping, type Thread } from "./comments";
 
 const p = (text: string) => schema.node("paragraph", null, text ? [schema.text(text)] : []);
 
@@ -105,6 +97,26 @@ describe("comment anchoring with relative positions", () => {
     expect(resolveRange(ydoc, fragment, v.mapping, anchor)).toBeNull();
   });
 
+  it("only reads the document: making and resolving anchors writes nothing", () => {
+    const { ydoc, fragment } = sectionDoc("Hello world");
+    const v = view(fragment);
+    const state = Y.encodeStateVector(ydoc);
+    const updates: Uint8Array[] = [];
+    ydoc.on("update", (u: Uint8Array) => updates.push(u));
+    const anchor = anchorRange(fragment, v.mapping, ...v.find("world"));
+    resolveRange(ydoc, fragment, v.mapping, anchor);
+    expect(updates).toEqual([]);
+    expect(Y.encodeStateVector(ydoc)).toEqual(state);
+    expect([...ydoc.share.keys()]).toEqual(["section:s1"]);
+  });
+
+  it("resolves nothing from a missing or unreadable anchor", () => {
+    const { ydoc, fragment } = sectionDoc("Hello world");
+    const v = view(fragment);
+    expect(resolveRange(ydoc, fragment, v.mapping, null)).toBeNull();
+    expect(resolveRange(ydoc, fragment, v.mapping, { start: "%%%", end: "AAAA" })).toBeNull();
+  });
+
   it("does not resolve in another section's fragment", () => {
     const { ydoc, fragment } = sectionDoc("Hello world");
     const other = ydoc.getXmlFragment("section:s2");
@@ -115,63 +127,134 @@ describe("comment anchoring with relative positions", () => {
   });
 });
 
-describe("comment threads in the `comments` map", () => {
-  const ada = { id: "u1", name: "Ada" };
-  const rex = { id: "u2", name: "Rex" };
+let counter = 0;
+function record(fields: Partial<CommentRecord> = {}): CommentRecord {
+  counter += 1;
+  return {
+    id: `c${counter}`,
+    document_id: "d1",
+    section_id: "s1",
+    parent_id: null,
+    author: { id: "u1", name: "Ada" },
+    body: `comment ${counter}`,
+    quote: "world",
+    anchor: { start: "AA==", end: "AQ==" },
+    suggestion: null,
+    status: "open",
+    decided_by: null,
+    decided_at: null,
+    created_at: `2026-01-01T00:00:${String(counter % 60).padStart(2, "0")}Z`,
+    updated_at: "2026-01-01T00:00:00Z",
+    edited_at: null,
+    actions: ["reply"],
+    ...fields,
+  };
+}
 
-  it("writes only the comments root", () => {
-    const { ydoc, fragment } = sectionDoc("Hello world");
-    const v = view(fragment);
-    const roots = new Set<string>();
-    ydoc.on("afterTransaction", (tr: Y.Transaction) => {
-      tr.changed.forEach((_keys, type) => {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        let t: Y.AbstractType<any> = type;
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        while (t._item) t = t._item.parent as Y.AbstractType<any>;
-        for (const [name, root] of ydoc.share) if (root === t) roots.add(name);
-      });
-    });
-    const id = addComment(ydoc, { section: "s1", ...anchorRange(fragment, v.mapping, ...v.find("world")), quote: "world", author: rex, body: "Which one?" });
-    addReply(ydoc, id, ada, "This one.");
-    setStatus(ydoc, id, "resolved", ada);
-    expect([...roots]).toEqual(["comments"]);
+describe("threads from the server's records", () => {
+  it("groups replies under their thread, oldest first, and drops replies without one", () => {
+    const first = record({ created_at: "2026-01-01T10:00:00Z" });
+    const second = record({ created_at: "2026-01-01T09:00:00Z" });
+    const late = record({ parent_id: first.id, created_at: "2026-01-01T12:00:00Z" });
+    const early = record({ parent_id: first.id, created_at: "2026-01-01T11:00:00Z" });
+    const stray = record({ parent_id: "gone" });
+    const threads = threadsOf([late, first, stray, early, second]);
+    expect(threads.map((t) => t.id)).toEqual([second.id, first.id]);
+    expect(threads[1].replies.map((r) => r.id)).toEqual([early.id, late.id]);
+    expect(threads[0].replies).toEqual([]);
   });
 
-  it("round-trips a suggestion through another replica", () => {
-    const { ydoc, fragment } = sectionDoc("Hello world");
-    const v = view(fragment);
-    const id = addComment(
-      ydoc,
-      { section: "s1", ...anchorRange(fragment, v.mapping, ...v.find("world")), quote: "world", author: rex, body: "", suggestion: "planet" },
-      "c1",
-      1000,
-    );
-    const replica = new Y.Doc();
-    Y.applyUpdate(replica, Y.encodeStateAsUpdate(ydoc));
-    addReply(replica, id, ada, "Good idea", 2000);
-    setStatus(replica, id, "accepted", ada, 3000);
-    Y.applyUpdate(ydoc, Y.encodeStateAsUpdate(replica));
-    const [c] = listComments(ydoc);
-    expect(c).toMatchObject({
-      id: "c1",
-      section: "s1",
-      quote: "world",
-      suggestion: "planet",
-      status: "accepted",
-      author: rex,
-      decidedBy: ada,
-      decidedAt: 3000,
-      createdAt: 1000,
+  it("offers only what the server lists for me", () => {
+    const c = record({ actions: ["reply", "resolve"] });
+    expect(can(c, "resolve")).toBe(true);
+    expect(can(c, "accept")).toBe(false);
+    expect(can(c, "delete")).toBe(false);
+  });
+});
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe("the comment feed", () => {
+  it("coalesces refreshes asked for while one is in flight into one more", async () => {
+    const answers: ReturnType<typeof deferred<CommentRecord[]>>[] = [];
+    const load = vi.fn(() => {
+      const d = deferred<CommentRecord[]>();
+      answers.push(d);
+      return d.promise;
     });
-    expect(c.replies).toEqual([expect.objectContaining({ author: ada, body: "Good idea", createdAt: 2000 })]);
-    setStatus(ydoc, id, "open", ada);
-    expect(listComments(ydoc)[0]).toMatchObject({ status: "open", decidedBy: null });
+    const seen: Thread[][] = [];
+    const feed = new CommentFeed(load, (t) => seen.push(t), { pollMs: 0 });
+    const first = feed.start();
+    void feed.refresh();
+    void feed.refresh();
+    expect(load).toHaveBeenCalledTimes(1);
+    answers[0].resolve([record()]);
+    await vi.waitFor(() => expect(load).toHaveBeenCalledTimes(2));
+    const latest = record({ body: "latest" });
+    answers[1].resolve([latest]);
+    await first;
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(seen.at(-1)!.map((t) => t.body)).toEqual(["latest"]);
   });
 
-  it("ignores malformed entries other clients may have written", () => {
-    const ydoc = new Y.Doc();
-    commentsMap(ydoc).set("bad", new Y.Map());
-    expect(listComments(ydoc)).toEqual([]);
+  it("does not let a list asked for before my own change overwrite it", async () => {
+    const answers: ReturnType<typeof deferred<CommentRecord[]>>[] = [];
+    const load = vi.fn(() => {
+      const d = deferred<CommentRecord[]>();
+      answers.push(d);
+      return d.promise;
+    });
+    const seen: Thread[][] = [];
+    const feed = new CommentFeed(load, (t) => seen.push(t), { pollMs: 0 });
+    const done = feed.start();
+    const mine = record({ body: "mine" });
+    feed.put(mine);
+    expect(seen.at(-1)!.map((t) => t.id)).toEqual([mine.id]);
+    answers[0].resolve([]); // stale: asked before my comment existed
+    await vi.waitFor(() => expect(load).toHaveBeenCalledTimes(2));
+    expect(seen.at(-1)!.map((t) => t.id)).toEqual([mine.id]);
+    answers[1].resolve([mine]);
+    await done;
+    expect(seen.at(-1)!.map((t) => t.id)).toEqual([mine.id]);
+  });
+
+  it("removes a deleted thread with its replies, and keeps what it had when a load fails", async () => {
+    const thread = record();
+    const reply = record({ parent_id: thread.id });
+    const other = record();
+    let fail = false;
+    const load = vi.fn(async () => {
+      if (fail) throw new Error("offline");
+      return [thread, reply, other];
+    });
+    const seen: Thread[][] = [];
+    const feed = new CommentFeed(load, (t) => seen.push(t), { pollMs: 0 });
+    await feed.start();
+    expect(feed.threads.map((t) => t.id)).toEqual([thread.id, other.id]);
+    feed.remove(thread.id);
+    expect(feed.threads.map((t) => t.id)).toEqual([other.id]);
+    fail = true;
+    await feed.refresh();
+    expect(feed.threads.map((t) => t.id)).toEqual([other.id]);
+  });
+
+  it("polls as a fallback until stopped", async () => {
+    vi.useFakeTimers();
+    try {
+      const load = vi.fn(async () => [] as CommentRecord[]);
+      const feed = new CommentFeed(load, () => undefined, { pollMs: 30_000 });
+      await feed.start();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(load).toHaveBeenCalledTimes(3);
+      feed.stop();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(load).toHaveBeenCalledTimes(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

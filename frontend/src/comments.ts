@@ -1,56 +1,25 @@
 /**
- * Comments and suggested replacements, stored in the Y.Doc root map `comments` (the only root a
- * reviewer may write). Each thread is a Y.Map:
- *   { section, anchor, head, quote, author {id,name}, body, suggestion?, status, replies: Y.Array,
- *     createdAt, decidedBy?, decidedAt? }
- * `anchor`/`head` are Y.RelativePositions (base64) in the section's XmlFragment, made with
- * y-prosemirror's position mapping, so a comment stays on its text while others edit.
+ * Comments and suggested replacements: records on the server (`/api/documents/{id}/comments`),
+ * which sets their authors and decisions. A thread is anchored to its section's text by two
+ * Yjs relative positions in the section's Y.XmlFragment (base64 of `Y.encodeRelativePosition`,
+ * made with y-prosemirror's position mapping), so it stays on its words while others edit; the
+ * server keeps them as opaque bytes. Replies belong to a thread (`parent_id`), one level deep.
  */
 
 import * as Y from "yjs";
 import { absolutePositionToRelativePosition, relativePositionToAbsolutePosition } from "y-prosemirror";
+import type { CommentAction, CommentAnchor, CommentRecord } from "./api";
 
-export type CommentStatus = "open" | "accepted" | "rejected" | "resolved";
+export type { CommentAction, CommentAnchor, CommentRecord, CommentStatus } from "./api";
 
-export interface Author {
-  id: string;
-  name: string;
+/** A thread: a comment or suggestion with its replies, oldest first. */
+export interface Thread extends CommentRecord {
+  replies: CommentRecord[];
 }
-
-export interface Reply {
-  id: string;
-  author: Author;
-  body: string;
-  createdAt: number;
-}
-
-export interface Comment {
-  id: string;
-  section: string;
-  anchor: string;
-  head: string;
-  quote: string;
-  author: Author;
-  body: string;
-  suggestion: string | null;
-  status: CommentStatus;
-  replies: Reply[];
-  createdAt: number;
-  decidedBy: Author | null;
-  decidedAt: number | null;
-}
-
-export const COMMENTS = "comments";
-/** The transaction origin of comment writes (not tracked by any editor's undo manager). */
-export const COMMENT_ORIGIN = "widen-comments";
 
 // y-prosemirror's mapping from Y types to ProseMirror nodes (its `ProsemirrorMapping`).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type PmMapping = Map<Y.AbstractType<any>, any>;
-
-export function commentsMap(doc: Y.Doc): Y.Map<Y.Map<unknown>> {
-  return doc.getMap(COMMENTS);
-}
 
 export function toBase64(bytes: Uint8Array): string {
   let s = "";
@@ -65,161 +34,139 @@ export function fromBase64(text: string): Uint8Array {
   return bytes;
 }
 
-export function newId(): string {
-  if (typeof crypto !== "undefined" && "randomUUID" in crypto) return crypto.randomUUID();
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-}
-
 /** Relative positions for the ProseMirror range [from, to) of a section's fragment. */
-export function anchorRange(
-  fragment: Y.XmlFragment,
-  mapping: PmMapping,
-  from: number,
-  to: number,
-): { anchor: string; head: string } {
-  const a = absolutePositionToRelativePosition(from, fragment, mapping);
-  const h = absolutePositionToRelativePosition(to, fragment, mapping);
-  return { anchor: toBase64(Y.encodeRelativePosition(a)), head: toBase64(Y.encodeRelativePosition(h)) };
+export function anchorRange(fragment: Y.XmlFragment, mapping: PmMapping, from: number, to: number): CommentAnchor {
+  const start = absolutePositionToRelativePosition(from, fragment, mapping);
+  const end = absolutePositionToRelativePosition(to, fragment, mapping);
+  return { start: toBase64(Y.encodeRelativePosition(start)), end: toBase64(Y.encodeRelativePosition(end)) };
 }
 
 /**
- * Where a comment's text is now, as a ProseMirror range; null if the section is not this one or
- * the commented text was deleted entirely.
+ * Where an anchor's text is now, as a ProseMirror range; null if it belongs to another
+ * section, the commented text was deleted entirely, or the anchor is missing or unreadable.
  */
 export function resolveRange(
   doc: Y.Doc,
   fragment: Y.XmlFragment,
   mapping: PmMapping,
-  comment: Pick<Comment, "anchor" | "head">,
+  anchor: CommentAnchor | null,
 ): { from: number; to: number } | null {
+  if (!anchor) return null;
   try {
-    const a = relativePositionToAbsolutePosition(doc, fragment, Y.decodeRelativePosition(fromBase64(comment.anchor)), mapping);
-    const h = relativePositionToAbsolutePosition(doc, fragment, Y.decodeRelativePosition(fromBase64(comment.head)), mapping);
-    if (a === null || h === null) return null;
-    const from = Math.min(a, h);
-    const to = Math.max(a, h);
+    const a = relativePositionToAbsolutePosition(doc, fragment, Y.decodeRelativePosition(fromBase64(anchor.start)), mapping);
+    const b = relativePositionToAbsolutePosition(doc, fragment, Y.decodeRelativePosition(fromBase64(anchor.end)), mapping);
+    if (a === null || b === null) return null;
+    const from = Math.min(a, b);
+    const to = Math.max(a, b);
     return to > from ? { from, to } : null;
   } catch {
     return null;
   }
 }
 
-export interface NewComment {
-  section: string;
-  anchor: string;
-  head: string;
-  quote: string;
-  author: Author;
-  body: string;
-  suggestion?: string | null;
-}
-
-export function addComment(doc: Y.Doc, input: NewComment, id: string = newId(), now: number = Date.now()): string {
-  doc.transact(() => {
-    const thread = new Y.Map<unknown>();
-    thread.set("section", input.section);
-    thread.set("anchor", input.anchor);
-    thread.set("head", input.head);
-    thread.set("quote", input.quote);
-    thread.set("author", { id: input.author.id, name: input.author.name });
-    thread.set("body", input.body);
-    if (input.suggestion !== undefined && input.suggestion !== null) thread.set("suggestion", input.suggestion);
-    thread.set("status", "open");
-    thread.set("replies", new Y.Array<Reply>());
-    thread.set("createdAt", now);
-    commentsMap(doc).set(id, thread);
-  }, COMMENT_ORIGIN);
-  return id;
-}
-
-export function addReply(doc: Y.Doc, commentId: string, author: Author, body: string, now: number = Date.now()): void {
-  const thread = commentsMap(doc).get(commentId);
-  if (!thread) return;
-  doc.transact(() => {
-    let replies = thread.get("replies");
-    if (!(replies instanceof Y.Array)) {
-      replies = new Y.Array<Reply>();
-      thread.set("replies", replies);
-    }
-    (replies as Y.Array<Reply>).push([{ id: newId(), author: { id: author.id, name: author.name }, body, createdAt: now }]);
-  }, COMMENT_ORIGIN);
-}
-
-export function setStatus(doc: Y.Doc, commentId: string, status: CommentStatus, by: Author, now: number = Date.now()): void {
-  const thread = commentsMap(doc).get(commentId);
-  if (!thread) return;
-  doc.transact(() => {
-    thread.set("status", status);
-    if (status === "open") {
-      thread.delete("decidedBy");
-      thread.delete("decidedAt");
-    } else {
-      thread.set("decidedBy", { id: by.id, name: by.name });
-      thread.set("decidedAt", now);
-    }
-  }, COMMENT_ORIGIN);
-}
-
-const asAuthor = (value: unknown): Author | null => {
-  if (value && typeof value === "object" && "id" in value) {
-    const v = value as { id: unknown; name?: unknown };
-    return { id: String(v.id), name: typeof v.name === "string" ? v.name : "Someone" };
-  }
-  return null;
+const time = (iso: string): number => {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : t;
 };
 
-const STATUSES: CommentStatus[] = ["open", "accepted", "rejected", "resolved"];
-
-/** A plain snapshot of one thread (tolerant of what other clients may have written). */
-export function readComment(id: string, thread: Y.Map<unknown>): Comment | null {
-  if (!(thread instanceof Y.Map)) return null;
-  const str = (key: string): string => {
-    const v = thread.get(key);
-    return typeof v === "string" ? v : "";
-  };
-  const section = str("section");
-  if (!section || !str("anchor") || !str("head")) return null;
-  const status = str("status") as CommentStatus;
-  const replies = thread.get("replies");
-  const suggestion = thread.get("suggestion");
-  const createdAt = thread.get("createdAt");
-  const decidedAt = thread.get("decidedAt");
-  return {
-    id,
-    section,
-    anchor: str("anchor"),
-    head: str("head"),
-    quote: str("quote"),
-    author: asAuthor(thread.get("author")) ?? { id: "", name: "Someone" },
-    body: str("body"),
-    suggestion: typeof suggestion === "string" ? suggestion : null,
-    status: STATUSES.includes(status) ? status : "open",
-    replies:
-      replies instanceof Y.Array
-        ? (replies.toArray() as unknown[]).flatMap((r) => {
-            if (!r || typeof r !== "object") return [];
-            const reply = r as Partial<Reply>;
-            return [{
-              id: String(reply.id ?? ""),
-              author: asAuthor(reply.author) ?? { id: "", name: "Someone" },
-              body: String(reply.body ?? ""),
-              createdAt: Number(reply.createdAt ?? 0),
-            }];
-          })
-        : [],
-    createdAt: typeof createdAt === "number" ? createdAt : 0,
-    decidedBy: asAuthor(thread.get("decidedBy")),
-    decidedAt: typeof decidedAt === "number" ? decidedAt : null,
-  };
+/** Group the server's flat list into threads, each with its replies, oldest first. */
+export function threadsOf(records: CommentRecord[]): Thread[] {
+  const byTime = [...records].sort((a, b) => time(a.created_at) - time(b.created_at) || (a.id < b.id ? -1 : 1));
+  const threads = new Map<string, Thread>();
+  for (const r of byTime) if (r.parent_id === null) threads.set(r.id, { ...r, replies: [] });
+  for (const r of byTime) if (r.parent_id !== null) threads.get(r.parent_id)?.replies.push(r);
+  return [...threads.values()];
 }
 
-export function listComments(doc: Y.Doc): Comment[] {
-  const out: Comment[] = [];
-  commentsMap(doc).forEach((thread, id) => {
-    const c = readComment(id, thread);
-    if (c) out.push(c);
-  });
-  return out.sort((a, b) => a.createdAt - b.createdAt);
+export const can = (comment: CommentRecord, action: CommentAction): boolean => comment.actions.includes(action);
+export const isOpen = (c: CommentRecord): boolean => c.status === "open";
+export const createdMs = (c: CommentRecord): number => time(c.created_at);
+
+export interface FeedOptions {
+  /** The fallback poll (ms); 0 turns it off. */
+  pollMs: number;
 }
 
-export const isOpen = (c: Comment): boolean => c.status === "open";
+/**
+ * The comments of one document as this page knows them. `refresh()` re-reads the list (calls
+ * made while one is in flight coalesce into one more); `put`/`remove` apply what this page's
+ * own requests returned at once, and a list that was asked for before such a change is not
+ * applied over it, but read again.
+ *
+ * Other pages' changes arrive by `refresh()`: the document page calls it when a peer bumps
+ * `commentsRev` in its awareness state, and a slow poll catches what that misses.
+ */
+export class CommentFeed {
+  private records = new Map<string, CommentRecord>();
+  private inFlight = false;
+  private again = false;
+  private generation = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly load: () => Promise<CommentRecord[]>,
+    private readonly onChange: (threads: Thread[]) => void,
+    private readonly options: FeedOptions,
+  ) {}
+
+  get threads(): Thread[] {
+    return threadsOf([...this.records.values()]);
+  }
+
+  start(): Promise<void> {
+    if (this.options.pollMs > 0) this.timer = setInterval(() => void this.refresh(), this.options.pollMs);
+    return this.refresh();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async refresh(): Promise<void> {
+    if (this.stopped) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = true;
+    try {
+      do {
+        this.again = false;
+        const asked = this.generation;
+        let list: CommentRecord[];
+        try {
+          list = await this.load();
+        } catch {
+          return; // keep what we have; the next bump or poll tries again
+        }
+        if (this.stopped) return;
+        if (asked !== this.generation) {
+          this.again = true; // a change of ours landed meanwhile: this list may predate it
+          continue;
+        }
+        this.records = new Map(list.map((r) => [r.id, r]));
+        this.onChange(this.threads);
+      } while (this.again && !this.stopped);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  /** A record this page created or changed (as the server returned it). */
+  put(record: CommentRecord): void {
+    this.generation += 1;
+    this.records.set(record.id, record);
+    this.onChange(this.threads);
+  }
+
+  /** A record this page deleted (a thread takes its replies along). */
+  remove(id: string): void {
+    this.generation += 1;
+    this.records.delete(id);
+    for (const [key, r] of this.records) if (r.parent_id === id) this.records.delete(key);
+    this.onChange(this.threads);
+  }
+}

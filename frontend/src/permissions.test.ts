@@ -20,7 +20,7 @@ describe("capabilities: the server's role policy as UI state", () => {
     expect(caps.writableRoots).toBeNull();
   });
 
-  it("limits a scoped editor to its sections plus comments", () => {
+  it("limits a scoped editor to its sections, commenting everywhere", () => {
     const caps = capabilities({ role: "editor", sections: ["s1"] });
     expect(caps.canEditSection("s1")).toBe(true);
     expect(caps.canEditSection("s2")).toBe(false);
@@ -29,17 +29,18 @@ describe("capabilities: the server's role policy as UI state", () => {
     expect(caps.canDecideSuggestion("s2")).toBe(false);
     expect(caps.canStructure).toBe(false);
     expect(caps.canComment).toBe(true);
-    expect([...caps.writableRoots!].sort()).toEqual(["comments", "section:s1"]);
+    expect([...caps.writableRoots!]).toEqual(["section:s1"]);
     expect(readOnlyReason(caps, "s2")).toMatch(/outside the sections/);
     expect(readOnlyReason(caps, "s1")).toBe("");
   });
 
-  it("lets a reviewer write comments only", () => {
+  it("lets a reviewer comment but write nothing into the document", () => {
     const caps = capabilities({ role: "reviewer", sections: null });
     expect(caps.canEditSection("s1")).toBe(false);
     expect(caps.canComment).toBe(true);
     expect(caps.canDecideSuggestion("s1")).toBe(false);
-    expect([...caps.writableRoots!]).toEqual(["comments"]);
+    expect([...caps.writableRoots!]).toEqual([]);
+    expect(caps.canWriteAnything).toBe(false);
     expect(readOnlyReason(caps, "s1")).toMatch(/comment/);
   });
 
@@ -74,7 +75,7 @@ describe("writeScopeNarrowed: when unsent edits must be discarded", () => {
     expect(writeScopeNarrowed(cap("editor"), cap("reviewer"))).toBe(true);
     expect(writeScopeNarrowed(cap("editor"), cap("editor", ["a"]))).toBe(true);
     expect(writeScopeNarrowed(cap("editor", ["a", "b"]), cap("editor", ["a"]))).toBe(true);
-    expect(writeScopeNarrowed(cap("reviewer"), cap("viewer"))).toBe(true);
+    expect(writeScopeNarrowed(cap("editor", ["a"]), cap("reviewer"))).toBe(true);
   });
 
   it("is false when access stays or widens", () => {
@@ -82,6 +83,8 @@ describe("writeScopeNarrowed: when unsent edits must be discarded", () => {
     expect(writeScopeNarrowed(cap("editor", ["a"]), cap("editor", ["a", "b"]))).toBe(false);
     expect(writeScopeNarrowed(cap("editor", ["a"]), cap("editor"))).toBe(false);
     expect(writeScopeNarrowed(cap("viewer"), cap("viewer"))).toBe(false);
+    // Neither writes the document (a reviewer's comments go through the API).
+    expect(writeScopeNarrowed(cap("reviewer"), cap("viewer"))).toBe(false);
   });
 });
 

@@ -21,9 +21,10 @@ export interface Capabilities {
   canManage: boolean;
   /** Add, rename, reorder and delete sections. */
   canStructure: boolean;
-  /** Write the `comments` root: comment, suggest, reply, resolve. */
+  /** Comment, suggest and reply (through the comments API; what I may do to each comment the
+   * server lists in its `actions`). */
   canComment: boolean;
-  /** Whether anything at all may be written (text or comments). */
+  /** Whether any of the text may be written. */
   canWriteAnything: boolean;
   /** The Y.Doc root names this user may change; null = every root. */
   writableRoots: Set<string> | null;
@@ -35,7 +36,6 @@ export interface Capabilities {
 }
 
 export const sectionRoot = (sectionId: string): string => `section:${sectionId}`;
-export const COMMENTS_ROOT = "comments";
 
 /** Everything switched off: after a revocation or a refused connection. */
 export const NO_ACCESS: Access = { role: "viewer", sections: [] };
@@ -51,8 +51,8 @@ export function capabilities(access: Access, options: { stopped?: boolean } = {}
   let writableRoots: Set<string> | null;
   if (stopped) writableRoots = new Set();
   else if (wholeWriter) writableRoots = null;
-  else if (scoped) writableRoots = new Set([...scope].map(sectionRoot).concat(COMMENTS_ROOT));
-  else if (role === "reviewer") writableRoots = new Set([COMMENTS_ROOT]);
+  else if (scoped) writableRoots = new Set([...scope].map(sectionRoot));
+  // Comments are server records: reviewers and viewers write nothing into the document.
   else writableRoots = new Set();
   return {
     role,

@@ -82,6 +82,26 @@ async def test_reviewer_suggests_and_author_accepts(widen: Widen) -> None:
         rex.page.locator("#comments-panel li.thread", has_text="Which tables?")
     ).to_contain_text("Yes, logarithms.")
 
+    # Ada's reply is hers: Rex gets no Edit or Delete for it. His own comment he edits, and
+    # Ada sees the new words.
+    thread_id = await rex.page.locator(
+        "#comments-panel li.thread", has_text="Which tables?").get_attribute("data-comment-id")
+    rex_thread = rex.page.locator(f'#comments-panel li.thread[data-comment-id="{thread_id}"]')
+    ada_reply = rex_thread.locator(".replies li", has_text="Yes, logarithms.")
+    await expect(ada_reply).to_be_visible()
+    await expect(ada_reply.get_by_role("button", name="Edit")).to_have_count(0)
+    await expect(ada_reply.get_by_role("button", name="Delete")).to_have_count(0)
+    await rex_thread.locator(".thread-actions").get_by_role("button", name="Edit").click()
+    await rex_thread.get_by_label("Edit comment").fill("Which tables? Logarithms? Sines?")
+    await rex_thread.get_by_role("button", name="Save").click()
+    await expect(comment.locator(".thread-body").first).to_have_text(
+        "Which tables? Logarithms? Sines?")
+    await expect(comment).to_contain_text("edited")
+    # And Ada cannot edit Rex's words, only delete the thread (she owns the document).
+    await expect(
+        comment.locator(".thread-actions").last.get_by_role("button", name="Edit")
+    ).to_have_count(0)
+
     await suggestion.click()
     await expect(ada.section("Headline").locator(".comment-mark.is-active")).to_have_text("quick")
     await widen.screenshot(ada, "04-review-threads.png")

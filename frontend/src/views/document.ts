@@ -7,14 +7,22 @@
 import {
   ApiError,
   createSection,
+  createThread,
+  decideComment,
+  deleteComment,
   deleteSection,
   documentProgress,
+  editComment,
+  listComments,
   getDocument,
   listMembers,
   listSections,
   renameDocument,
   reorderSections,
+  replyToComment,
   updateSection,
+  type CommentDecision,
+  type CommentRecord,
   type DocumentInfo,
   type Member,
   type Section,
@@ -37,21 +45,16 @@ import { DocSession } from "../session";
 import { remoteUser } from "../presence";
 import { SectionEditor, commands, type Highlight } from "../editor/section-editor";
 import { safeHref, schema } from "../editor/schema";
-import {
-  addComment,
-  addReply,
-  anchorRange,
-  commentsMap,
-  listComments,
-  resolveRange,
-  setStatus,
-  type Comment,
-} from "../comments";
+import { CommentFeed, anchorRange, can, createdMs, resolveRange, type CommentAnchor, type Thread } from "../comments";
 import { docHref, progressHref, timelineHref } from "../routes";
 import { openShareDialog } from "./share";
 import { progressContent } from "./progress-view";
 
 const META_POLL_MS = 15_000;
+// Comments are re-read at once when a peer's page bumps `commentsRev` in its awareness state
+// (after it changed one), and polled this slowly as a fallback. Both go once the per-user live
+// event channel of issue 8 ("Reach") pushes comment events.
+const COMMENTS_POLL_MS = 30_000;
 
 interface SectionCard {
   root: HTMLElement;
@@ -93,12 +96,18 @@ class DocumentPage {
   private readonly cards = new Map<string, SectionCard>();
   private activeEditor: SectionEditor | null = null;
   private activeComment: string | null = null;
-  private composer: { mode: "comment" | "suggest"; selected: Selected; anchor: string; head: string } | null = null;
+  private composer: { mode: "comment" | "suggest"; selected: Selected; anchor: CommentAnchor } | null = null;
   private readonly replyDrafts = new Map<string, string>();
+  private feed: CommentFeed | null = null;
+  private threads: Thread[] = [];
+  /** The comment whose body I am editing, and the one whose deletion awaits confirmation. */
+  private editing: { id: string; draft: string } | null = null;
+  private confirmingDelete: string | null = null;
   private showResolved = false;
   private destroyed = false;
   private timers: number[] = [];
   private seenRevs = new Map<number, number>();
+  private seenCommentRevs = new Map<number, number>();
   private metaRefreshQueued = false;
   private renderQueued = false;
 
@@ -154,7 +163,16 @@ class DocumentPage {
     }
     if (!this.ctx.alive()) return;
     this.buildPage();
+    this.feed = new CommentFeed(
+      () => listComments(this.id),
+      (threads) => {
+        this.threads = threads;
+        this.scheduleRender();
+      },
+      { pollMs: COMMENTS_POLL_MS },
+    );
     this.openSession();
+    void this.feed.start();
     this.timers.push(window.setInterval(() => this.refreshMeta(), META_POLL_MS));
     const onKey = (event: KeyboardEvent): void => {
       if ((event.ctrlKey || event.metaKey) && event.altKey && event.key.toLowerCase() === "m") {
@@ -177,6 +195,7 @@ class DocumentPage {
     this.destroyed = true;
     this.cleanup();
     for (const t of this.timers) clearInterval(t);
+    this.feed?.stop();
     this.destroyEditors();
     this.session?.destroy();
     this.session = null;
@@ -232,7 +251,6 @@ class DocumentPage {
       onAwareness: () => this.onAwareness(),
     });
     this.session = session;
-    commentsMap(session.ydoc).observeDeep(() => this.scheduleRender());
     for (const section of this.sections) this.ensureEditor(section);
     this.onConnection(session.model);
     session.connect();
@@ -369,6 +387,8 @@ class DocumentPage {
       this.session.resume();
     }
     if (trigger === "changed" || changed) {
+      // What I may do to each comment changed too: the server lists it anew.
+      void this.feed?.refresh();
       let notice = `Your access changed: ${describeAccess(info, (sid) => this.sectionTitle(sid))}`;
       if (narrowed && unsent) notice += " Your unsent edits were discarded, since you can no longer make them.";
       setMessage(this.noticeBox, notice);
@@ -383,20 +403,34 @@ class DocumentPage {
     if (!states || !this.session) return;
     const mine = this.session.ydoc.clientID;
     let changed = false;
+    let commentsChanged = false;
+    const bumped = (seen: Map<number, number>, clientId: number, value: unknown): boolean => {
+      const rev = typeof value === "number" ? value : 0;
+      if ((seen.get(clientId) ?? 0) === rev) return false;
+      const news = seen.has(clientId) || rev !== 0;
+      seen.set(clientId, rev);
+      return news;
+    };
     states.forEach((state, clientId) => {
       if (clientId === mine) return;
-      const rev = typeof state.rev === "number" ? state.rev : 0;
-      if ((this.seenRevs.get(clientId) ?? 0) !== rev) {
-        if (this.seenRevs.has(clientId) || rev !== 0) changed = true;
-        this.seenRevs.set(clientId, rev);
-      }
+      if (bumped(this.seenRevs, clientId, state.rev)) changed = true;
+      // Someone changed a comment: they bump `commentsRev` (see COMMENTS_POLL_MS).
+      if (bumped(this.seenCommentRevs, clientId, state.commentsRev)) commentsChanged = true;
     });
     if (changed) this.refreshMeta();
+    if (commentsChanged) void this.feed?.refresh();
   }
 
   /** Tell the others that section metadata changed (they re-read it). */
   private bumpRev(): void {
     this.session?.awareness.setLocalStateField("rev", Date.now());
+  }
+
+  /** Show a comment record the server returned, and tell the others to re-read theirs. */
+  private commentChanged(record: CommentRecord | { deleted: string }): void {
+    if ("deleted" in record) this.feed?.remove(record.deleted);
+    else this.feed?.put(record);
+    this.session?.awareness.setLocalStateField("commentsRev", Date.now());
   }
 
   private refreshMeta(): void {
@@ -1008,8 +1042,8 @@ class DocumentPage {
       toast("Select some text first.", "error");
       return;
     }
-    const { anchor, head } = anchorRange(selected.editor.fragment, selected.editor.mapping, selected.from, selected.to);
-    this.composer = { mode, selected, anchor, head };
+    const anchor = anchorRange(selected.editor.fragment, selected.editor.mapping, selected.from, selected.to);
+    this.composer = { mode, selected, anchor };
     this.renderComments();
     this.commentsPanel.querySelector<HTMLTextAreaElement>("#composer-body")?.focus();
   }
@@ -1018,13 +1052,13 @@ class DocumentPage {
     const session = this.session;
     if (!session) return [];
     const out: Highlight[] = [];
-    for (const c of listComments(session.ydoc)) {
-      if (c.section !== sectionId || c.status !== "open") continue;
-      const range = resolveRange(session.ydoc, editor.fragment, editor.mapping, c);
+    for (const c of this.threads) {
+      if (c.section_id !== sectionId || c.status !== "open") continue;
+      const range = resolveRange(session.ydoc, editor.fragment, editor.mapping, c.anchor);
       if (range) out.push({ id: c.id, ...range, active: c.id === this.activeComment, suggestion: c.suggestion !== null });
     }
     if (this.composer && this.composer.selected.sectionId === sectionId) {
-      const range = resolveRange(session.ydoc, editor.fragment, editor.mapping, this.composer);
+      const range = resolveRange(session.ydoc, editor.fragment, editor.mapping, this.composer.anchor);
       if (range) out.push({ id: "draft", ...range, active: true, suggestion: this.composer.mode === "suggest" });
     }
     return out;
@@ -1046,9 +1080,9 @@ class DocumentPage {
     const card = this.commentsPanel.querySelector<HTMLElement>(`[data-comment-id="${CSS.escape(commentId)}"]`);
     card?.scrollIntoView({ block: "nearest", behavior: "smooth" });
     if (scroll && this.session) {
-      const c = listComments(this.session.ydoc).find((x) => x.id === commentId);
-      const editor = c ? this.editors.get(c.section) : undefined;
-      const range = c && editor ? resolveRange(this.session.ydoc, editor.fragment, editor.mapping, c) : null;
+      const c = this.threads.find((x) => x.id === commentId);
+      const editor = c ? this.editors.get(c.section_id) : undefined;
+      const range = c && editor ? resolveRange(this.session.ydoc, editor.fragment, editor.mapping, c.anchor) : null;
       if (editor && range) editor.scrollTo(range.from);
     }
   }
@@ -1060,15 +1094,15 @@ class DocumentPage {
 
     const focusedId = (document.activeElement as HTMLElement | null)?.id ?? "";
     const order = new Map([...this.sections].sort((a, b) => a.position - b.position).map((s, i) => [s.id, i]));
-    const all = listComments(session.ydoc).filter((c) => order.has(c.section));
+    const all = this.threads.filter((c) => order.has(c.section_id));
     const positions = new Map<string, number>();
     for (const c of all) {
-      const editor = this.editors.get(c.section);
-      const range = editor ? resolveRange(session.ydoc, editor.fragment, editor.mapping, c) : null;
+      const editor = this.editors.get(c.section_id);
+      const range = editor ? resolveRange(session.ydoc, editor.fragment, editor.mapping, c.anchor) : null;
       positions.set(c.id, range ? range.from : Number.MAX_SAFE_INTEGER);
     }
     const sorted = all.sort(
-      (a, b) => (order.get(a.section)! - order.get(b.section)!) || positions.get(a.id)! - positions.get(b.id)! || a.createdAt - b.createdAt,
+      (a, b) => (order.get(a.section_id)! - order.get(b.section_id)!) || positions.get(a.id)! - positions.get(b.id)! || createdMs(a) - createdMs(b),
     );
     const open = sorted.filter((c) => c.status === "open");
     const shown = this.showResolved ? sorted : open;
@@ -1115,6 +1149,7 @@ class DocumentPage {
     if (replacement) replacement.value = composer.selected.text;
     const error = h("p", { class: "alert alert-error", role: "alert" });
     error.hidden = true;
+    const submit = h("button", { type: "submit", class: "btn btn-primary btn-sm", id: "composer-submit" }, suggest ? "Suggest" : "Comment");
     const form = h(
       "form",
       { class: "thread composer", "aria-label": suggest ? "Suggest a change" : "New comment" },
@@ -1130,7 +1165,7 @@ class DocumentPage {
           this.composer = null;
           this.renderComments();
         }),
-        h("button", { type: "submit", class: "btn btn-primary btn-sm", id: "composer-submit" }, suggest ? "Suggest" : "Comment"),
+        submit,
       ),
     );
     form.addEventListener("keydown", (event) => {
@@ -1152,44 +1187,159 @@ class DocumentPage {
         setMessage(error, "The replacement is the same as the current text.");
         return;
       }
-      if (!this.session || !this.caps.canComment) return;
-      const id = addComment(this.session.ydoc, {
-        section: composer.selected.sectionId,
+      if (!this.caps.canComment || submit.disabled) return;
+      submit.disabled = true;
+      createThread(this.id, {
+        section_id: composer.selected.sectionId,
         anchor: composer.anchor,
-        head: composer.head,
         quote: composer.selected.text,
-        author: { id: this.ctx.user.id, name: this.ctx.user.name },
         body: text,
         suggestion,
-      });
-      this.composer = null;
-      this.activeComment = id;
-      this.renderComments();
-      this.commentsPanel.querySelector<HTMLElement>(`[data-comment-id="${CSS.escape(id)}"]`)?.focus();
+      }).then(
+        (record) => {
+          if (this.destroyed) return;
+          if (this.composer === composer) this.composer = null;
+          this.activeComment = record.id;
+          this.commentChanged(record);
+          this.renderComments();
+          this.commentsPanel.querySelector<HTMLElement>(`[data-comment-id="${CSS.escape(record.id)}"]`)?.focus();
+        },
+        (err: unknown) => {
+          submit.disabled = false;
+          setMessage(error, `Could not save: ${errorText(err)}`);
+        },
+      );
     });
     return h("li", {}, form);
   }
 
-  private renderThread(c: Comment, orphaned: boolean): HTMLElement {
-    const me = { id: this.ctx.user.id, name: this.ctx.user.name };
-    const session = this.session!;
-    const sectionTitle = this.sectionTitle(c.section) ?? "";
+  /** Run a request on a comment; on success show what the server returned. */
+  private async changeComment(work: () => Promise<CommentRecord | { deleted: string }>, failure: string): Promise<boolean> {
+    try {
+      const result = await work();
+      if (!this.destroyed) this.commentChanged(result);
+      return true;
+    } catch (err) {
+      toast(`${failure}: ${errorText(err)}`, "error");
+      void this.feed?.refresh();
+      return false;
+    }
+  }
+
+  private decide(c: CommentRecord, decision: CommentDecision): void {
+    const failures: Record<CommentDecision, string> = {
+      accept: "Could not accept",
+      reject: "Could not reject",
+      resolve: "Could not resolve",
+      reopen: "Could not reopen",
+    };
+    void this.changeComment(() => decideComment(this.id, c.id, decision), failures[decision]);
+  }
+
+  private authorLine(c: CommentRecord): HTMLElement {
+    const name = c.author?.name ?? "Unknown author";
+    const edited = c.edited_at ? " · edited" : "";
+    return h(
+      "div",
+      { class: "thread-author" },
+      h("span", { class: "avatar avatar-sm", style: `--c:${userColor(c.author?.id ?? "")}`, "aria-hidden": "true" }, initials(name)),
+      h("strong", {}, name),
+      h("span", { class: "muted small" }, `${timeAgo(createdMs(c))}${edited}`),
+    );
+  }
+
+  /** The body of a comment or reply: its text, or the editor for it while I edit it. */
+  private renderBody(c: CommentRecord): HTMLElement | null {
+    if (this.editing?.id !== c.id) return c.body ? h("p", { class: "thread-body" }, c.body) : null;
+    const editing = this.editing;
+    const input = h("textarea", { id: `edit-${c.id}`, class: "input", rows: 2, "aria-label": "Edit comment" });
+    input.value = editing.draft;
+    input.addEventListener("input", () => (editing.draft = input.value));
+    const save = h("button", { type: "submit", class: "btn btn-primary btn-sm" }, "Save");
+    const form = h(
+      "form",
+      { class: "edit-form" },
+      input,
+      h(
+        "div",
+        { class: "row end" },
+        button("Cancel", { class: "btn btn-sm" }, () => {
+          this.editing = null;
+          this.renderComments();
+        }),
+        save,
+      ),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (save.disabled) return;
+      save.disabled = true;
+      void this.changeComment(() => editComment(this.id, c.id, input.value), "Could not save").then((ok) => {
+        if (ok && this.editing?.id === c.id) this.editing = null;
+        save.disabled = false;
+        this.renderComments();
+      });
+    });
+    return form;
+  }
+
+  /** Edit and delete, for what I may edit or delete (a deletion asks first). */
+  private ownActions(c: CommentRecord): HTMLElement[] {
+    const out: HTMLElement[] = [];
+    if (this.confirmingDelete === c.id) {
+      out.push(
+        h("span", { class: "small" }, c.parent_id === null ? "Delete this thread and its replies?" : "Delete this reply?"),
+        button("Delete", { class: "btn btn-danger btn-sm", "data-action": "confirm-delete" }, () => {
+          this.confirmingDelete = null;
+          void this.changeComment(async () => {
+            await deleteComment(this.id, c.id);
+            return { deleted: c.id };
+          }, "Could not delete");
+        }),
+        button("Keep", { class: "btn btn-sm" }, () => {
+          this.confirmingDelete = null;
+          this.renderComments();
+        }),
+      );
+      return out;
+    }
+    if (can(c, "edit") && this.editing?.id !== c.id) {
+      out.push(button("Edit", { class: "btn btn-ghost btn-sm", "data-action": "edit" }, () => {
+        this.editing = { id: c.id, draft: c.body };
+        this.renderComments();
+        document.getElementById(`edit-${c.id}`)?.focus();
+      }));
+    }
+    if (can(c, "delete")) {
+      out.push(button("Delete", { class: "btn btn-ghost btn-sm", "data-action": "delete" }, () => {
+        this.confirmingDelete = c.id;
+        this.renderComments();
+      }));
+    }
+    return out;
+  }
+
+  private renderThread(thread: Thread, orphaned: boolean): HTMLElement {
+    // Once editing stopped (revoked, refused), offer nothing, whatever the last list said.
+    const c: Thread = this.caps.stopped ? { ...thread, actions: [], replies: thread.replies.map((r) => ({ ...r, actions: [] })) } : thread;
+    const sectionTitle = this.sectionTitle(c.section_id) ?? "";
     const actions: HTMLElement[] = [];
     const open = c.status === "open";
-    if (open && c.suggestion !== null && this.caps.canDecideSuggestion(c.section)) {
-      actions.push(
-        button([icon("check", 15), "Accept"], { class: "btn btn-primary btn-sm", "data-action": "accept" }, () => this.acceptSuggestion(c)),
-        button("Reject", { class: "btn btn-sm", "data-action": "reject" }, () => setStatus(session.ydoc, c.id, "rejected", me)),
-      );
+    if (c.suggestion !== null && can(c, "accept")) {
+      actions.push(button([icon("check", 15), "Accept"], { class: "btn btn-primary btn-sm", "data-action": "accept" }, () => void this.acceptSuggestion(c)));
     }
-    if (open && this.caps.canComment) {
-      actions.push(button("Resolve", { class: "btn btn-ghost btn-sm", "data-action": "resolve" }, () => setStatus(session.ydoc, c.id, "resolved", me)));
+    if (c.suggestion !== null && can(c, "reject")) {
+      actions.push(button("Reject", { class: "btn btn-sm", "data-action": "reject" }, () => this.decide(c, "reject")));
     }
-    if (!open && this.caps.canComment && c.status === "resolved") {
-      actions.push(button("Reopen", { class: "btn btn-ghost btn-sm", "data-action": "reopen" }, () => setStatus(session.ydoc, c.id, "open", me)));
+    if (can(c, "resolve")) {
+      actions.push(button("Resolve", { class: "btn btn-ghost btn-sm", "data-action": "resolve" }, () => this.decide(c, "resolve")));
     }
+    if (can(c, "reopen")) {
+      actions.push(button("Reopen", { class: "btn btn-ghost btn-sm", "data-action": "reopen" }, () => this.decide(c, "reopen")));
+    }
+    actions.push(...this.ownActions(c));
     let replyForm: HTMLElement | null = null;
-    if (open && this.caps.canComment) {
+    if (open && can(c, "reply")) {
       const replyId = `reply-${c.id}`;
       const input = h("textarea", { id: replyId, class: "input reply-input", rows: 1, placeholder: "Reply…", "aria-label": "Reply" });
       input.value = this.replyDrafts.get(c.id) ?? "";
@@ -1199,9 +1349,15 @@ class DocumentPage {
       replyForm.addEventListener("submit", (event) => {
         event.preventDefault();
         const text = input.value.trim();
-        if (!text) return;
-        this.replyDrafts.delete(c.id);
-        addReply(session.ydoc, c.id, me, text);
+        if (!text || send.disabled) return;
+        send.disabled = true;
+        void this.changeComment(() => replyToComment(this.id, c.id, text), "Could not reply").then((ok) => {
+          send.disabled = false;
+          if (ok) {
+            this.replyDrafts.delete(c.id);
+            input.value = "";
+          }
+        });
       });
       input.addEventListener("keydown", (event) => {
         if (event.key === "Enter" && !event.shiftKey) {
@@ -1215,6 +1371,7 @@ class DocumentPage {
       rejected: "Rejected",
       resolved: "Resolved",
     };
+    const authorName = c.author?.name ?? "an unknown author";
     const card = h(
       "li",
       {
@@ -1222,7 +1379,7 @@ class DocumentPage {
         "data-comment-id": c.id,
         "data-status": c.status,
         tabindex: 0,
-        "aria-label": `${c.suggestion !== null ? "Suggestion" : "Comment"} by ${c.author.name} on “${c.quote}”`,
+        "aria-label": `${c.suggestion !== null ? "Suggestion" : "Comment"} by ${authorName} on “${c.quote}”`,
       },
       h("p", { class: "thread-kind" }, c.suggestion !== null ? "Suggestion" : "Comment", sectionTitle ? h("span", { class: "muted" }, ` · ${sectionTitle}`) : null),
       c.suggestion !== null
@@ -1236,24 +1393,19 @@ class DocumentPage {
           )
         : h("blockquote", { class: "quote" }, c.quote),
       orphaned && open ? h("p", { class: "muted small" }, "The commented text was deleted.") : null,
-      h(
-        "div",
-        { class: "thread-author" },
-        h("span", { class: "avatar avatar-sm", style: `--c:${userColor(c.author.id)}`, "aria-hidden": "true" }, initials(c.author.name)),
-        h("strong", {}, c.author.name),
-        h("span", { class: "muted small" }, timeAgo(c.createdAt)),
-      ),
-      c.body ? h("p", { class: "thread-body" }, c.body) : null,
+      this.authorLine(c),
+      this.renderBody(c),
       c.replies.length
         ? h(
             "ul",
             { class: "replies" },
-            ...c.replies.map((r) =>
-              h("li", {}, h("div", { class: "thread-author" }, h("span", { class: "avatar avatar-sm", style: `--c:${userColor(r.author.id)}`, "aria-hidden": "true" }, initials(r.author.name)), h("strong", {}, r.author.name), h("span", { class: "muted small" }, timeAgo(r.createdAt))), h("p", { class: "thread-body" }, r.body)),
-            ),
+            ...c.replies.map((r) => {
+              const own = this.ownActions(r);
+              return h("li", { "data-comment-id": r.id }, this.authorLine(r), this.renderBody(r), own.length ? h("div", { class: "row thread-actions" }, ...own) : null);
+            }),
           )
         : null,
-      !open ? h("p", { class: `closed-status status-${c.status}` }, `${statusText[c.status] ?? c.status}${c.decidedBy ? ` by ${c.decidedBy.name}` : ""}`) : null,
+      !open ? h("p", { class: `closed-status status-${c.status}` }, `${statusText[c.status] ?? c.status}${c.decided_by ? ` by ${c.decided_by.name}` : ""}`) : null,
       actions.length ? h("div", { class: "row thread-actions" }, ...actions) : null,
       replyForm,
     );
@@ -1267,12 +1419,15 @@ class DocumentPage {
     return card;
   }
 
-  private acceptSuggestion(c: Comment): void {
+  /**
+   * Accept a suggestion: the server records the decision first (it may refuse, or someone may
+   * have decided meanwhile), then my editor replaces the text, which I may write.
+   */
+  private async acceptSuggestion(c: Thread): Promise<void> {
     const session = this.session;
-    const editor = this.editors.get(c.section);
-    if (!session || !editor || c.suggestion === null || !this.caps.canDecideSuggestion(c.section)) return;
-    const range = resolveRange(session.ydoc, editor.fragment, editor.mapping, c);
-    if (!range) {
+    const editor = this.editors.get(c.section_id);
+    if (!session || !editor || c.suggestion === null) return;
+    if (!resolveRange(session.ydoc, editor.fragment, editor.mapping, c.anchor)) {
       toast("The suggested text no longer exists; reject or resolve it instead.", "error");
       return;
     }
@@ -1280,8 +1435,14 @@ class DocumentPage {
       toast("This section cannot be edited right now.", "error");
       return;
     }
+    const ok = await this.changeComment(() => decideComment(this.id, c.id, "accept"), "Could not accept");
+    if (!ok || this.destroyed) return;
+    const range = resolveRange(session.ydoc, editor.fragment, editor.mapping, c.anchor);
+    if (!range || !editor.editable) {
+      toast("Accepted, but the text changed meanwhile: apply the replacement by hand.", "error");
+      return;
+    }
     editor.replace(range.from, range.to, c.suggestion);
-    setStatus(session.ydoc, c.id, "accepted", { id: this.ctx.user.id, name: this.ctx.user.name });
     toast("Suggestion applied.");
   }
 }
