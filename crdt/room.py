@@ -26,6 +26,8 @@ from pycrdt import (
     handle_sync_message,
 )
 
+from crdt.anydepth import check_value_depth
+from crdt.depth import ShapeRefused
 from crdt.guard import DECODE_ERRORS, Guard, WriteRejected, is_rust_panic
 from crdt.peer import Peer
 from crdt.protocol import (
@@ -177,6 +179,11 @@ class Room:
     def _apply(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
+        # Before anything decodes it: the engine's decoder recurses into nested values.
+        try:
+            check_value_depth(update, self.guard.max_depth)
+        except ShapeRefused as exc:
+            raise ProtocolError(exc.reason, CloseCode.UNSUPPORTED_DATA) from exc
         claimed = self._claim_client_ids(peer, update)
         if not self.guard.check(update, peer.scope, self.doc, self.retired):
             return  # nothing the server lacks: no write, nothing to store or relay

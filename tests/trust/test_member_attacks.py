@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from crdt.schema import KIND_UPDATE, doc_updates
 from tests.support.api import Api
+from tests.support.hostile import nested_any_update
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
 from tests.test_fuzz import SEGFAULT_UPDATES
@@ -297,3 +298,19 @@ async def test_awareness_keeps_nothing_unchecked_in_the_user_field(
         lambda: shared.owner.awareness.states[mine]["user"].get("color") == "#12abef")
     assert shared.owner.awareness.states[mine]["user"] == {
         "id": bob.user["id"], "name": "Bob", "color": "#12abef"}
+
+
+async def test_a_viewers_deeply_nested_value_is_refused_before_the_engine_decodes_it(
+    live_server: ServerProcess, alice: Api, bob: Api
+) -> None:
+    """60 kB of nested arrays in one map value used to kill the process while the guard's
+    probe applied it, before any check of role or scope: any member could, a viewer too."""
+    shared = await share(live_server, alice, bob, "viewer")
+    viewer = await connect(live_server, bob, shared.document_id)
+    await viewer.send(create_update_message(nested_any_update(30_000)))
+    assert await viewer.wait_closed() == 1003
+    assert viewer.close_reason.startswith("too-deep")
+    assert live_server.returncode is None
+    await append(shared.owner, shared.section_a, " still alive")
+    fresh = await connect(live_server, alice, shared.document_id)
+    assert text_of(fresh, shared.section_a) == "alpha still alive"

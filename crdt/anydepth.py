@@ -1,0 +1,162 @@
+"""How deep the plain values inside an update nest, read before the engine sees them.
+
+A Yjs update can carry JSON-like values (`Y.Map.set(key, {a: {b: …}})`: lib0 "any" content).
+The engine decodes those recursively while it *applies* the update, so one 60 kB message
+nesting arrays 30,000 deep crashes the process that applies it — the guard's probe included,
+before any check of scope or shape can run. This module reads the update's structure with an
+explicit stack, in the Yjs v1 encoding, and measures that nesting first.
+
+Most updates are cleared without parsing: nesting needs an array or object marker byte (117
+or 118) per level, so an update with no more of those bytes than the bound cannot exceed it.
+(JSON-string content — embeds, formats — is parsed by the engine with a recursion limit of its
+own, which refuses deep input cleanly.)
+"""
+
+from __future__ import annotations
+
+from crdt.depth import ShapeRefused
+
+_ANY_ARRAY, _ANY_OBJECT = 117, 118
+_MARKERS = (bytes([_ANY_ARRAY]), bytes([_ANY_OBJECT]))
+
+# Content kinds of an Item (the low five bits of its info byte), Yjs v1.
+_GC, _DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC, _SKIP = (
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+_XML_ELEMENT, _XML_HOOK = 3, 5
+
+
+class _Truncated(Exception):
+    pass
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise _Truncated
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def uint(self) -> int:
+        value, shift = 0, 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+            if shift > 63:
+                raise ShapeRefused("undecodable: varint too long")
+
+    def skip_int(self) -> None:
+        """A signed varint: continuation in the high bit of every byte."""
+        while self.byte() & 0x80:
+            pass
+
+    def skip(self, length: int) -> None:
+        if self.pos + length > len(self.data):
+            raise _Truncated
+        self.pos += length
+
+    def skip_bytes(self) -> None:
+        self.skip(self.uint())
+
+
+def check_value_depth(update: bytes, limit: int) -> None:
+    """Raise `ShapeRefused` if a value in `update` nests deeper than `limit`, or if the update
+    cannot be read as Yjs v1 (the engine would refuse it too, and it is not worth the risk)."""
+    if update.count(_MARKERS[0]) + update.count(_MARKERS[1]) <= limit:
+        return
+    reader = _Reader(update)
+    try:
+        for _ in range(reader.uint()):
+            structs = reader.uint()
+            reader.uint()  # client
+            reader.uint()  # clock
+            for _ in range(structs):
+                _skip_struct(reader, limit)
+    except _Truncated as exc:
+        raise ShapeRefused("undecodable: truncated update") from exc
+
+
+def _skip_struct(reader: _Reader, limit: int) -> None:
+    info = reader.byte()
+    kind = info & 0x1F
+    if kind in (_GC, _SKIP):
+        reader.uint()  # length
+        return
+    has_origin, has_right_origin = info & 0x80, info & 0x40
+    if has_origin:
+        reader.uint()
+        reader.uint()
+    if has_right_origin:
+        reader.uint()
+        reader.uint()
+    if not has_origin and not has_right_origin:
+        if reader.uint() == 1:
+            reader.skip_bytes()  # the parent is a root, by name
+        else:
+            reader.uint()  # the parent is a type, by id
+            reader.uint()
+        if info & 0x20:
+            reader.skip_bytes()  # the key in the parent map
+    _skip_content(reader, kind, limit)
+
+
+def _skip_content(reader: _Reader, kind: int, limit: int) -> None:
+    if kind == _DELETED:
+        reader.uint()
+    elif kind == _JSON:
+        for _ in range(reader.uint()):
+            reader.skip_bytes()
+    elif kind in (_BINARY, _STRING, _EMBED):
+        reader.skip_bytes()
+    elif kind == _FORMAT:
+        reader.skip_bytes()
+        reader.skip_bytes()
+    elif kind == _TYPE:
+        if reader.uint() in (_XML_ELEMENT, _XML_HOOK):
+            reader.skip_bytes()  # the element's name
+    elif kind == _ANY:
+        for _ in range(reader.uint()):
+            _skip_any(reader, limit)
+    elif kind == _DOC:
+        reader.skip_bytes()  # guid
+        _skip_any(reader, limit)
+    else:
+        raise ShapeRefused(f"undecodable: unknown content kind {kind}")
+
+
+def _skip_any(reader: _Reader, limit: int) -> None:
+    """One lib0 "any" value; containers are walked with a stack of frames, each one whether
+    it is an object (every value preceded by its key) and how many values it has left."""
+    frames = [[False, 1]]
+    while frames:
+        frame = frames[-1]
+        if frame[1] == 0:
+            frames.pop()
+            continue
+        frame[1] -= 1
+        if frame[0]:
+            reader.skip_bytes()  # the key
+        tag = reader.byte()
+        if tag in (127, 126, 121, 120):  # undefined, null, false, true
+            continue
+        if tag == 125:
+            reader.skip_int()
+        elif tag == 124:
+            reader.skip(4)
+        elif tag in (123, 122):
+            reader.skip(8)
+        elif tag in (119, 116):  # string, bytes
+            reader.skip_bytes()
+        elif tag in (_ANY_ARRAY, _ANY_OBJECT):
+            frames.append([tag == _ANY_OBJECT, reader.uint()])
+            if len(frames) - 1 > limit:
+                raise ShapeRefused(f"too-deep: values may nest at most {limit} levels deep")
+        else:
+            raise ShapeRefused(f"undecodable: unknown value type {tag}")
