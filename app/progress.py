@@ -8,12 +8,14 @@ twenty documents neither blocks the event loop nor rebuilds twenty documents eac
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import OrderedDict
 from datetime import UTC, datetime
 
 from pycrdt import Doc
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.workers import TextWorkers, WorkFailed
 from crdt.rooms import Rooms
@@ -44,9 +46,12 @@ class WordCounts:
         # A failure is cached too: a document that crashes a worker is not retried until it
         # changes, so a page listing it cannot be turned into a stream of crashes.
         self._cache: OrderedDict[tuple[object, ...], dict[str, int] | None] = OrderedDict()
+        self._counting: dict[tuple[object, ...], asyncio.Future[dict[str, int] | None]] = {}
 
-    async def of(self, document_id: str, roots: list[str]) -> dict[str, int] | None:
-        """Words per root, or None if they cannot be counted (the failure is logged)."""
+    async def of(self, document_id: str, roots: list[str],
+                 conn: AsyncConnection) -> dict[str, int] | None:
+        """Words per root, or None if they cannot be counted (the failure is logged). Reads
+        through the caller's connection (see `UpdateStore._reading`)."""
         room = self._rooms.get(document_id)
         if room is not None:
             key: tuple[object, ...] = (document_id, room.generation, room.version, *roots)
@@ -54,20 +59,33 @@ class WordCounts:
                 return self._hit(key)
             updates = [room.doc.get_update()]
         else:
-            key = (document_id, "stored", *await self._store.revision(document_id), *roots)
+            key = (document_id, "stored", *await self._store.revision(document_id, conn), *roots)
             if key in self._cache:
                 return self._hit(key)
-            updates = await self._store.read(document_id)
+            updates = await self._store.read(document_id, conn)
+        # Requests arriving while the same state is being counted wait for that one count.
+        counting = self._counting.get(key)
+        if counting is None:
+            counting = asyncio.ensure_future(self._count(document_id, key, updates, roots))
+            self._counting[key] = counting
+        return await asyncio.shield(counting)
+
+    async def _count(self, document_id: str, key: tuple[object, ...], updates: list[bytes],
+                     roots: list[str]) -> dict[str, int] | None:
         try:
-            counts: dict[str, int] | None = await self._workers.run(count_words, updates, roots)
-        except WorkFailed:
-            log.error("words of a document could not be counted",
-                      extra={"event": "progress.count_failed", "document_id": document_id})
-            counts = None
-        self._cache[key] = counts
-        if len(self._cache) > _CACHE_ENTRIES:
-            self._cache.popitem(last=False)
-        return counts
+            try:
+                counts: dict[str, int] | None = await self._workers.run(count_words, updates,
+                                                                        roots)
+            except WorkFailed:
+                log.error("words of a document could not be counted",
+                          extra={"event": "progress.count_failed", "document_id": document_id})
+                counts = None
+            self._cache[key] = counts
+            if len(self._cache) > _CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+            return counts
+        finally:
+            del self._counting[key]
 
     def _hit(self, key: tuple[object, ...]) -> dict[str, int] | None:
         self._cache.move_to_end(key)

@@ -177,6 +177,11 @@ class WidenAdapter(ServerAdapter):
         return f"Widen (python -m app), SQLite at {self.db_path}"
 
     @property
+    def bearer_token(self) -> str:
+        """The bench user's session token, for requests a benchmark makes on its own."""
+        return self._token
+
+    @property
     def base_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
@@ -186,6 +191,11 @@ class WidenAdapter(ServerAdapter):
             "WIDEN_PORT": str(self.port),
             "WIDEN_HOST": LOOPBACK,
             "WIDEN_DATABASE_URL": f"sqlite+aiosqlite:///{self.db_path}",
+            # One bench user holds every connection, and replays send as fast as they can:
+            # the abuse limits are not what these benchmarks measure.
+            "WIDEN_MAX_CONNECTIONS_PER_USER": "0",
+            "WIDEN_MAX_MESSAGES_PER_SECOND": "0",
+            "WIDEN_REGISTRATIONS_PER_HOUR": "0",
         }
         await self._spawn([repo_python(), "-m", "app"], env, REPO_DIR).start()
         if self._http is not None:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from pycrdt import Doc
@@ -120,21 +121,33 @@ class UpdateStore:
         self._row_counts[document_id] = len(rows)
         return StoredDocument(rows, owners)
 
-    async def read(self, document_id: str) -> list[bytes]:
+    @contextlib.asynccontextmanager
+    async def _reading(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        """The caller's connection if it lends one, else one of our own. A request that holds
+        a pooled connection must lend it: waiting for a second one while holding the first
+        deadlocks once as many requests as the pool has connections do the same."""
+        if conn is not None:
+            yield conn
+            return
+        async with self._engine.connect() as own:
+            yield own
+
+    async def read(self, document_id: str, conn: AsyncConnection | None = None) -> list[bytes]:
         """Every stored update of a document, oldest first (a snapshot counts as one)."""
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
+        async with self._reading(conn) as reading:
+            result = await reading.execute(
                 select(doc_updates.c.data)
                 .where(doc_updates.c.document_id == document_id)
                 .order_by(doc_updates.c.id)
             )
             return [row.data for row in result]
 
-    async def revision(self, document_id: str) -> tuple[int, int]:
+    async def revision(self, document_id: str,
+                       conn: AsyncConnection | None = None) -> tuple[int, int]:
         """The last row id and the row count of a document's log: equal revisions, equal
         content (rows are only appended, and compaction replaces them by a newer row)."""
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(
+        async with self._reading(conn) as reading:
+            row = (await reading.execute(
                 select(func.max(doc_updates.c.id), func.count())
                 .where(doc_updates.c.document_id == document_id))).one()
             return int(row[0] or 0), int(row[1])
@@ -275,9 +288,10 @@ class UpdateStore:
         # The room decided ownership before relaying; a row already there is the same claim.
         await conn.execute(insert_stmt.on_conflict_do_nothing(), rows)
 
-    async def contributions(self, document_id: str) -> list[dict[str, int | str]]:
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
+    async def contributions(self, document_id: str,
+                            conn: AsyncConnection | None = None) -> list[dict[str, int | str]]:
+        async with self._reading(conn) as reading:
+            result = await reading.execute(
                 select(doc_contributions).where(doc_contributions.c.document_id == document_id)
             )
             return [dict(row._mapping) for row in result]

@@ -23,11 +23,14 @@ async def _progress(session: DbSession, services: Services, access: Access) -> P
         select(models.Section).where(models.Section.document_id == document.id,
                                      models.Section.deleted_at.is_(None))
         .order_by(models.Section.position, models.Section.created_at)))
-    contributions = await services.store.contributions(document.id)
+    # The store reads through this request's connection: a second one could deadlock the pool.
+    conn = await session.connection()
+    contributions = await services.store.contributions(document.id, conn)
     user_ids = {s.assignee_id for s in sections} | {str(c["origin"]) for c in contributions}
     users = {u.id: u for u in await session.scalars(
         select(models.User).where(models.User.id.in_([i for i in user_ids if i])))}
-    words = await services.word_counts.of(document.id, [section_root(s.id) for s in sections])
+    words = await services.word_counts.of(document.id, [section_root(s.id) for s in sections],
+                                          conn)
     today = utcnow().date()
     section_rows = [
         SectionProgress(
