@@ -4,6 +4,11 @@ One writer task owns every write. Rooms hand it updates without waiting; it comm
 accumulated during one flush interval in a single transaction, so a burst of keystrokes costs
 one commit, not one per keystroke. An update counts as durable once its batch has committed:
 `wait_durable` lets a room (or a clean shutdown) wait for exactly that.
+
+When the database is away (a lost connection, a full disk) the writer retries the same batch
+with backoff, reporting the streak in a few lines (`crdt.faults.FailureStreak`); rooms keep
+relaying in memory meanwhile, until the backlog reaches its bound and incoming messages wait
+(`saturated`, `drained`).
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crdt.faults import REPORT_FIRST_AFTER_S, FailureStreak
 from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_clients, doc_contributions, doc_updates
 from crdt.updates import fully_integrated
 
 log = logging.getLogger("widen.store")
 
-_RETRY_DELAYS_SECONDS = (0.05, 0.2, 1.0, 2.0, 5.0)
+# Backoff between attempts of a failing commit: short at first (a blip), then every 2 s, so a
+# database that comes back is used again within 2 s.
+_RETRY_DELAYS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 # Queued updates, in batches, beyond which incoming messages wait for the writer.
 _BACKLOG_BATCHES = 4
 
@@ -69,6 +77,7 @@ class UpdateStore:
         flush_interval: float,
         max_batch: int,
         compaction_threshold: int,
+        report_failures_after: float = REPORT_FIRST_AFTER_S,
     ) -> None:
         self._engine = engine
         self._flush_interval = flush_interval
@@ -86,13 +95,28 @@ class UpdateStore:
         self._compactions: dict[str, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._streak = FailureStreak(log, "update writer: commit",
+                                     first_report_after=report_failures_after)
+        self._backlog_full_since: float | None = None
         self.failures = 0
         self.batches_committed = 0
         self.updates_committed = 0
+        # Receive loops waiting in `drained` right now.
+        self.paused = 0
 
     @property
     def pending(self) -> int:
         return len(self._queue)
+
+    @property
+    def backlog_limit(self) -> int:
+        """Queued updates at which incoming messages wait for the writer."""
+        return self._max_batch * _BACKLOG_BATCHES
+
+    @property
+    def failing_since(self) -> float | None:
+        """Since when (Unix time) commits have been failing, or None while they succeed."""
+        return self._streak.failing_since
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="widen-update-writer")
@@ -158,15 +182,28 @@ class UpdateStore:
     @property
     def saturated(self) -> bool:
         """True when the writer is this far behind; readers should wait (`drained`)."""
-        return len(self._queue) >= self._max_batch * _BACKLOG_BATCHES
+        return len(self._queue) >= self.backlog_limit
 
     async def drained(self) -> None:
         """Wait until the backlog is back under the limit: backpressure on fast senders, so
-        memory and the window of not-yet-durable edits stay bounded."""
-        if self.saturated:
-            self._flush_now.set()
+        memory and the window of not-yet-durable edits stay bounded. Nothing is dropped: the
+        caller's next messages simply wait in its socket (and that client's TCP window)."""
+        if not self.saturated:
+            return
+        self._flush_now.set()
+        if self._backlog_full_since is None:
+            # Once until the backlog is empty again, not at every batch of a busy writer.
+            self._backlog_full_since = time.monotonic()
+            log.warning("update backlog at its bound (%d updates); incoming edits wait for "
+                        "the writer", len(self._queue),
+                        extra={"event": "store.backlog_full", "backlog": len(self._queue),
+                               "limit": self.backlog_limit})
+        self.paused += 1
+        try:
             async with self._durable_changed:
                 await self._durable_changed.wait_for(lambda: not self.saturated)
+        finally:
+            self.paused -= 1
 
     async def wait_durable(self, seq: int) -> None:
         if seq > self._durable_seq:
@@ -202,42 +239,52 @@ class UpdateStore:
                     self._queue.popleft()
                 await self._mark_durable(batch[-1].seq)
                 await self._compact_grown([u.document_id for u in batch])
+            if self._backlog_full_since is not None:
+                log.info("update backlog drained, %.1f s after it reached its bound",
+                         time.monotonic() - self._backlog_full_since,
+                         extra={"event": "store.backlog_drained"})
+                self._backlog_full_since = None
             self._has_work.clear()
             if self._stopping:
                 return
 
     async def _commit_with_retry(self, batch: list[PendingUpdate]) -> None:
         """Keep trying: a failed commit must not drop acknowledged-to-peers edits."""
-        attempt = 0
         while True:
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(
-                        insert(doc_updates),
-                        [
-                            {
-                                "document_id": u.document_id,
-                                "origin": u.origin,
-                                "kind": KIND_UPDATE,
-                                "created_at": u.received_ms,
-                                "data": u.data,
-                            }
-                            for u in batch
-                        ],
-                    )
-                    await self._count_contributions(conn, batch)
-                    await self._bind_clients(conn, batch)
-                self.batches_committed += 1
-                self.updates_committed += len(batch)
-                return
-            except Exception:
-                self.failures += 1
-                delay = _RETRY_DELAYS_SECONDS[min(attempt, len(_RETRY_DELAYS_SECONDS) - 1)]
-                log.exception("update batch commit failed; retrying",
-                              extra={"event": "store.commit_failed", "batch": len(batch),
-                                     "retry_in": delay})
-                attempt += 1
-                await asyncio.sleep(delay)
+                await self._commit(batch)
+            except Exception as exc:
+                await self._wait_for_storage(exc)
+                continue
+            self._streak.succeeded(backlog=len(self._queue))
+            self.batches_committed += 1
+            self.updates_committed += len(batch)
+            return
+
+    async def _wait_for_storage(self, exc: Exception) -> None:
+        """Report a failed attempt (as part of its streak) and back off before the next."""
+        self.failures += 1
+        self._streak.failed(exc, backlog=len(self._queue))
+        attempt = self._streak.attempts
+        await asyncio.sleep(_RETRY_DELAYS_SECONDS[min(attempt, len(_RETRY_DELAYS_SECONDS)) - 1])
+
+    async def _commit(self, batch: list[PendingUpdate]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(doc_updates),
+                [
+                    {
+                        "document_id": u.document_id,
+                        "origin": u.origin,
+                        "kind": KIND_UPDATE,
+                        "created_at": u.received_ms,
+                        "data": u.data,
+                    }
+                    for u in batch
+                ],
+            )
+            await self._count_contributions(conn, batch)
+            await self._bind_clients(conn, batch)
 
     async def _count_contributions(self, conn: AsyncConnection,
                                    batch: list[PendingUpdate]) -> None:

@@ -26,8 +26,6 @@ async def store(engine: AsyncEngine) -> AsyncIterator[UpdateStore]:
     await store.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 storage faults: every retry of a failing "
-                   "commit logs a full traceback")
 async def test_a_failure_streak_logs_one_traceback_then_one_line_when_it_ends(
     store: UpdateStore, sqlite_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
