@@ -24,6 +24,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     synchronous = settings.sqlite_synchronous
+    max_pages = settings.sqlite_max_pages
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -34,6 +35,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if max_pages:
+            cursor.execute(f"PRAGMA max_page_count={int(max_pages)}")
         cursor.close()
 
     return engine

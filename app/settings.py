@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # FULL survives power loss; NORMAL (with WAL) survives a process crash but may lose the last
     # commits on power loss; OFF is for throwaway benchmarks only.
     sqlite_synchronous: Literal["FULL", "NORMAL", "OFF"] = "FULL"
+    # Caps the SQLite file at this many pages (0: no cap). A full file fails writes exactly as
+    # a full disk does, which is how the storage-fault tests fill a "disk" without root; an
+    # operator may use it as a quota.
+    sqlite_max_pages: int = Field(default=0, ge=0)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     static_dir: Path = PROJECT_ROOT / "frontend" / "dist"
 
