@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     flush_interval_ms: float = 50.0
     flush_max_updates: int = 2000
     compaction_threshold: int = 1000
+    # An update the database refuses for good is kept in the table `doc_updates_rejected`; if
+    # the database refuses even that, in a file here.
+    rejected_dir: Path = PROJECT_ROOT / "var" / "rejected"
     room_idle_seconds: float = 10.0
     awareness_max_bytes: int = 8 * 1024
     # How deep shared types may nest in a document; it cannot be turned off, since turning a

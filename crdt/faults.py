@@ -90,8 +90,8 @@ class FailureStreak:
             self._started = now
             self.failing_since = time.time()
             self._next_report = now + self._first_report_after
-            self._log.error("%s failed (%s); retrying until it succeeds", self._what,
-                            describe(exc), exc_info=exc,
+            self._log.error("%s cannot commit (%s); retrying until storage takes it",
+                            self._what, describe(exc), exc_info=exc,
                             extra={**fields, "event": "store.commit_failing",
                                    "error": describe(exc)})
             return
@@ -111,7 +111,7 @@ class FailureStreak:
         if self._started is None:
             return
         elapsed = self._clock() - self._started
-        self._log.warning("%s succeeded again after %.1f s and %d failed attempts",
+        self._log.warning("%s: storage answers again after %.1f s and %d failed attempts",
                           self._what, elapsed, self.attempts,
                           extra={**fields, "event": "store.recovered",
                                  "failing_seconds": round(elapsed, 1),

@@ -50,4 +50,5 @@ async def health(services: ServicesDep, response: Response) -> HealthOut:
                              else datetime.fromtimestamp(failing_since, UTC)),
         write_backlog_limit=store.backlog_limit,
         writers_paused=store.paused,
+        updates_set_aside=store.updates_set_aside,
     )

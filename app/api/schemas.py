@@ -117,6 +117,8 @@ class HealthOut(BaseModel):
     # Queued updates at which incoming edits wait for the writer; connections waiting now.
     write_backlog_limit: int
     writers_paused: int
+    # Updates the database refused for good, kept aside since this process started.
+    updates_set_aside: int
 
 
 Reason = Literal["help", "expertise", "review", "progress", "other"]
