@@ -63,9 +63,10 @@ def describe(exc: BaseException) -> str:
 
 
 class FailureStreak:
-    """A run of failures of one repeated operation, reported as a few lines instead of one per
-    try: the first failure with its exception, then "still failing" lines at growing intervals
-    (after 5, 10, 20, 40 and 80 s, then every minute), then one line when it succeeds again."""
+    """A run of failed storage attempts (the update writer's), reported as a few lines instead
+    of one per try: the first failure with its exception (`store.commit_failing`), then "still
+    failing" lines at growing intervals (`store.still_failing`, after 5, 10, 20, 40 and 80 s,
+    then every minute), then one line when the database answers again (`store.recovered`)."""
 
     def __init__(self, log: logging.Logger, what: str, *,
                  first_report_after: float = REPORT_FIRST_AFTER_S,

@@ -1,7 +1,7 @@
 """The update writer under storage faults, in process on real SQLite files (the fast tier).
 
-A lock another connection holds, a full file, a trigger that refuses a row: real faults of a
-real database, so what is tested is how the writer meets them, not a model of them.
+A lock another connection holds, a trigger that refuses a row: real faults of a real database,
+so what is tested is how the writer meets them, not a model of them.
 """
 
 from __future__ import annotations
