@@ -13,15 +13,18 @@ from app.settings import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    """`hide_parameters`: a failed statement's message (and so a logged traceback) names the
+    SQL but not its values, which are update bytes (document content), digests and e-mails."""
     url = make_url(settings.database_url)
     if not settings.is_sqlite:
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if url.database and url.database != ":memory:":
         from pathlib import Path
 
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     synchronous = settings.sqlite_synchronous
+    max_pages = settings.sqlite_max_pages
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -32,6 +35,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if max_pages:
+            cursor.execute(f"PRAGMA max_page_count={int(max_pages)}")
         cursor.close()
 
     return engine

@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             flush_interval=settings.flush_interval_ms / 1000,
             max_batch=settings.flush_max_updates,
             compaction_threshold=settings.compaction_threshold,
+            rejected_dir=settings.rejected_dir,
         )
         sessions = create_sessionmaker(engine)
         rooms = Rooms(

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # FULL survives power loss; NORMAL (with WAL) survives a process crash but may lose the last
     # commits on power loss; OFF is for throwaway benchmarks only.
     sqlite_synchronous: Literal["FULL", "NORMAL", "OFF"] = "FULL"
+    # Caps the SQLite file at this many pages (0: no cap). A full file fails writes exactly as
+    # a full disk does, which is how the storage-fault tests fill a "disk" without root; an
+    # operator may use it as a quota.
+    sqlite_max_pages: int = Field(default=0, ge=0)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     static_dir: Path = PROJECT_ROOT / "frontend" / "dist"
 
@@ -36,6 +40,9 @@ class Settings(BaseSettings):
     flush_interval_ms: float = 50.0
     flush_max_updates: int = 2000
     compaction_threshold: int = 1000
+    # An update the database refuses for good is kept in the table `doc_updates_rejected`; if
+    # the database refuses even that, in a file here.
+    rejected_dir: Path = PROJECT_ROOT / "var" / "rejected"
     room_idle_seconds: float = 10.0
     awareness_max_bytes: int = 8 * 1024
     # How deep shared types may nest in a document; it cannot be turned off, since turning a

@@ -7,7 +7,17 @@ through `UpdateStore.delete_document` in the same transaction as the document.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -49,4 +59,22 @@ doc_clients = Table(
     Column("document_id", String(36), primary_key=True),
     Column("client_id", BigInteger, primary_key=True, autoincrement=False),
     Column("origin", String(64), nullable=True),
+)
+
+# Updates the database refused for good (a constraint, a value it cannot hold), set aside by the
+# writer so that the rest of their batch commits and no document stalls behind them. Kept for an
+# operator to inspect; a document's deletion deletes them too.
+doc_updates_rejected = Table(
+    "doc_updates_rejected",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("document_id", String(36), nullable=False),
+    Column("origin", String(64), nullable=True),
+    # When the server received it and when the database refused it (Unix ms).
+    Column("created_at", BigInteger, nullable=False),
+    Column("rejected_at", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("ix_doc_updates_rejected_document_id", "document_id"),
 )

@@ -4,17 +4,28 @@ One writer task owns every write. Rooms hand it updates without waiting; it comm
 accumulated during one flush interval in a single transaction, so a burst of keystrokes costs
 one commit, not one per keystroke. An update counts as durable once its batch has committed:
 `wait_durable` lets a room (or a clean shutdown) wait for exactly that.
+
+When the database is away (a lost connection, a full disk) the writer retries the same batch
+with backoff, reporting the streak in a few lines (`crdt.faults.FailureStreak`); rooms keep
+relaying in memory meanwhile, until the backlog reaches its bound and incoming messages wait
+(`saturated`, `drained`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import logging
+import os
+import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 from pycrdt import Doc
 from sqlalchemy import delete, func, insert, select
@@ -22,12 +33,22 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_clients, doc_contributions, doc_updates
+from crdt.faults import REPORT_FIRST_AFTER_S, FailureStreak, Fault, classify, describe
+from crdt.schema import (
+    KIND_SNAPSHOT,
+    KIND_UPDATE,
+    doc_clients,
+    doc_contributions,
+    doc_updates,
+    doc_updates_rejected,
+)
 from crdt.updates import fully_integrated
 
 log = logging.getLogger("widen.store")
 
-_RETRY_DELAYS_SECONDS = (0.05, 0.2, 1.0, 2.0, 5.0)
+# Backoff between attempts of a failing commit: short at first (a blip), then every 2 s, so a
+# database that comes back is used again within 2 s.
+_RETRY_DELAYS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 # Queued updates, in batches, beyond which incoming messages wait for the writer.
 _BACKLOG_BATCHES = 4
 
@@ -62,6 +83,14 @@ def _snapshot(updates: list[bytes]) -> bytes | None:
     return None
 
 
+def _write_synced(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+
+
 class UpdateStore:
     def __init__(
         self,
@@ -70,8 +99,13 @@ class UpdateStore:
         flush_interval: float,
         max_batch: int,
         compaction_threshold: int,
+        rejected_dir: Path,
+        report_failures_after: float = REPORT_FIRST_AFTER_S,
     ) -> None:
+        """`rejected_dir`: where an update goes that the database refuses even in its
+        quarantine table (`doc_updates_rejected`)."""
         self._engine = engine
+        self._rejected_dir = rejected_dir
         self._flush_interval = flush_interval
         self._max_batch = max_batch
         self._compaction_threshold = compaction_threshold
@@ -87,13 +121,29 @@ class UpdateStore:
         self._compactions: dict[str, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._streak = FailureStreak(log, "update writer",
+                                     first_report_after=report_failures_after)
+        self._backlog_full_since: float | None = None
         self.failures = 0
         self.batches_committed = 0
         self.updates_committed = 0
+        self.updates_set_aside = 0
+        # Receive loops waiting in `drained` right now.
+        self.paused = 0
 
     @property
     def pending(self) -> int:
         return len(self._queue)
+
+    @property
+    def backlog_limit(self) -> int:
+        """Queued updates at which incoming messages wait for the writer."""
+        return self._max_batch * _BACKLOG_BATCHES
+
+    @property
+    def failing_since(self) -> float | None:
+        """Since when (Unix time) commits have been failing, or None while they succeed."""
+        return self._streak.failing_since
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="widen-update-writer")
@@ -171,15 +221,28 @@ class UpdateStore:
     @property
     def saturated(self) -> bool:
         """True when the writer is this far behind; readers should wait (`drained`)."""
-        return len(self._queue) >= self._max_batch * _BACKLOG_BATCHES
+        return len(self._queue) >= self.backlog_limit
 
     async def drained(self) -> None:
         """Wait until the backlog is back under the limit: backpressure on fast senders, so
-        memory and the window of not-yet-durable edits stay bounded."""
-        if self.saturated:
-            self._flush_now.set()
+        memory and the window of not-yet-durable edits stay bounded. Nothing is dropped: the
+        caller's next messages simply wait in its socket (and that client's TCP window)."""
+        if not self.saturated:
+            return
+        self._flush_now.set()
+        if self._backlog_full_since is None:
+            # Once until the backlog is empty again, not at every batch of a busy writer.
+            self._backlog_full_since = time.monotonic()
+            log.warning("update backlog at its bound (%d updates); incoming edits wait for "
+                        "the writer", len(self._queue),
+                        extra={"event": "store.backlog_full", "backlog": len(self._queue),
+                               "limit": self.backlog_limit})
+        self.paused += 1
+        try:
             async with self._durable_changed:
                 await self._durable_changed.wait_for(lambda: not self.saturated)
+        finally:
+            self.paused -= 1
 
     async def wait_durable(self, seq: int) -> None:
         if seq > self._durable_seq:
@@ -199,6 +262,8 @@ class UpdateStore:
         await conn.execute(delete(doc_contributions)
                            .where(doc_contributions.c.document_id == document_id))
         await conn.execute(delete(doc_clients).where(doc_clients.c.document_id == document_id))
+        await conn.execute(delete(doc_updates_rejected)
+                           .where(doc_updates_rejected.c.document_id == document_id))
         self._row_counts.pop(document_id, None)
 
     async def _run(self) -> None:
@@ -210,47 +275,143 @@ class UpdateStore:
             self._flush_now.clear()
             while self._queue:
                 batch = [self._queue[i] for i in range(min(len(self._queue), self._max_batch))]
-                await self._commit_with_retry(batch)
+                committed = await self._write(batch)
                 for _ in batch:
                     self._queue.popleft()
                 await self._mark_durable(batch[-1].seq)
-                await self._compact_grown([u.document_id for u in batch])
+                await self._compact_grown([u.document_id for u in committed])
+            if self._backlog_full_since is not None:
+                log.info("update backlog drained, %.1f s after it reached its bound",
+                         time.monotonic() - self._backlog_full_since,
+                         extra={"event": "store.backlog_drained"})
+                self._backlog_full_since = None
             self._has_work.clear()
             if self._stopping:
                 return
 
-    async def _commit_with_retry(self, batch: list[PendingUpdate]) -> None:
-        """Keep trying: a failed commit must not drop acknowledged-to-peers edits."""
-        attempt = 0
+    async def _write(self, batch: list[PendingUpdate]) -> list[PendingUpdate]:
+        """Commit the batch, or as much of it as the database accepts; return what committed.
+
+        Returns only when every update is either committed or set aside: while the database
+        is away the same part is retried (an acknowledged edit is never dropped); when it
+        refuses a part for good, the part is split in halves, down to the single refused
+        updates, which are set aside (`_set_aside`) so everything else, in order, commits.
+        """
+        committed: list[PendingUpdate] = []
+        parts = [batch]
+        while parts:
+            part = parts.pop(0)
+            refusal = await self._until_done(partial(self._commit, part))
+            if refusal is None:
+                self.batches_committed += 1
+                self.updates_committed += len(part)
+                committed.extend(part)
+            elif len(part) > 1:
+                if part is batch:
+                    log.warning("the database refused a batch of %d updates (%s); splitting "
+                                "it to set the refused ones aside", len(part), describe(refusal),
+                                extra={"event": "store.batch_refused", "batch": len(part),
+                                       "error": describe(refusal)})
+                half = len(part) // 2
+                parts[:0] = [part[:half], part[half:]]
+            else:
+                await self._set_aside(part[0], refusal)
+        return committed
+
+    async def _until_done(self, work: Callable[[], Awaitable[None]]) -> Exception | None:
+        """Run `work` until it succeeds (None) or the database refuses it for good (the
+        refusal); while the database is unavailable, wait and retry."""
         while True:
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(
-                        insert(doc_updates),
-                        [
-                            {
-                                "document_id": u.document_id,
-                                "origin": u.origin,
-                                "kind": KIND_UPDATE,
-                                "created_at": u.received_ms,
-                                "data": u.data,
-                            }
-                            for u in batch
-                        ],
-                    )
-                    await self._count_contributions(conn, batch)
-                    await self._bind_clients(conn, batch)
-                self.batches_committed += 1
-                self.updates_committed += len(batch)
-                return
-            except Exception:
-                self.failures += 1
-                delay = _RETRY_DELAYS_SECONDS[min(attempt, len(_RETRY_DELAYS_SECONDS) - 1)]
-                log.exception("update batch commit failed; retrying",
-                              extra={"event": "store.commit_failed", "batch": len(batch),
-                                     "retry_in": delay})
-                attempt += 1
-                await asyncio.sleep(delay)
+                await work()
+            except Exception as exc:
+                if classify(exc) is Fault.REFUSED:
+                    self._streak.succeeded(backlog=len(self._queue))  # it answered, at least
+                    return exc
+                await self._wait_for_storage(exc)
+                continue
+            self._streak.succeeded(backlog=len(self._queue))
+            return None
+
+    async def _set_aside(self, update: PendingUpdate, refusal: Exception) -> None:
+        """Keep an update the database refuses in the quarantine table (its Yjs client ids
+        bound as they would have been), or in a file if the database refuses even that, and
+        say so: document, sender and size, never the content."""
+        reason = describe(refusal)
+        kept_in = doc_updates_rejected.name
+        again = await self._until_done(partial(self._insert_rejected, update, reason))
+        if again is not None:
+            kept_in = str(await self._write_rejected_file(update, f"{reason}; {describe(again)}"))
+            if update.claimed_clients:
+                unbound = await self._until_done(partial(self._bind_only, update))
+                if unbound is not None:
+                    log.error("client ids of a set-aside update could not be bound (%s)",
+                              describe(unbound),
+                              extra={"event": "store.bind_refused",
+                                     "document_id": update.document_id,
+                                     "error": describe(unbound)})
+        self.updates_set_aside += 1
+        log.error("update refused by the database and set aside (%s, %d bytes)", reason,
+                  len(update.data),
+                  extra={"event": "store.update_set_aside", "document_id": update.document_id,
+                         "origin": update.origin, "bytes": len(update.data),
+                         "received_ms": update.received_ms, "error": reason,
+                         "kept_in": kept_in})
+
+    async def _insert_rejected(self, update: PendingUpdate, reason: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(doc_updates_rejected).values(
+                document_id=update.document_id, origin=update.origin,
+                created_at=update.received_ms, rejected_at=int(time.time() * 1000),
+                reason=reason, data=update.data))
+            await self._bind_clients(conn, [update])
+
+    async def _bind_only(self, update: PendingUpdate) -> None:
+        async with self._engine.begin() as conn:
+            await self._bind_clients(conn, [update])
+
+    async def _write_rejected_file(self, update: PendingUpdate, reason: str) -> Path:
+        """The last resort: a JSON file under the rejected directory, written and synced
+        before the update counts as set aside. Retried while the disk cannot take it."""
+        name = re.sub(r"[^A-Za-z0-9-]", "_", update.document_id)
+        path = self._rejected_dir / f"{name}-{update.received_ms}-{update.seq}.json"
+        record = json.dumps({
+            "document_id": update.document_id, "origin": update.origin,
+            "received_ms": update.received_ms, "reason": reason,
+            "claimed_clients": list(update.claimed_clients),
+            "data_base64": base64.b64encode(update.data).decode(),
+        })
+        while True:
+            try:
+                await asyncio.to_thread(_write_synced, path, record)
+                return path
+            except OSError as exc:
+                await self._wait_for_storage(exc)
+
+    async def _wait_for_storage(self, exc: Exception) -> None:
+        """Report a failed attempt (as part of its streak) and back off before the next."""
+        self.failures += 1
+        self._streak.failed(exc, backlog=len(self._queue))
+        attempt = self._streak.attempts
+        await asyncio.sleep(_RETRY_DELAYS_SECONDS[min(attempt, len(_RETRY_DELAYS_SECONDS)) - 1])
+
+    async def _commit(self, batch: list[PendingUpdate]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(doc_updates),
+                [
+                    {
+                        "document_id": u.document_id,
+                        "origin": u.origin,
+                        "kind": KIND_UPDATE,
+                        "created_at": u.received_ms,
+                        "data": u.data,
+                    }
+                    for u in batch
+                ],
+            )
+            await self._count_contributions(conn, batch)
+            await self._bind_clients(conn, batch)
 
     async def _count_contributions(self, conn: AsyncConnection,
                                    batch: list[PendingUpdate]) -> None:

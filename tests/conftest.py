@@ -4,30 +4,16 @@ WIDEN_TEST_DATABASE_URL points at one)."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine.url import make_url
 
 from tests.support.api import Api
+from tests.support.pgadmin import create_database, drop_database
 from tests.support.server import ServerProcess
 
 TEST_DATABASE_URL = os.environ.get("WIDEN_TEST_DATABASE_URL", "")
-
-
-async def _admin(sql: str) -> None:
-    """Run one statement on the admin database (CREATE/DROP DATABASE cannot be in a
-    transaction, so this goes through asyncpg directly)."""
-    import asyncpg
-
-    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql")
-    conn = await asyncpg.connect(url.render_as_string(hide_password=False))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
@@ -36,14 +22,11 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
     if not TEST_DATABASE_URL:
         yield f"sqlite+aiosqlite:///{tmp_path / 'widen.db'}"
         return
-    name = f"widen_test_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    url = await create_database(TEST_DATABASE_URL)
     try:
-        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(
-            hide_password=False
-        )
+        yield url
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(url, TEST_DATABASE_URL)
 
 
 @pytest.fixture

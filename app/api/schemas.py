@@ -127,6 +127,13 @@ class HealthOut(BaseModel):
     write_batches: int
     updates_written: int
     write_failures: int
+    # Since when the update writer's commits have been failing (null while they succeed).
+    write_failing_since: datetime | None
+    # Queued updates at which incoming edits wait for the writer; connections waiting now.
+    write_backlog_limit: int
+    writers_paused: int
+    # Updates the database refused for good, kept aside since this process started.
+    updates_set_aside: int
 
 
 Reason = Literal["help", "expertise", "review", "progress", "other"]

@@ -62,6 +62,9 @@ class ServerProcess:
             # Limits a test is not about are off; the tests of a limit turn it on.
             "WIDEN_MAX_MESSAGES_PER_SECOND": "0",
             "WIDEN_MAX_CONNECTIONS_PER_USER": "0",
+            # Updates the database refuses even in its quarantine table land here, not in the
+            # repository's var/.
+            "WIDEN_REJECTED_DIR": str(self.log_path.parent / "rejected"),
             **{f"WIDEN_{key.upper()}": value for key, value in self.settings.items()},
         }
         log = self.log_path.open("ab")
