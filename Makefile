@@ -51,6 +51,7 @@ $(JS_TEST_DEPS): tests/js/package-lock.json
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 test: lint test-frontend test-sqlite test-postgres
 

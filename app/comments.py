@@ -98,7 +98,7 @@ def _require_reader(access: Access) -> None:
         raise CommentForbidden("Your role follows progress only; comments are part of the text")
 
 
-def _deleted_sections(document_id: str) -> Select[tuple[str]]:
+def _deleted_sections(document_id: str) -> Select[str]:
     return select(models.Section.id).where(models.Section.document_id == document_id,
                                            models.Section.deleted_at.is_not(None))
 

@@ -163,7 +163,7 @@ def read_rows(rows: list[StoredRow], skip: frozenset[str], read_entries: bool,
     """Replay `rows`, emitting ("thread", LegacyThread) and ("skipped", (key, why)) for each
     entry, then ("retire", bytes | None). `mark(key)` is called before any value of an entry
     is read (`mark(_LOADING)` before rows are applied), so a crash can be blamed on it."""
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     comments = doc.get(ROOT, type=Map)
     entries: dict[str, _Entry] = {}
     changed: set[str] = set()
@@ -221,7 +221,7 @@ def read_rows(rows: list[StoredRow], skip: frozenset[str], read_entries: bool,
     emit(("retire", retire))
 
 
-def _attribute(comments: Map, key: str, entry: _Entry, written: Authorship) -> None:
+def _attribute(comments: Map[Any], key: str, entry: _Entry, written: Authorship) -> None:
     """Note who set the entry's status and added which replies, as this row applies."""
     thread = comments.get(key)
     if not isinstance(thread, Map):
@@ -244,7 +244,7 @@ def _reply_key(reply: Any) -> str | None:
     return None
 
 
-def _thread(comments: Map, key: str, entry: _Entry) -> tuple[LegacyThread | None, str]:
+def _thread(comments: Map[Any], key: str, entry: _Entry) -> tuple[LegacyThread | None, str]:
     thread = comments.get(key)
     if not isinstance(thread, Map):
         return None, "not a thread (a Y.Map)"

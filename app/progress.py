@@ -13,6 +13,7 @@ import logging
 import re
 from collections import OrderedDict
 from datetime import UTC, datetime
+from typing import Any
 
 from pycrdt import Doc
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,7 +31,7 @@ _CACHE_ENTRIES = 2048
 
 def count_words(updates: list[bytes], roots: list[str]) -> dict[str, int]:
     """Words per root of the document these updates make. Runs in a worker process."""
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     for update in updates:
         doc.apply_update(update)
     return {root: len(_WORD.findall(root_text(doc, root))) for root in roots}

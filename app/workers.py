@@ -15,11 +15,10 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import ParamSpec, TypeVar
+from typing import TypeVar
 
 log = logging.getLogger("widen.workers")
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -35,10 +34,8 @@ class TextWorkers:
         self._pool: ProcessPoolExecutor | None = None
         self.crashes = 0
 
-    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def run(self, work: Callable[..., T], *args: object) -> T:
         """Run `work(*args)` in a worker process (it and its arguments must pickle)."""
-        if kwargs:
-            raise TypeError("worker functions take positional arguments only")
         async with self._slots:
             pool = self._current_pool()
             future = asyncio.wrap_future(pool.submit(work, *args))

@@ -51,13 +51,14 @@ def children(node: SharedType) -> Iterator[SharedType]:
         yield from _shared(node)
     elif isinstance(node, XmlElement | XmlFragment):
         if isinstance(node, XmlElement):
-            yield from _shared(value for _key, value in node.attributes)
+            # pycrdt types the attributes view's __iter__ as returning an Iterable.
+            yield from _shared(value for _key, value in node.attributes.__iter__())
         yield from _shared(node.children)
     else:  # Text, XmlText: embedded types sit between the characters
         yield from _shared(chunk for chunk, _attrs in node.diff())
 
 
-def root_children(doc: Doc, name: str) -> Iterator[SharedType]:
+def root_children(doc: Doc[Any], name: str) -> Iterator[SharedType]:
     """The shared types directly inside a root, read both as a sequence and as a map: a root
     arrives from a client untyped, and either part may hold types. (Read as text, a root's
     sequence lists every type in it, in linear time, whatever kind of sequence it is.)"""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pycrdt import Doc, Subscription, XmlFragment
 
@@ -77,12 +78,12 @@ class Guard:
         if max_depth < 1:
             raise ValueError("the depth bound cannot be turned off")
         self.max_depth = max_depth
-        self._probe: Doc | None = None
+        self._probe: Doc[Any] | None = None
         self._observed: dict[str, Subscription] = {}
         self._touched: set[str] = set()
         self._refused_shape: ShapeRefused | None = None
 
-    def check(self, update: bytes, scope: WriteScope, live: Doc,
+    def check(self, update: bytes, scope: WriteScope, live: Doc[Any],
               retired: frozenset[str] = frozenset()) -> bool:
         """Raise unless `update` may be applied to `live`; on success the probe holds it.
 
@@ -150,13 +151,13 @@ class Guard:
             raise WriteRejected("out-of-scope: update outside your write scope", forbidden)
         return True
 
-    def _check_created_roots(self, probe: Doc, created: Iterable[str]) -> None:
+    def _check_created_roots(self, probe: Doc[Any], created: Iterable[str]) -> None:
         """A root created by this update was not observed while it applied: walk it whole
         (all of it is new, so the walk costs no more than the update)."""
         check_depth(((child, 1) for name in created for child in root_children(probe, name)),
                     self.max_depth)
 
-    def _current_probe(self, live: Doc) -> Doc:
+    def _current_probe(self, live: Doc[Any]) -> Doc[Any]:
         if self._probe is None:
             self._probe = Doc()
             self._probe.apply_update(live.get_update())

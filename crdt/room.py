@@ -68,7 +68,7 @@ class Room:
         max_depth: int,
     ) -> None:
         self.name = name
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.awareness = Awareness(self.doc)
         # The server is no participant: it must not appear among the users present.
         self.awareness.set_local_state(None)
@@ -142,7 +142,7 @@ class Room:
         assert reply is not None, "sync step 1 always has a step 2 answer"
         return reply
 
-    def edit(self, change: Callable[[Doc], object], origin: str | None) -> None:
+    def edit(self, change: Callable[[Doc[Any]], object], origin: str | None) -> None:
         """Change the live doc on the server's own account (e.g. emptying a deleted section),
         and store and relay that change like any client's."""
         updates: list[bytes] = []
@@ -165,7 +165,7 @@ class Room:
 
     def clear_root(self, name: str, origin: str | None) -> None:
         """Delete everything in a root, whichever kind of type its writers made it."""
-        def clear(doc: Doc) -> None:
+        def clear(doc: Doc[Any]) -> None:
             sequence = doc.get(name, type=Array)
             if len(sequence):
                 del sequence[0:len(sequence)]

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from pycrdt import Doc
 from sqlalchemy import delete, func, insert, select
@@ -75,7 +76,7 @@ def _snapshot(updates: list[bytes]) -> bytes | None:
     """The document these rows make, re-encoded (deleted text dropped), or None if any of
     them still waits for missing content: a re-encoding would lose it, and a `merge_updates`
     of adversarial rows can produce bytes nothing decodes, so such a log stays as it is."""
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     for update in updates:
         doc.apply_update(update)
     if all(fully_integrated(doc, update) for update in updates):

@@ -7,10 +7,12 @@ boundaries become newlines so words on either side of one do not run together.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 
-def root_text(doc: Doc, name: str) -> str:
+def root_text(doc: Doc[Any], name: str) -> str:
     """The text of root `name` read as rich text (a fragment of elements and text nodes)."""
     if name not in set(doc.keys()):
         return ""

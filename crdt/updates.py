@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pycrdt import Doc, IdMap, IdSet, get_update
 
 from crdt.protocol import read_var_uint
@@ -17,12 +19,12 @@ def decode_state_vector(state: bytes) -> dict[int, int]:
     return clocks
 
 
-def inserts_integrated(doc: Doc, update: bytes) -> bool:
+def inserts_integrated(doc: Doc[Any], update: bytes) -> bool:
     """True when no insert of `update`, applied to `doc`, waits for missing dependencies."""
     return get_update(update, doc.get_state())[:1] == b"\x00"
 
 
-def fully_integrated(doc: Doc, update: bytes) -> bool:
+def fully_integrated(doc: Doc[Any], update: bytes) -> bool:
     """True when `doc`, which has had `update` applied, holds nothing of it in waiting: no
     insert missing its dependencies, no deletion of content the doc has not seen."""
     leftover = get_update(update, doc.get_state())
