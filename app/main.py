@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from app import ws
 from app.api import auth, documents, health, progress, sections, sharing
 from app.db import create_engine, create_sessionmaker
+from app.passwords import PasswordHashing
+from app.ratelimit import SlidingWindowLimit
 from app.services import Services
 from app.settings import Settings
 from app.throttle import LoginThrottle
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             idle_seconds=settings.room_idle_seconds,
             awareness_max_bytes=settings.awareness_max_bytes,
         )
+        passwords = PasswordHashing(settings.password_hash_workers)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -53,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             login_throttle=LoginThrottle(
                 settings.login_max_failures, settings.login_failure_window_seconds
             ),
+            passwords=passwords,
+            registrations=SlidingWindowLimit(settings.registrations_per_hour, 3600),
         )
         store.start()
         log.info("server started", extra={"event": "server.started", "host": settings.host,
@@ -64,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             await store.stop()
             await engine.dispose()
+            passwords.close()
             log.info("server stopped", extra={"event": "server.stopped"})
 
     app = FastAPI(title="Widen", version="0.1.0", lifespan=lifespan)

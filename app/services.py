@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.passwords import PasswordHashing
+from app.ratelimit import SlidingWindowLimit
 from app.settings import Settings
 from app.throttle import LoginThrottle
 from crdt.rooms import Rooms
@@ -20,3 +22,5 @@ class Services:
     store: UpdateStore
     rooms: Rooms
     login_throttle: LoginThrottle
+    passwords: PasswordHashing
+    registrations: SlidingWindowLimit

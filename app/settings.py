@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     login_max_failures: int = 5
     login_failure_window_seconds: float = 300.0
+    # argon2 (about 100 ms a hash) runs in at most this many threads; default one per CPU.
+    password_hash_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # Accounts created per client address per hour; 0 turns the limit off.
+    registrations_per_hour: int = Field(default=20, ge=0)
 
     ticket_ttl_seconds: float = 60.0
     max_message_bytes: int = 8 * 1024 * 1024

@@ -59,6 +59,8 @@ class ServerProcess:
             "WIDEN_PORT": str(self.port),
             "WIDEN_DATABASE_URL": self.database_url,
             "WIDEN_LOG_LEVEL": "INFO",
+            # Tests register many users from one address; the test of this limit turns it on.
+            "WIDEN_REGISTRATIONS_PER_HOUR": "0",
             **{f"WIDEN_{key.upper()}": value for key, value in self.settings.items()},
         }
         log = self.log_path.open("ab")

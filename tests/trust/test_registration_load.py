@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
-import pytest
 
 from tests.support.api import PASSWORD
 from tests.support.server import ServerProcess
@@ -45,7 +44,6 @@ async def _health_while(http: httpx.AsyncClient,
     return await task, latencies
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 2: argon2 runs on the event loop")
 async def test_health_stays_fast_while_passwords_are_hashed(live_server: ServerProcess) -> None:
     emails = [_email() for _ in range(CONCURRENT)]
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=60) as load, \
@@ -68,7 +66,6 @@ async def test_health_stays_fast_while_passwords_are_hashed(live_server: ServerP
         assert max(latencies) < HEALTH_BOUND_SECONDS, [round(s, 3) for s in latencies]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 2: registration is not rate-limited")
 async def test_registrations_per_address_are_limited(
     start_server: Callable[..., ServerProcess],
 ) -> None:
