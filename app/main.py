@@ -53,9 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=create_sessionmaker(engine),
             store=store,
             rooms=rooms,
-            login_throttle=LoginThrottle(
-                settings.login_max_failures, settings.login_failure_window_seconds
-            ),
+            login_throttle=LoginThrottle.from_settings(settings),
             passwords=passwords,
             registrations=SlidingWindowLimit(settings.registrations_per_hour, 3600),
         )

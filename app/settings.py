@@ -29,8 +29,12 @@ class Settings(BaseSettings):
 
     session_ttl_hours: float = 24 * 14
     cookie_secure: bool = False
-    login_max_failures: int = 5
-    login_failure_window_seconds: float = 300.0
+    # Failed logins within the window before 429: per (account, address), per address, and
+    # per account (high: only a guesser spread over many addresses reaches it). 0 turns one off.
+    login_max_failures: int = Field(default=5, ge=0)
+    login_max_failures_per_address: int = Field(default=20, ge=0)
+    login_max_failures_per_account: int = Field(default=100, ge=0)
+    login_failure_window_seconds: float = Field(default=300.0, gt=0)
     # argon2 (about 100 ms a hash) runs in at most this many threads; default one per CPU.
     password_hash_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # Accounts created per client address per hour; 0 turns the limit off.

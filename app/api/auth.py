@@ -59,22 +59,19 @@ async def login(
     body: LoginIn, request: Request, response: Response, session: DbSession, services: ServicesDep
 ) -> LoginOut:
     email = _normalise_email(body.email)
-    keys = (f"email:{email}", f"ip:{client_address(request)}")
+    address = client_address(request)
     throttle = services.login_throttle
-    wait = throttle.retry_after(*keys)
+    # Checked before the password: a stopped guesser learns nothing, even from the right one.
+    wait = throttle.retry_after(email, address)
     if wait is not None:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "Too many failed sign-in attempts; try again later",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
+        raise too_many_requests("Too many failed sign-in attempts", wait)
     user_id, password_hash = await _credentials(services, email)
     verified = await services.passwords.verify(password_hash, body.password)
     user = await session.get(models.User, user_id) if verified and user_id else None
     if user is None:
-        throttle.record_failure(*keys)
+        throttle.failed(email, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Wrong email or password")
-    throttle.reset(keys[0])
+    throttle.succeeded(email, address)
     if needs_rehash(user.password_hash):
         user.password_hash = await services.passwords.hash(body.password)
 
