@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import ws
 from app.api import auth, documents, health, progress, sections, sharing
+from app.cross_site import CrossSiteGuard
 from app.db import create_engine, create_sessionmaker
 from app.passwords import PasswordHashing
 from app.ratelimit import SlidingWindowLimit
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(progress.router)
     app.include_router(health.router)
     app.include_router(ws.router)
+
+    app.add_middleware(CrossSiteGuard, allowed_origins=settings.effective_origins)
 
     @app.middleware("http")
     async def refuse_nul_in_path(

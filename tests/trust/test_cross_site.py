@@ -48,7 +48,6 @@ def _refused(response: httpx.Response) -> None:
     assert response.json()["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 11: no Origin check on cookie requests")
 async def test_body_less_cross_site_requests_are_refused_with_the_cookie(
     live_server: ServerProcess, cookie_clients: CookieClients,
     alice: Api, bob: Api,
@@ -99,7 +98,6 @@ async def test_body_less_cross_site_requests_are_refused_with_the_cookie(
     assert response.status_code == 204, response.text
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 11: no Origin check on cookie requests")
 async def test_bearer_requests_are_not_concerned(
     live_server: ServerProcess, cookie_clients: CookieClients, alice: Api,
 ) -> None:
