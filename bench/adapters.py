@@ -186,6 +186,8 @@ class WidenAdapter(ServerAdapter):
             "WIDEN_PORT": str(self.port),
             "WIDEN_HOST": LOOPBACK,
             "WIDEN_DATABASE_URL": f"sqlite+aiosqlite:///{self.db_path}",
+            # The bench signs up one user per client from one address; not what it measures.
+            "WIDEN_REGISTRATIONS_PER_HOUR": "0",
         }
         await self._spawn([repo_python(), "-m", "app"], env, REPO_DIR).start()
         if self._http is not None:
