@@ -12,11 +12,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import ws
-from app.api import auth, documents, health, progress, sections, sharing
+from app.api import auth, docs, documents, health, progress, sections, sharing
+from app.body_limit import BodyLimit
 from app.cross_site import CrossSiteGuard
 from app.db import create_engine, create_sessionmaker
+from app.errors import install_error_handlers
 from app.passwords import PasswordHashing
 from app.ratelimit import SlidingWindowLimit
+from app.security_headers import SecurityHeaders
 from app.services import Services
 from app.settings import Settings
 from app.throttle import LoginThrottle
@@ -71,7 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             passwords.close()
             log.info("server stopped", extra={"event": "server.stopped"})
 
-    app = FastAPI(title="Widen", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Widen",
+        version="0.1.0",
+        lifespan=lifespan,
+        # Served by `app.api.docs` under a policy of their own; ReDoc (which needs web workers
+        # from blob: URLs and fonts from Google) is not served.
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
     app.include_router(auth.router)
     app.include_router(documents.router)
     app.include_router(sections.router)
@@ -79,7 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(progress.router)
     app.include_router(health.router)
     app.include_router(ws.router)
+    app.include_router(docs.router)
 
+    # Middleware added later wraps what was added before. The body limit is innermost, so the
+    # route reads the body through it directly (`@app.middleware` functions read it in a task
+    # group, which would turn its 413 into a 400); the security headers are outermost, so they
+    # reach every response.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.effective_origins)
 
     @app.middleware("http")
@@ -102,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    "path": request.url.path, "status": response.status_code,
                                    "ms": round((time.perf_counter() - started) * 1000, 1)})
         return response
+
+    app.add_middleware(SecurityHeaders)
 
     if (settings.static_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="frontend")

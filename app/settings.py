@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Accounts created per client address per hour; 0 turns the limit off.
     registrations_per_hour: int = Field(default=20, ge=0)
 
+    # Largest HTTP request body (JSON); larger ones get 413 unread. 0 turns the limit off.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=0)
     ticket_ttl_seconds: float = 60.0
     max_message_bytes: int = 8 * 1024 * 1024
     flush_interval_ms: float = 50.0

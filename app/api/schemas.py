@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+# Every string a client sends is bounded, so no field costs more than its purpose. Ids are
+# UUIDs (36 characters). `EmailStr` is bounded by its own validator (2048 characters in
+# pydantic, then 254 in email-validator), before anything else looks at it.
+Id = Annotated[str, Field(max_length=64)]
+Ids = Annotated[list[Id], Field(max_length=200)]
 
 
 def _without_nul(value: Any) -> Any:
@@ -122,7 +128,7 @@ SectionStatus = Literal["draft", "in_progress", "in_review", "done"]
 class InvitationIn(InputModel):
     email: EmailStr
     role: InvitableRole
-    sections: list[str] | None = Field(default=None, max_length=200)
+    sections: Ids | None = None
     reason: Reason
     message: str | None = Field(default=None, max_length=2000)
     expires_at: datetime | None = None
@@ -155,17 +161,17 @@ class MemberOut(BaseModel):
 class MemberPatch(InputModel):
     role: InvitableRole | None = None
     # Present and null: the whole document; absent: unchanged.
-    sections: list[str] | None = Field(default=None, max_length=200)
+    sections: Ids | None = None
 
 
 class TransferIn(InputModel):
-    user_id: str
+    user_id: Id
 
 
 class InviteRequestIn(InputModel):
     email: EmailStr
     role: InvitableRole
-    sections: list[str] | None = Field(default=None, max_length=200)
+    sections: Ids | None = None
     reason: Reason
     message: str | None = Field(default=None, max_length=2000)
 
@@ -215,14 +221,14 @@ class SharingLogOut(BaseModel):
 class SectionIn(InputModel):
     title: str = Field(default="Untitled section", max_length=300)
     status: SectionStatus = "draft"
-    assignee_id: str | None = None
+    assignee_id: Id | None = None
     due_date: date | None = None
 
 
 class SectionPatch(InputModel):
     title: str | None = Field(default=None, max_length=300)
     status: SectionStatus | None = None
-    assignee_id: str | None = None
+    assignee_id: Id | None = None
     due_date: date | None = None
 
 
@@ -242,7 +248,7 @@ class SectionOut(BaseModel):
 
 
 class SectionOrderIn(InputModel):
-    section_ids: list[str] = Field(max_length=1000)
+    section_ids: list[Id] = Field(max_length=1000)
 
 
 class SectionProgress(BaseModel):

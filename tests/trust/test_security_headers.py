@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
@@ -40,7 +39,6 @@ def _check_common(response: httpx.Response) -> dict[str, list[str]]:
     return policy
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 13: no security headers")
 async def test_every_response_carries_the_security_headers(
     live_server: ServerProcess, alice: Api
 ) -> None:
@@ -70,7 +68,6 @@ async def test_every_response_carries_the_security_headers(
         assert policy["object-src"] == ["'none'"] and policy["base-uri"] == ["'none'"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 13: no security headers")
 async def test_the_app_needs_no_inline_script_and_docs_allow_only_their_own(
     live_server: ServerProcess,
 ) -> None:
