@@ -14,13 +14,15 @@ from app.settings import Settings
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.database_url)
+    # An SQL error's message would otherwise quote its parameters: whatever a client sent
+    # (titles, messages) and more, into the log.
     if not settings.is_sqlite:
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if url.database and url.database != ":memory:":
         from pathlib import Path
 
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     synchronous = settings.sqlite_synchronous
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -12,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import ws
+from app.access_log import AccessLog
 from app.api import auth, docs, documents, health, progress, sections, sharing
 from app.body_limit import BodyLimit
 from app.cross_site import CrossSiteGuard
@@ -109,18 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": "Not found"}, status_code=404)
         return await call_next(request)
 
-    @app.middleware("http")
-    async def access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """One line per request, without the query string (it may carry a ticket)."""
-        started = time.perf_counter()
-        response = await call_next(request)
-        log.info("request", extra={"event": "http.request", "method": request.method,
-                                   "path": request.url.path, "status": response.status_code,
-                                   "ms": round((time.perf_counter() - started) * 1000, 1)})
-        return response
-
+    app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders)
 
     if (settings.static_dir / "index.html").is_file():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -34,7 +33,6 @@ def _entries(server: ServerProcess) -> list[dict[str, Any]]:
     return [json.loads(line) for line in server.logs().splitlines() if line.startswith("{")]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 14: a 500 escapes the access log")
 async def test_a_500_is_in_the_access_log_without_the_request_text(
     live_server: ServerProcess, alice: Api
 ) -> None:
