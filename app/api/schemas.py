@@ -37,11 +37,18 @@ class InputModel(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _naive_times_are_utc(cls, value: Any) -> Any:
-        """A timestamp without a zone is read as UTC rather than refused or misread."""
-        if isinstance(value, datetime) and value.tzinfo is None:
+    def _times_in_utc(cls, value: Any) -> Any:
+        """Every timestamp is stored in UTC: one without a zone is read as UTC rather than
+        refused or misread; one whose UTC instant falls outside the calendar (year 9999 at
+        -14:00, year 1 at +01:00) is refused here rather than overflowing in the database."""
+        if not isinstance(value, datetime):
+            return value
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("time out of range once converted to UTC") from exc
 
 
 class RegisterIn(InputModel):
