@@ -28,13 +28,18 @@ from app.api.schemas import (
 from app.permissions import Access, Role, document_access
 from app.services import Services
 from app.sharing import (
+    PENDING,
     check_sections,
     create_invitation,
+    decide_request,
     expire_stale_invitations,
     member_count,
     member_grant,
     record,
     record_invitation_step,
+    remove_grant,
+    settle_invitation,
+    transfer_owner,
 )
 from app.timeutil import utcnow
 
@@ -108,11 +113,10 @@ async def withdraw(document_id: str, invitation_id: str, user: CurrentUser,
     if invitation is None or invitation.document_id != document_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
     await expire_stale_invitations(session, document_id=document_id)
-    if invitation.status != "pending":
+    if invitation.status != PENDING:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"The invitation is already {invitation.status}")
-    invitation.status = "withdrawn"
-    invitation.responded_at = utcnow()
+    await settle_invitation(session, invitation, "withdrawn")
     record_invitation_step(session, invitation, "withdrawn", actor_id=user.id)
 
 
@@ -135,24 +139,23 @@ async def _my_pending_invitation(session: DbSession, user: models.User,
     if invitation is None or invitation.email != user.email:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
     await expire_stale_invitations(session, email=user.email)
-    if invitation.status != "pending":
+    if invitation.status != PENDING:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"This invitation is {invitation.status}")
     return invitation
 
 
-def _respond(session: DbSession, invitation: models.Invitation, user: models.User,
-             outcome: str) -> None:
+async def _respond(session: DbSession, invitation: models.Invitation, user: models.User,
+                   outcome: str) -> None:
     """The invitee's answer: `outcome` is both the new status and the logged step."""
-    invitation.status = outcome
-    invitation.responded_at = utcnow()
+    await settle_invitation(session, invitation, outcome)
     record_invitation_step(session, invitation, outcome, actor_id=user.id, subject_id=user.id)
 
 
 @router.post("/invitations/{invitation_id}/accept", response_model=InvitationOut)
 async def accept(invitation_id: str, user: CurrentUser, session: DbSession) -> InvitationOut:
     invitation = await _my_pending_invitation(session, user, invitation_id)
-    _respond(session, invitation, user, "accepted")
+    await _respond(session, invitation, user, "accepted")
     grant = await member_grant(session, invitation.document_id, user.id)
     if grant is None:
         session.add(models.Grant(document_id=invitation.document_id, user_id=user.id,
@@ -167,7 +170,7 @@ async def accept(invitation_id: str, user: CurrentUser, session: DbSession) -> I
 @router.post("/invitations/{invitation_id}/decline", response_model=InvitationOut)
 async def decline(invitation_id: str, user: CurrentUser, session: DbSession) -> InvitationOut:
     invitation = await _my_pending_invitation(session, user, invitation_id)
-    _respond(session, invitation, user, "declined")
+    await _respond(session, invitation, user, "declined")
     return await _invitation_out(session, invitation)
 
 
@@ -239,10 +242,9 @@ async def remove_member(document_id: str, member_id: str, user: CurrentUser,
                             "The owner cannot leave; transfer ownership first")
     if not leaving and not access.can_manage:
         raise forbid("Only the owner can remove members")
-    grant = await _grant_of(session, document_id, member_id)
+    role, sections = await remove_grant(session, document_id, member_id)
     record(session, document_id, "left" if leaving else "revoked", actor_id=user.id,
-           subject_id=member_id, role=grant.role, sections=grant.sections)
-    await session.delete(grant)
+           subject_id=member_id, role=role, sections=sections)
     live.restrict_now(services.rooms, document_id, member_id, None)
     _after_commit(tasks, services, document_id, member_id)
 
@@ -253,14 +255,10 @@ async def transfer_ownership(document_id: str, body: TransferIn, user: CurrentUs
                              tasks: BackgroundTasks) -> list[MemberOut]:
     """The new owner must already be a member; the old owner stays on as a full editor."""
     access = await require_owner(session, user, document_id)
-    grant = await _grant_of(session, document_id, body.user_id)
-    await session.delete(grant)
-    await session.flush()
-    access.document.owner_id = body.user_id
-    session.add(models.Grant(document_id=document_id, user_id=user.id, role=Role.EDITOR))
+    await _grant_of(session, document_id, body.user_id)  # a 404 before anything changes
+    await transfer_owner(session, access.document, user.id, body.user_id)
     record(session, document_id, "ownership_transferred", actor_id=user.id,
            subject_id=body.user_id, role=Role.OWNER)
-    await session.flush()
     for member_id in (user.id, body.user_id):
         _after_commit(tasks, services, document_id, member_id)
     return await members(document_id, user, session)
@@ -316,7 +314,7 @@ async def _pending_request(session: DbSession, document_id: str,
     request = await session.get(models.InviteRequest, request_id)
     if request is None or request.document_id != document_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Request not found")
-    if request.status != "pending":
+    if request.status != PENDING:
         raise HTTPException(status.HTTP_409_CONFLICT, f"The request is already {request.status}")
     return request
 
@@ -327,6 +325,7 @@ async def approve_request(document_id: str, request_id: str, user: CurrentUser,
                           session: DbSession) -> InviteRequestOut:
     access = await require_owner(session, user, document_id)
     request = await _pending_request(session, document_id, request_id)
+    await decide_request(session, request, "approved")
     record(session, document_id, "invite_request_approved", actor_id=user.id,
            subject_id=request.requester_id, subject_email=request.email, role=request.role,
            sections=request.sections, reason=request.reason)
@@ -334,8 +333,7 @@ async def approve_request(document_id: str, request_id: str, user: CurrentUser,
         session, access.document, user.id, email=request.email, role=request.role,
         sections=request.sections, reason=request.reason, message=request.message,
         expires_at=None)
-    request.status, request.decided_at, request.invitation_id = ("approved", utcnow(),
-                                                                 invitation.id)
+    request.invitation_id = invitation.id
     return await _request_out(session, request)
 
 
@@ -345,7 +343,7 @@ async def refuse_request(document_id: str, request_id: str, user: CurrentUser,
                          session: DbSession) -> InviteRequestOut:
     await require_owner(session, user, document_id)
     request = await _pending_request(session, document_id, request_id)
-    request.status, request.decided_at = "refused", utcnow()
+    await decide_request(session, request, "refused")
     record(session, document_id, "invite_request_refused", actor_id=user.id,
            subject_id=request.requester_id, subject_email=request.email, role=request.role,
            sections=request.sections, reason=request.reason)
