@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import HTTPException, status
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -186,12 +186,6 @@ async def member_grant(session: AsyncSession, document_id: str,
     return await session.scalar(select(models.Grant).where(
         models.Grant.document_id == document_id, models.Grant.user_id == user_id))
 
-
-async def member_count(session: AsyncSession, document_id: str) -> int:
-    count = await session.scalar(
-        select(func.count()).select_from(models.Grant)
-        .where(models.Grant.document_id == document_id))
-    return int(count or 0)
 
 
 async def remove_grant(session: AsyncSession, document_id: str,

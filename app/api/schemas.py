@@ -198,12 +198,24 @@ class InviteRequestOut(BaseModel):
     invitation_id: str | None
 
 
+class LogUserOut(BaseModel):
+    """A person in the sharing log; `email` is null where the reader may not see it."""
+
+    id: str
+    name: str
+    email: str | None
+
+
 class SharingEventOut(BaseModel):
+    """One step; for a reader other than the owner, `message` is null, and `actor`,
+    `subject` and `subject_email` are null where they would reveal someone who is not a
+    member (DESIGN §3)."""
+
     id: int
     at: datetime
     kind: str
-    actor: UserOut | None
-    subject: UserOut | None
+    actor: LogUserOut | None
+    subject: LogUserOut | None
     subject_email: str | None
     role: str | None
     sections: list[str] | None

@@ -17,6 +17,7 @@ from app.api.schemas import (
     InvitationOut,
     InviteRequestIn,
     InviteRequestOut,
+    LogUserOut,
     MemberOut,
     MemberPatch,
     SharingEventOut,
@@ -25,7 +26,7 @@ from app.api.schemas import (
     TransferIn,
     UserOut,
 )
-from app.permissions import Access, Role, document_access
+from app.permissions import Access, LogReader, Role, document_access
 from app.services import Services
 from app.sharing import (
     PENDING,
@@ -33,7 +34,6 @@ from app.sharing import (
     create_invitation,
     decide_request,
     expire_stale_invitations,
-    member_count,
     member_grant,
     record,
     record_invitation_step,
@@ -354,16 +354,26 @@ async def refuse_request(document_id: str, request_id: str, user: CurrentUser,
 
 @router.get("/documents/{document_id}/log", response_model=SharingLogOut)
 async def sharing_log(document_id: str, user: CurrentUser, session: DbSession) -> SharingLogOut:
-    """How the document became social, step by step; read-only by construction."""
+    """How the document became social, step by step; read-only by construction. What each
+    reader sees of a step is the policy's (`LogReader`): the owner all, members less."""
     access = await require_access(session, user, document_id)
     await expire_stale_invitations(session, document_id=document_id)
     events = list(await session.scalars(
         select(models.SharingEvent).where(models.SharingEvent.document_id == document_id)
         .order_by(models.SharingEvent.at, models.SharingEvent.id)))
-    users = await _users(session, {u for e in events for u in (e.actor_id, e.subject_id)})
+    member_ids = set(await session.scalars(
+        select(models.Grant.user_id).where(models.Grant.document_id == document_id)))
+    members = await _users(session, {access.document.owner_id, *member_ids})
+    reader = LogReader.of(access, {u.id: u.email for u in members.values()}, events)
+    views = [reader.view(e) for e in events]
+    users = await _users(session, {u for v in views for u in (v.actor_id, v.subject_id)})
 
-    def user_out(user_id: str | None) -> UserOut | None:
-        return UserOut.model_validate(users[user_id]) if user_id in users else None
+    def person(user_id: str | None) -> LogUserOut | None:
+        if user_id is None or user_id not in users:
+            return None
+        found = users[user_id]
+        return LogUserOut(id=found.id, name=found.name,
+                          email=found.email if reader.shows_email_of(found.id) else None)
 
     first_invite = next((e for e in events if e.kind == "invited"), None)
     created = access.document.created_at
@@ -373,12 +383,12 @@ async def sharing_log(document_id: str, user: CurrentUser, session: DbSession) -
         private_until=private_until,
         private_for_seconds=((private_until or utcnow()) - created).total_seconds(),
         first_need=first_invite.reason if first_invite else None,
-        members=await member_count(session, document_id) + 1,
+        members=len(member_ids) + 1,
     )
     return SharingLogOut(summary=summary, events=[
         SharingEventOut(
-            id=e.id, at=e.at, kind=e.kind, actor=user_out(e.actor_id),
-            subject=user_out(e.subject_id), subject_email=e.subject_email, role=e.role,
-            sections=e.sections, reason=e.reason, message=e.message,
+            id=e.id, at=e.at, kind=e.kind, actor=person(v.actor_id),
+            subject=person(v.subject_id), subject_email=v.subject_email, role=e.role,
+            sections=e.sections, reason=e.reason, message=v.message,
             invitation_id=e.invitation_id)
-        for e in events])
+        for e, v in zip(events, views, strict=True)])

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from tests.support.api import Api
 
 Json = dict[str, Any]
@@ -36,7 +34,6 @@ async def _log(api: Api, document_id: str) -> Json:
     return dict(response.json())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 7: members see messages and addresses")
 async def test_members_see_every_step_but_no_messages_and_no_outsiders_addresses(
     make_api: Callable[[], Api], alice: Api, bob: Api
 ) -> None:
