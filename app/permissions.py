@@ -151,30 +151,32 @@ class LogReader:
     """
 
     sees_everything: bool
-    # The owner and the current members: user id -> address.
-    members: Mapping[str, str]
+    # The owner and the current members, by user id and by address (lower case).
+    member_ids: frozenset[str]
+    member_addresses: frozenset[str]
     accepted_invitations: frozenset[str]
 
     @classmethod
     def of(cls, access: Access, members: Mapping[str, str],
            events: Iterable[SharingEvent]) -> LogReader:
+        """`members`: user id -> address of the owner and every current member."""
         accepted = frozenset(e.invitation_id for e in events
                              if e.kind == "accepted" and e.invitation_id)
-        return cls(access.can_manage, members, accepted)
+        return cls(access.can_manage, frozenset(members),
+                   frozenset(a.lower() for a in members.values()), accepted)
 
     def shows_email_of(self, user_id: str) -> bool:
-        return self.sees_everything or user_id in self.members
+        return self.sees_everything or user_id in self.member_ids
 
     def view(self, event: SharingEvent) -> EventView:
         if self.sees_everything:
             return EventView(event.actor_id, event.subject_id, event.subject_email,
                              event.message)
-        member_addresses = {a.lower() for a in self.members.values()}
         address = event.subject_email
         hidden_invitee = (
             event.kind in INVITATION_STEPS
             and event.invitation_id not in self.accepted_invitations
-            and event.subject_id not in self.members
+            and event.subject_id not in self.member_ids
         )
 
         def person(user_id: str | None) -> str | None:
@@ -185,6 +187,7 @@ class LogReader:
         return EventView(
             actor_id=person(event.actor_id),
             subject_id=person(event.subject_id),
-            subject_email=address if address and address.lower() in member_addresses else None,
+            subject_email=(address if address and address.lower() in self.member_addresses
+                           else None),
             message=None,
         )
