@@ -112,3 +112,20 @@ async def test_bearer_requests_are_not_concerned(
     assert response.status_code == 201, response.text
     _refused(await both.post("/api/documents", json={"title": "Cookie"},
                              headers={"Origin": EVIL}))
+
+
+@pytest.mark.xfail(strict=True, reason="the origin check refused sign-ins holding a cookie")
+async def test_signing_in_again_with_an_old_cookie_needs_no_origin(
+    live_server: ServerProcess, cookie_clients: CookieClients, alice: Api,
+) -> None:
+    """Signing in or registering is not authenticated by the cookie, so a client that holds
+    one (a script that signed in before) is not asked for an origin."""
+    http = await cookie_clients(alice)
+    response = await http.post("/api/auth/login",
+                               json={"email": alice.user["email"], "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    response = await http.post("/api/auth/register", json={
+        "email": "again@example.org", "password": PASSWORD, "name": "Again"})
+    assert response.status_code == 201, response.text
+    # Anything the cookie signs in still needs the origin.
+    _refused(await http.post("/api/auth/logout"))
