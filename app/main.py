@@ -14,7 +14,6 @@ from app import ws
 from app.access_log import AccessLog
 from app.api import auth, docs, documents, health, progress, sections, sharing
 from app.body_limit import BodyLimit
-from app.cross_site import CrossSiteGuard
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.passwords import PasswordHashing
@@ -98,7 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # group, which would turn its 413 into a 400); the security headers are outermost, so they
     # reach every response.
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(CrossSiteGuard, allowed_origins=settings.effective_origins)
 
     @app.middleware("http")
     async def refuse_nul_in_path(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
+from app.cross_site import refuse_cross_site
 from app.security import token_digest
 from app.services import Services
 from app.timeutil import utcnow
@@ -36,12 +37,18 @@ async def get_db(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
-def presented_token(request: Request) -> str | None:
+def presented_credentials(request: Request) -> tuple[str | None, bool]:
+    """The session token, and whether it came from the cookie (a bearer token wins)."""
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials:
-        return credentials.strip()
-    return request.cookies.get(SESSION_COOKIE)
+        return credentials.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return cookie, cookie is not None
+
+
+def presented_token(request: Request) -> str | None:
+    return presented_credentials(request)[0]
 
 
 async def user_for_token(session: AsyncSession, token: str) -> models.User | None:
@@ -57,8 +64,11 @@ async def user_for_token(session: AsyncSession, token: str) -> models.User | Non
     return result.scalar_one_or_none()
 
 
-async def get_current_user(request: Request, session: DbSession) -> models.User:
-    token = presented_token(request)
+async def get_current_user(request: Request, session: DbSession,
+                           services: ServicesDep) -> models.User:
+    token, from_cookie = presented_credentials(request)
+    if from_cookie:
+        refuse_cross_site(request, services.settings.effective_origins)
     user = await user_for_token(session, token) if token else None
     if user is None:
         raise HTTPException(

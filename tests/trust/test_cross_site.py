@@ -114,7 +114,6 @@ async def test_bearer_requests_are_not_concerned(
                              headers={"Origin": EVIL}))
 
 
-@pytest.mark.xfail(strict=True, reason="the origin check refused sign-ins holding a cookie")
 async def test_signing_in_again_with_an_old_cookie_needs_no_origin(
     live_server: ServerProcess, cookie_clients: CookieClients, alice: Api,
 ) -> None:
