@@ -13,6 +13,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (a container's share, where the OS says so)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 class Settings(BaseSettings):
     """Every knob an operator may turn; the defaults are the embedded single-machine setup."""
 
@@ -35,8 +42,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=0)
     login_max_failures_per_account: int = Field(default=100, ge=0)
     login_failure_window_seconds: float = Field(default=300.0, gt=0)
-    # argon2 (about 100 ms a hash) runs in at most this many threads; default one per CPU.
-    password_hash_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # argon2 (about 100 ms of CPU and 64 MiB of memory a hash) runs in at most this many
+    # threads; default one per CPU this process may use, at most 4.
+    password_hash_workers: int = Field(default_factory=lambda: min(4, _usable_cpus()), ge=1)
     # Accounts created per client address per hour; 0 turns the limit off.
     registrations_per_hour: int = Field(default=20, ge=0)
 
