@@ -16,9 +16,11 @@ from tests.support.server import ServerProcess
 from tests.trust.clients import ATTACKER, ELSEWHERE, client_from
 
 CONCURRENT = 16
-# Before the fix, 16 registrations raised /api/health from 2 ms to 1.8 s; the bound is
-# generous for a busy 2-core machine and still far below that.
-HEALTH_BOUND_SECONDS = 0.3
+# Before the fix, 16 registrations stalled /api/health for 1.6 to 6 s (hashing back to back on
+# the loop); after it, the worst probe is typically under 100 ms. The bound is generous because
+# the test shares a small machine with other work (300 ms was exceeded once in a dozen runs
+# there), and still far below the failure.
+HEALTH_BOUND_SECONDS = 0.5
 
 
 def _email() -> str:
