@@ -16,6 +16,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """`hide_parameters`: a failed statement's message (and so a logged traceback) names the
     SQL but not its values, which are update bytes (document content), digests and e-mails."""
     url = make_url(settings.database_url)
+    # An SQL error's message would otherwise quote its parameters: whatever a client sent
+    # (titles, messages) and more, into the log.
     if not settings.is_sqlite:
         return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if url.database and url.database != ":memory:":

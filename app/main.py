@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -13,11 +12,17 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import ws
-from app.api import auth, comments, documents, health, progress, sections, sharing
+from app.access_log import AccessLog
+from app.api import auth, comments, docs, documents, health, progress, sections, sharing
+from app.body_limit import BodyLimit
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
+from app.errors import install_error_handlers
+from app.passwords import PasswordHashing
 from app.progress import WordCounts
+from app.ratelimit import SlidingWindowLimit
 from app.sections import retired_roots
+from app.security_headers import SecurityHeaders
 from app.services import Services
 from app.settings import Settings
 from app.throttle import LoginThrottle
@@ -54,15 +59,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retired_roots=partial(retired_roots, sessions),
         )
         text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
+        passwords = PasswordHashing(settings.password_hash_workers)
         app.state.services = Services(
             settings=settings,
             engine=engine,
             sessions=sessions,
             store=store,
             rooms=rooms,
-            login_throttle=LoginThrottle(
-                settings.login_max_failures, settings.login_failure_window_seconds
-            ),
+            login_throttle=LoginThrottle.from_settings(settings),
+            passwords=passwords,
+            registrations=SlidingWindowLimit(settings.registrations_per_hour, 3600),
             text_workers=text_workers,
             word_counts=WordCounts(rooms, store, text_workers),
             connections=Connections(),
@@ -78,9 +84,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await store.stop()
             text_workers.close()
             await engine.dispose()
+            passwords.close()
             log.info("server stopped", extra={"event": "server.stopped"})
 
-    app = FastAPI(title="Widen", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Widen",
+        version="0.1.0",
+        lifespan=lifespan,
+        # Served by `app.api.docs` under a policy of their own; ReDoc (which needs web workers
+        # from blob: URLs and fonts from Google) is not served.
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
     app.include_router(auth.router)
     app.include_router(documents.router)
     app.include_router(sections.router)
@@ -89,6 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(progress.router)
     app.include_router(health.router)
     app.include_router(ws.router)
+    app.include_router(docs.router)
+
+    # Middleware added later wraps what was added before. The body limit is innermost, so the
+    # route reads the body through it directly (`@app.middleware` functions read it in a task
+    # group, which would turn its 413 into a 400); the security headers are outermost, so they
+    # reach every response.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
 
     @app.middleware("http")
     async def refuse_nul_in_path(
@@ -99,17 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": "Not found"}, status_code=404)
         return await call_next(request)
 
-    @app.middleware("http")
-    async def access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """One line per request, without the query string (it may carry a ticket)."""
-        started = time.perf_counter()
-        response = await call_next(request)
-        log.info("request", extra={"event": "http.request", "method": request.method,
-                                   "path": request.url.path, "status": response.status_code,
-                                   "ms": round((time.perf_counter() - started) * 1000, 1)})
-        return response
+    app.add_middleware(AccessLog)
+    app.add_middleware(SecurityHeaders)
 
     if (settings.static_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="frontend")

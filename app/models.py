@@ -10,11 +10,13 @@ from sqlalchemy import (
     JSON,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -151,6 +153,13 @@ class Grant(Base):
 
 class Invitation(Base):
     __tablename__ = "invitations"
+    # At most one pending invitation per address per document, enforced by the database so
+    # that concurrent invitations cannot each find none pending (migration 0004_http_trust).
+    __table_args__ = (
+        Index("uq_invitations_one_pending_per_address", "document_id", "email", unique=True,
+              sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     document_id: Mapped[str] = mapped_column(

@@ -6,13 +6,14 @@ which every caller turns into the same 404 as for a document that does not exist
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Comment, CommentStatus, Document, Grant
+from app.models import Comment, CommentStatus, Document, Grant, SharingEvent
 from crdt.guard import WriteScope
 
 
@@ -179,3 +180,72 @@ def narrower(first: WriteScope, second: WriteScope) -> WriteScope:
     if second.roots is None:
         return first
     return WriteScope.only(first.roots & second.roots)
+
+
+# The log's steps that belong to one invitation's life.
+INVITATION_STEPS = frozenset({"invited", "accepted", "declined", "withdrawn", "expired"})
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """One sharing-log event as its reader may see it; None where it is hidden."""
+
+    actor_id: str | None
+    subject_id: str | None
+    subject_email: str | None
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogReader:
+    """What one reader may see of a document's sharing log (DESIGN §3).
+
+    The owner sees everything. Every other member, progress included, sees each step's who,
+    role, scope, reason and time, but no invitation or request message (they were written to
+    the invitee or the owner), and no address of anyone who is not a member now. The invitee
+    of an invitation nobody accepted (pending, declined, withdrawn, expired) is not shown at
+    all, not even by name: it is "an invitation". Anyone else who is not a member now (a
+    former member) appears by name only.
+    """
+
+    sees_everything: bool
+    # The owner and the current members, by user id and by address (lower case).
+    member_ids: frozenset[str]
+    member_addresses: frozenset[str]
+    accepted_invitations: frozenset[str]
+
+    @classmethod
+    def of(cls, access: Access, members: Mapping[str, str],
+           events: Iterable[SharingEvent]) -> LogReader:
+        """`members`: user id -> address of the owner and every current member."""
+        accepted = frozenset(e.invitation_id for e in events
+                             if e.kind == "accepted" and e.invitation_id)
+        return cls(access.can_manage, frozenset(members),
+                   frozenset(a.lower() for a in members.values()), accepted)
+
+    def shows_email_of(self, user_id: str) -> bool:
+        return self.sees_everything or user_id in self.member_ids
+
+    def view(self, event: SharingEvent) -> EventView:
+        if self.sees_everything:
+            return EventView(event.actor_id, event.subject_id, event.subject_email,
+                             event.message)
+        address = event.subject_email
+        hidden_invitee = (
+            event.kind in INVITATION_STEPS
+            and event.invitation_id not in self.accepted_invitations
+            and event.subject_id not in self.member_ids
+        )
+
+        def person(user_id: str | None) -> str | None:
+            if hidden_invitee and user_id is not None and user_id == event.subject_id:
+                return None
+            return user_id
+
+        return EventView(
+            actor_id=person(event.actor_id),
+            subject_id=person(event.subject_id),
+            subject_email=(address if address and address.lower() in self.member_addresses
+                           else None),
+            message=None,
+        )

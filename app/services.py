@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.connections import Connections
+from app.passwords import PasswordHashing
 from app.progress import WordCounts
+from app.ratelimit import SlidingWindowLimit
 from app.settings import Settings
 from app.throttle import LoginThrottle
 from app.workers import TextWorkers
@@ -26,3 +28,5 @@ class Services:
     text_workers: TextWorkers
     word_counts: WordCounts
     connections: Connections
+    passwords: PasswordHashing
+    registrations: SlidingWindowLimit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -10,6 +11,13 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (a container's share, where the OS says so)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -32,9 +40,20 @@ class Settings(BaseSettings):
 
     session_ttl_hours: float = 24 * 14
     cookie_secure: bool = False
-    login_max_failures: int = 5
-    login_failure_window_seconds: float = 300.0
+    # Failed logins within the window before 429: per (account, address), per address, and
+    # per account (high: only a guesser spread over many addresses reaches it). 0 turns one off.
+    login_max_failures: int = Field(default=5, ge=0)
+    login_max_failures_per_address: int = Field(default=20, ge=0)
+    login_max_failures_per_account: int = Field(default=100, ge=0)
+    login_failure_window_seconds: float = Field(default=300.0, gt=0)
+    # argon2 (about 100 ms of CPU and 64 MiB of memory a hash) runs in at most this many
+    # threads; default one per CPU this process may use, at most 4.
+    password_hash_workers: int = Field(default_factory=lambda: min(4, _usable_cpus()), ge=1)
+    # Accounts created per client address per hour; 0 turns the limit off.
+    registrations_per_hour: int = Field(default=20, ge=0)
 
+    # Largest HTTP request body (JSON); larger ones get 413 unread. 0 turns the limit off.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=0)
     ticket_ttl_seconds: float = 60.0
     max_message_bytes: int = 8 * 1024 * 1024
     flush_interval_ms: float = 50.0

@@ -191,8 +191,8 @@ class WidenAdapter(ServerAdapter):
             "WIDEN_PORT": str(self.port),
             "WIDEN_HOST": LOOPBACK,
             "WIDEN_DATABASE_URL": f"sqlite+aiosqlite:///{self.db_path}",
-            # One bench user holds every connection, and replays send as fast as they can:
-            # the abuse limits are not what these benchmarks measure.
+            # One bench user holds every connection, replays send as fast as they can, and the
+            # bench signs up one user per client from one address: not what it measures.
             "WIDEN_MAX_CONNECTIONS_PER_USER": "0",
             "WIDEN_MAX_MESSAGES_PER_SECOND": "0",
             "WIDEN_REGISTRATIONS_PER_HOUR": "0",

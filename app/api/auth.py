@@ -10,8 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app import models
 from app.api.deps import SESSION_COOKIE, CurrentLogin, CurrentUser, DbSession, ServicesDep
+from app.api.limits import client_address, too_many_requests
 from app.api.schemas import LoginIn, LoginOut, RegisterIn, UserOut
-from app.security import hash_password, needs_rehash, new_token, token_digest, verify_password
+from app.security import needs_rehash, new_token, token_digest
+from app.services import Services
 from app.timeutil import utcnow
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -22,9 +24,17 @@ def _normalise_email(email: str) -> str:
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def register(body: RegisterIn, session: DbSession) -> models.User:
+async def register(
+    body: RegisterIn, request: Request, session: DbSession, services: ServicesDep
+) -> models.User:
+    # Every attempt costs a hash, so every attempt counts, including one for a taken address.
+    address = client_address(request)
+    wait = services.registrations.retry_after(address)
+    if wait is not None:
+        raise too_many_requests("Too many new accounts from your address", wait)
+    services.registrations.hit(address)
     user = models.User(email=_normalise_email(body.email), name=body.name,
-                       password_hash=hash_password(body.password))
+                       password_hash=await services.passwords.hash(body.password))
     session.add(user)
     try:
         await session.flush()
@@ -33,27 +43,37 @@ async def register(body: RegisterIn, session: DbSession) -> models.User:
     return user
 
 
+async def _credentials(services: Services, email: str) -> tuple[str | None, str | None]:
+    """The account's id and password hash, read in a transaction of its own: verifying waits
+    for a hashing thread, and holding a pooled connection meanwhile would let a burst of logins
+    take every connection from everyone else."""
+    async with services.sessions() as session:
+        row = (await session.execute(
+            select(models.User.id, models.User.password_hash).where(models.User.email == email)
+        )).first()
+    return (row.id, row.password_hash) if row else (None, None)
+
+
 @router.post("/auth/login", response_model=LoginOut)
 async def login(
     body: LoginIn, request: Request, response: Response, session: DbSession, services: ServicesDep
 ) -> LoginOut:
     email = _normalise_email(body.email)
-    keys = (f"email:{email}", f"ip:{request.client.host if request.client else '?'}")
+    address = client_address(request)
     throttle = services.login_throttle
-    wait = throttle.retry_after(*keys)
+    # Checked before the password: a stopped guesser learns nothing, even from the right one.
+    wait = throttle.retry_after(email, address)
     if wait is not None:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "Too many failed sign-in attempts; try again later",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
-    user = await session.scalar(select(models.User).where(models.User.email == email))
-    if not verify_password(user.password_hash if user else None, body.password) or user is None:
-        throttle.record_failure(*keys)
+        raise too_many_requests("Too many failed sign-in attempts", wait)
+    user_id, password_hash = await _credentials(services, email)
+    verified = await services.passwords.verify(password_hash, body.password)
+    user = await session.get(models.User, user_id) if verified and user_id else None
+    if user is None:
+        throttle.failed(email, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Wrong email or password")
-    throttle.reset(keys[0])
+    throttle.succeeded(email, address)
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(body.password)
+        user.password_hash = await services.passwords.hash(body.password)
 
     token = new_token()
     ttl = timedelta(hours=services.settings.session_ttl_hours)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
+from app.cross_site import refuse_cross_site
 from app.security import token_digest
 from app.services import Services
 from app.timeutil import utcnow
@@ -37,12 +38,18 @@ async def get_db(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
-def presented_token(request: Request) -> str | None:
+def presented_credentials(request: Request) -> tuple[str | None, bool]:
+    """The session token, and whether it came from the cookie (a bearer token wins)."""
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials:
-        return credentials.strip()
-    return request.cookies.get(SESSION_COOKIE)
+        return credentials.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return cookie, cookie is not None
+
+
+def presented_token(request: Request) -> str | None:
+    return presented_credentials(request)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +74,11 @@ async def login_for_token(session: AsyncSession, token: str) -> Login | None:
     return Login(row[0], row[1]) if row is not None else None
 
 
-async def get_current_login(request: Request, session: DbSession) -> Login:
-    token = presented_token(request)
+async def get_current_login(request: Request, session: DbSession,
+                            services: ServicesDep) -> Login:
+    token, from_cookie = presented_credentials(request)
+    if from_cookie:
+        refuse_cross_site(request, services.settings.effective_origins)
     login = await login_for_token(session, token) if token else None
     if login is None:
         raise HTTPException(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -21,6 +21,11 @@ from app.permissions import CommentAction
 
 # base64 of MAX_ANCHOR_BYTES bytes
 _ANCHOR_B64_CHARS = (MAX_ANCHOR_BYTES + 2) // 3 * 4
+# Every string a client sends is bounded, so no field costs more than its purpose. Ids are
+# UUIDs (36 characters). `EmailStr` is bounded by its own validator (2048 characters in
+# pydantic, then 254 in email-validator), before anything else looks at it.
+Id = Annotated[str, Field(max_length=64)]
+Ids = Annotated[list[Id], Field(max_length=200)]
 
 
 def _without_nul(value: Any) -> Any:
@@ -46,11 +51,18 @@ class InputModel(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _naive_times_are_utc(cls, value: Any) -> Any:
-        """A timestamp without a zone is read as UTC rather than refused or misread."""
-        if isinstance(value, datetime) and value.tzinfo is None:
+    def _times_in_utc(cls, value: Any) -> Any:
+        """Every timestamp is stored in UTC: one without a zone is read as UTC rather than
+        refused or misread; one whose UTC instant falls outside the calendar (year 9999 at
+        -14:00, year 1 at +01:00) is refused here rather than overflowing in the database."""
+        if not isinstance(value, datetime):
+            return value
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("time out of range once converted to UTC") from exc
 
 
 class RegisterIn(InputModel):
@@ -144,7 +156,7 @@ SectionStatus = Literal["draft", "in_progress", "in_review", "done"]
 class InvitationIn(InputModel):
     email: EmailStr
     role: InvitableRole
-    sections: list[str] | None = Field(default=None, max_length=200)
+    sections: Ids | None = None
     reason: Reason
     message: str | None = Field(default=None, max_length=2000)
     expires_at: datetime | None = None
@@ -177,17 +189,17 @@ class MemberOut(BaseModel):
 class MemberPatch(InputModel):
     role: InvitableRole | None = None
     # Present and null: the whole document; absent: unchanged.
-    sections: list[str] | None = Field(default=None, max_length=200)
+    sections: Ids | None = None
 
 
 class TransferIn(InputModel):
-    user_id: str
+    user_id: Id
 
 
 class InviteRequestIn(InputModel):
     email: EmailStr
     role: InvitableRole
-    sections: list[str] | None = Field(default=None, max_length=200)
+    sections: Ids | None = None
     reason: Reason
     message: str | None = Field(default=None, max_length=2000)
 
@@ -207,12 +219,24 @@ class InviteRequestOut(BaseModel):
     invitation_id: str | None
 
 
+class LogUserOut(BaseModel):
+    """A person in the sharing log; `email` is null where the reader may not see it."""
+
+    id: str
+    name: str
+    email: str | None
+
+
 class SharingEventOut(BaseModel):
+    """One step; for a reader other than the owner, `message` is null, and `actor`,
+    `subject` and `subject_email` are null where they would reveal someone who is not a
+    member (DESIGN §3)."""
+
     id: int
     at: datetime
     kind: str
-    actor: UserOut | None
-    subject: UserOut | None
+    actor: LogUserOut | None
+    subject: LogUserOut | None
     subject_email: str | None
     role: str | None
     sections: list[str] | None
@@ -237,14 +261,14 @@ class SharingLogOut(BaseModel):
 class SectionIn(InputModel):
     title: str = Field(default="Untitled section", max_length=300)
     status: SectionStatus = "draft"
-    assignee_id: str | None = None
+    assignee_id: Id | None = None
     due_date: date | None = None
 
 
 class SectionPatch(InputModel):
     title: str | None = Field(default=None, max_length=300)
     status: SectionStatus | None = None
-    assignee_id: str | None = None
+    assignee_id: Id | None = None
     due_date: date | None = None
 
 
@@ -264,7 +288,7 @@ class SectionOut(BaseModel):
 
 
 class SectionOrderIn(InputModel):
-    section_ids: list[str] = Field(max_length=1000)
+    section_ids: list[Id] = Field(max_length=1000)
 
 
 class SectionProgress(BaseModel):

@@ -10,6 +10,7 @@ from app import models
 from app.api.access import forbid, require_access
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import SectionIn, SectionOrderIn, SectionOut, SectionPatch
+from app.locks import lock_document
 from app.permissions import Access
 from app.sections import delete_section as delete_section_content
 from app.sections import empty_deleted_section
@@ -55,6 +56,8 @@ async def create_section(document_id: str, body: SectionIn, user: CurrentUser,
     if not access.can_structure_sections:
         raise forbid("Only the owner or a whole-document editor can add sections")
     await _check_assignee(session, access, body.assignee_id)
+    # Concurrent additions queue here, so each reads the last position the previous stored.
+    await lock_document(session, document_id)
     last = await session.scalar(select(func.max(models.Section.position))
                                 .where(models.Section.document_id == document_id))
     section = models.Section(
@@ -94,6 +97,7 @@ async def reorder_sections(document_id: str, body: SectionOrderIn, user: Current
     access = await require_access(session, user, document_id)
     if not access.can_structure_sections:
         raise forbid("Only the owner or a whole-document editor can reorder sections")
+    await lock_document(session, document_id)
     sections = {s.id: s for s in await _ordered(session, document_id)}
     if sorted(body.section_ids) != sorted(sections):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,

@@ -17,6 +17,7 @@ from app.api.schemas import (
     InvitationOut,
     InviteRequestIn,
     InviteRequestOut,
+    LogUserOut,
     MemberOut,
     MemberPatch,
     SharingEventOut,
@@ -25,16 +26,20 @@ from app.api.schemas import (
     TransferIn,
     UserOut,
 )
-from app.permissions import Access, Role, document_access
+from app.permissions import Access, LogReader, Role, document_access
 from app.services import Services
 from app.sharing import (
+    PENDING,
     check_sections,
     create_invitation,
+    decide_request,
     expire_stale_invitations,
-    member_count,
     member_grant,
     record,
     record_invitation_step,
+    remove_grant,
+    settle_invitation,
+    transfer_owner,
 )
 from app.timeutil import utcnow
 
@@ -108,11 +113,10 @@ async def withdraw(document_id: str, invitation_id: str, user: CurrentUser,
     if invitation is None or invitation.document_id != document_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
     await expire_stale_invitations(session, document_id=document_id)
-    if invitation.status != "pending":
+    if invitation.status != PENDING:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"The invitation is already {invitation.status}")
-    invitation.status = "withdrawn"
-    invitation.responded_at = utcnow()
+    await settle_invitation(session, invitation, "withdrawn")
     record_invitation_step(session, invitation, "withdrawn", actor_id=user.id)
 
 
@@ -135,24 +139,23 @@ async def _my_pending_invitation(session: DbSession, user: models.User,
     if invitation is None or invitation.email != user.email:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
     await expire_stale_invitations(session, email=user.email)
-    if invitation.status != "pending":
+    if invitation.status != PENDING:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"This invitation is {invitation.status}")
     return invitation
 
 
-def _respond(session: DbSession, invitation: models.Invitation, user: models.User,
-             outcome: str) -> None:
+async def _respond(session: DbSession, invitation: models.Invitation, user: models.User,
+                   outcome: str) -> None:
     """The invitee's answer: `outcome` is both the new status and the logged step."""
-    invitation.status = outcome
-    invitation.responded_at = utcnow()
+    await settle_invitation(session, invitation, outcome)
     record_invitation_step(session, invitation, outcome, actor_id=user.id, subject_id=user.id)
 
 
 @router.post("/invitations/{invitation_id}/accept", response_model=InvitationOut)
 async def accept(invitation_id: str, user: CurrentUser, session: DbSession) -> InvitationOut:
     invitation = await _my_pending_invitation(session, user, invitation_id)
-    _respond(session, invitation, user, "accepted")
+    await _respond(session, invitation, user, "accepted")
     grant = await member_grant(session, invitation.document_id, user.id)
     if grant is None:
         session.add(models.Grant(document_id=invitation.document_id, user_id=user.id,
@@ -167,7 +170,7 @@ async def accept(invitation_id: str, user: CurrentUser, session: DbSession) -> I
 @router.post("/invitations/{invitation_id}/decline", response_model=InvitationOut)
 async def decline(invitation_id: str, user: CurrentUser, session: DbSession) -> InvitationOut:
     invitation = await _my_pending_invitation(session, user, invitation_id)
-    _respond(session, invitation, user, "declined")
+    await _respond(session, invitation, user, "declined")
     return await _invitation_out(session, invitation)
 
 
@@ -239,10 +242,9 @@ async def remove_member(document_id: str, member_id: str, user: CurrentUser,
                             "The owner cannot leave; transfer ownership first")
     if not leaving and not access.can_manage:
         raise forbid("Only the owner can remove members")
-    grant = await _grant_of(session, document_id, member_id)
+    role, sections = await remove_grant(session, document_id, member_id)
     record(session, document_id, "left" if leaving else "revoked", actor_id=user.id,
-           subject_id=member_id, role=grant.role, sections=grant.sections)
-    await session.delete(grant)
+           subject_id=member_id, role=role, sections=sections)
     live.restrict_now(services.rooms, document_id, member_id, None)
     _after_commit(tasks, services, document_id, member_id)
 
@@ -253,14 +255,10 @@ async def transfer_ownership(document_id: str, body: TransferIn, user: CurrentUs
                              tasks: BackgroundTasks) -> list[MemberOut]:
     """The new owner must already be a member; the old owner stays on as a full editor."""
     access = await require_owner(session, user, document_id)
-    grant = await _grant_of(session, document_id, body.user_id)
-    await session.delete(grant)
-    await session.flush()
-    access.document.owner_id = body.user_id
-    session.add(models.Grant(document_id=document_id, user_id=user.id, role=Role.EDITOR))
+    await _grant_of(session, document_id, body.user_id)  # a 404 before anything changes
+    await transfer_owner(session, access.document, user.id, body.user_id)
     record(session, document_id, "ownership_transferred", actor_id=user.id,
            subject_id=body.user_id, role=Role.OWNER)
-    await session.flush()
     for member_id in (user.id, body.user_id):
         _after_commit(tasks, services, document_id, member_id)
     return await members(document_id, user, session)
@@ -316,7 +314,7 @@ async def _pending_request(session: DbSession, document_id: str,
     request = await session.get(models.InviteRequest, request_id)
     if request is None or request.document_id != document_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Request not found")
-    if request.status != "pending":
+    if request.status != PENDING:
         raise HTTPException(status.HTTP_409_CONFLICT, f"The request is already {request.status}")
     return request
 
@@ -327,6 +325,7 @@ async def approve_request(document_id: str, request_id: str, user: CurrentUser,
                           session: DbSession) -> InviteRequestOut:
     access = await require_owner(session, user, document_id)
     request = await _pending_request(session, document_id, request_id)
+    await decide_request(session, request, "approved")
     record(session, document_id, "invite_request_approved", actor_id=user.id,
            subject_id=request.requester_id, subject_email=request.email, role=request.role,
            sections=request.sections, reason=request.reason)
@@ -334,8 +333,7 @@ async def approve_request(document_id: str, request_id: str, user: CurrentUser,
         session, access.document, user.id, email=request.email, role=request.role,
         sections=request.sections, reason=request.reason, message=request.message,
         expires_at=None)
-    request.status, request.decided_at, request.invitation_id = ("approved", utcnow(),
-                                                                 invitation.id)
+    request.invitation_id = invitation.id
     return await _request_out(session, request)
 
 
@@ -345,7 +343,7 @@ async def refuse_request(document_id: str, request_id: str, user: CurrentUser,
                          session: DbSession) -> InviteRequestOut:
     await require_owner(session, user, document_id)
     request = await _pending_request(session, document_id, request_id)
-    request.status, request.decided_at = "refused", utcnow()
+    await decide_request(session, request, "refused")
     record(session, document_id, "invite_request_refused", actor_id=user.id,
            subject_id=request.requester_id, subject_email=request.email, role=request.role,
            sections=request.sections, reason=request.reason)
@@ -356,16 +354,26 @@ async def refuse_request(document_id: str, request_id: str, user: CurrentUser,
 
 @router.get("/documents/{document_id}/log", response_model=SharingLogOut)
 async def sharing_log(document_id: str, user: CurrentUser, session: DbSession) -> SharingLogOut:
-    """How the document became social, step by step; read-only by construction."""
+    """How the document became social, step by step; read-only by construction. What each
+    reader sees of a step is the policy's (`LogReader`): the owner all, members less."""
     access = await require_access(session, user, document_id)
     await expire_stale_invitations(session, document_id=document_id)
     events = list(await session.scalars(
         select(models.SharingEvent).where(models.SharingEvent.document_id == document_id)
         .order_by(models.SharingEvent.at, models.SharingEvent.id)))
-    users = await _users(session, {u for e in events for u in (e.actor_id, e.subject_id)})
+    member_ids = set(await session.scalars(
+        select(models.Grant.user_id).where(models.Grant.document_id == document_id)))
+    members = await _users(session, {access.document.owner_id, *member_ids})
+    reader = LogReader.of(access, {u.id: u.email for u in members.values()}, events)
+    views = [reader.view(e) for e in events]
+    users = await _users(session, {u for v in views for u in (v.actor_id, v.subject_id)})
 
-    def user_out(user_id: str | None) -> UserOut | None:
-        return UserOut.model_validate(users[user_id]) if user_id in users else None
+    def person(user_id: str | None) -> LogUserOut | None:
+        if user_id is None or user_id not in users:
+            return None
+        found = users[user_id]
+        return LogUserOut(id=found.id, name=found.name,
+                          email=found.email if reader.shows_email_of(found.id) else None)
 
     first_invite = next((e for e in events if e.kind == "invited"), None)
     created = access.document.created_at
@@ -375,12 +383,12 @@ async def sharing_log(document_id: str, user: CurrentUser, session: DbSession) -
         private_until=private_until,
         private_for_seconds=((private_until or utcnow()) - created).total_seconds(),
         first_need=first_invite.reason if first_invite else None,
-        members=await member_count(session, document_id) + 1,
+        members=len(member_ids) + 1,
     )
     return SharingLogOut(summary=summary, events=[
         SharingEventOut(
-            id=e.id, at=e.at, kind=e.kind, actor=user_out(e.actor_id),
-            subject=user_out(e.subject_id), subject_email=e.subject_email, role=e.role,
-            sections=e.sections, reason=e.reason, message=e.message,
+            id=e.id, at=e.at, kind=e.kind, actor=person(v.actor_id),
+            subject=person(v.subject_id), subject_email=v.subject_email, role=e.role,
+            sections=e.sections, reason=e.reason, message=v.message,
             invitation_id=e.invitation_id)
-        for e in events])
+        for e, v in zip(events, views, strict=True)])

@@ -77,12 +77,20 @@ export interface Member {
   since: string;
 }
 
+/** A person in the sharing log: members other than the owner see no address of anyone who
+ * is not a member now (`email` null), and not the invitee of an invitation nobody took up. */
+export interface LogUser {
+  id: string;
+  name: string;
+  email: string | null;
+}
+
 export interface SharingEvent {
   id: number;
   at: string;
   kind: string;
-  actor: User | null;
-  subject: User | null;
+  actor: LogUser | null;
+  subject: LogUser | null;
   subject_email: string | null;
   role: string | null;
   sections: string[] | null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SharingEvent, SharingLog, User } from "./api";
+import type { LogUser, SharingEvent, SharingLog, User } from "./api";
 import { buildTimeline } from "./timeline";
 
 const ada: User = { id: "u-ada", email: "ada@example.org", name: "Ada" };
@@ -134,5 +134,50 @@ describe("buildTimeline", () => {
     expect(model.steps.map((s) => s.kind)).toEqual(["request", "ownership"]);
     expect(model.steps[0].outcome).toBe("approved");
     expect(model.steps[1].title).toBe("Ada handed ownership to Sam");
+  });
+
+  it("shows an invitation the reader may not know of as “an invitation”", () => {
+    // What a member other than the owner receives: no address, no invitee, no message.
+    const model = buildTimeline(
+      log(
+        [
+          ev("invited", "2025-01-01T10:10:00Z", { role: "reviewer", reason: "review", invitation_id: "i1" }),
+          ev("declined", "2025-01-01T10:20:00Z", { actor: null, role: "reviewer", reason: "review", invitation_id: "i1" }),
+          ev("invited", "2025-01-01T10:30:00Z", { role: "editor", sections: ["s1"], reason: "help", invitation_id: "i2" }),
+        ],
+        "2025-01-01T10:10:00Z",
+      ),
+      (id) => ({ s1: "Methods" })[id],
+    );
+    const [declined, pending] = model.steps;
+    expect(declined.title).toBe("Ada sent an invitation: reviewer");
+    expect(declined.subject).toBe("an invitation");
+    expect(declined.outcome).toBe("declined");
+    expect(declined.outcomeText).toBe("Declined");
+    expect(declined.message).toBeNull();
+    expect(pending.title).toBe("Ada sent an invitation: editor of “Methods”");
+    expect(pending.outcome).toBe("pending");
+  });
+
+  it("matches requests to decisions by who asked when the address is hidden", () => {
+    const bob: LogUser = { id: "u-bob", name: "Bob", email: "bob@example.org" };
+    const model = buildTimeline(
+      log(
+        [
+          ev("invite_requested", "2025-01-02T00:00:00Z", { actor: sam, role: "viewer", reason: "help" }),
+          ev("invite_requested", "2025-01-02T00:01:00Z", { actor: bob, role: "reviewer", reason: "review" }),
+          ev("invite_requested", "2025-01-02T00:02:00Z", { actor: sam, role: "editor", reason: "help" }),
+          ev("invite_request_refused", "2025-01-02T01:00:00Z", { subject: bob, role: "reviewer" }),
+          ev("invite_request_approved", "2025-01-02T02:00:00Z", { subject: sam, role: "viewer" }),
+        ],
+        null,
+      ),
+    );
+    expect(model.steps.map((s) => [s.actor, s.outcome])).toEqual([
+      ["Sam", "approved"],
+      ["Bob", "refused"],
+      ["Sam", "pending"],
+    ]);
+    expect(model.steps[0].title).toBe("Sam asked the owner to invite someone as viewer");
   });
 });

@@ -5,7 +5,7 @@
  * revoked...). Pure, unit-tested.
  */
 
-import type { SharingEvent, SharingLog, User } from "./api";
+import type { LogUser, SharingEvent, SharingLog } from "./api";
 import { duration, reasonLabel, roleLabel } from "./labels";
 
 export type Outcome = "pending" | "accepted" | "declined" | "withdrawn" | "expired" | "approved" | "refused" | "done";
@@ -22,7 +22,8 @@ export interface TimelineStep {
   at: string;
   /** Who took the step. */
   actor: string;
-  /** Whom it concerned (a name, else an email). */
+  /** Whom it concerned (a name, else an email; "an invitation" when the reader may not
+   * know who was invited: members other than the owner, for an invitation nobody took up). */
   subject: string;
   title: string;
   role: string | null;
@@ -52,8 +53,16 @@ type TitleOf = (sectionId: string) => string | undefined;
 /** Where a section sits in the document, to list sections in reading order. */
 type OrderOf = (sectionId: string) => number;
 
-const nameOf = (user: User | null | undefined, email?: string | null): string =>
+const nameOf = (user: LogUser | null | undefined, email?: string | null): string =>
   user?.name || email || user?.email || "someone";
+
+/** The server hides an invitee from members other than the owner until they join. */
+const hiddenInvitee = (e: SharingEvent): boolean => !e.subject && !e.subject_email;
+
+/** Requests are matched to their decision by the address asked for, or, where the reader may
+ * not see it, by who asked (the requester is the decision's subject). */
+const requestKey = (e: SharingEvent, requester: LogUser | null): string =>
+  e.subject_email?.toLowerCase() ?? `by:${requester?.id ?? ""}`;
 
 function sectionsText(ids: string[] | null, titleOf: TitleOf, orderOf: OrderOf): string[] {
   return [...(ids ?? [])]
@@ -77,7 +86,7 @@ export function buildTimeline(
   const byInvitation = new Map<string, TimelineStep>();
   /** The step that gave a person (by user id, or by email before they had one) their access. */
   const bySubject = new Map<string, TimelineStep>();
-  const openRequests = new Map<string, TimelineStep>();
+  const openRequests = new Map<string, TimelineStep[]>();
   let createdBy: string | null = null;
 
   const remember = (step: TimelineStep, e: SharingEvent): void => {
@@ -98,13 +107,16 @@ export function buildTimeline(
         createdBy = actor;
         break;
       case "invited": {
+        const hidden = hiddenInvitee(e);
         const step: TimelineStep = {
           id: `event-${e.id}`,
           kind: "invitation",
           at: e.at,
           actor,
-          subject,
-          title: `${actor} invited ${subject} as ${scopeText(e.role, sections)}`,
+          subject: hidden ? "an invitation" : subject,
+          title: hidden
+            ? `${actor} sent an invitation: ${scopeText(e.role, sections)}`
+            : `${actor} invited ${subject} as ${scopeText(e.role, sections)}`,
           role: e.role,
           sections,
           reason: e.reason,
@@ -125,9 +137,10 @@ export function buildTimeline(
       case "withdrawn":
       case "expired": {
         const step = stepFor(e);
+        const hidden = hiddenInvitee(e);
         const text = {
-          accepted: `Accepted by ${subject}`,
-          declined: `Declined by ${subject}`,
+          accepted: hidden ? "Accepted" : `Accepted by ${subject}`,
+          declined: hidden ? "Declined" : `Declined by ${subject}`,
           withdrawn: `Withdrawn by ${actor}`,
           expired: "Expired without an answer",
         }[e.kind];
@@ -173,20 +186,19 @@ export function buildTimeline(
         step.outcome = "pending";
         step.outcomeText = "Waiting for the owner";
         steps.push(step);
-        if (e.subject_email) openRequests.set(e.subject_email.toLowerCase(), step);
+        const key = requestKey(e, e.actor);
+        openRequests.set(key, [...(openRequests.get(key) ?? []), step]);
         break;
       }
       case "invite_request_approved":
       case "invite_request_refused": {
-        const key = e.subject_email?.toLowerCase() ?? "";
-        const step = openRequests.get(key);
+        const step = openRequests.get(requestKey(e, e.subject))?.shift();
         const approved = e.kind === "invite_request_approved";
         const text = approved ? `Approved by ${actor}` : `Refused by ${actor}`;
         if (step) {
           step.outcome = approved ? "approved" : "refused";
           step.outcomeText = text;
           step.outcomeAt = e.at;
-          openRequests.delete(key);
         } else {
           steps.push(standalone(e, "request", text, actor, nameOf(null, e.subject_email), sections));
         }

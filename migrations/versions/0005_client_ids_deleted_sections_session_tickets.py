@@ -1,7 +1,7 @@
 """client ids bound to users, deleted sections kept aside, tickets tied to their session
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004_http_trust
 Create Date: 2026-11-30 00:08:26
 
 Existing update rows bind the Yjs client ids they wrote under to the user who sent them, so
@@ -19,7 +19,7 @@ from crdt.updates import decode_state_vector
 
 # revision identifiers, used by Alembic.
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004_http_trust"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
