@@ -16,7 +16,6 @@ rebuilt from the live doc.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,9 +150,14 @@ class Guard:
             raise WriteRejected("out-of-scope: update outside your write scope", forbidden)
         return True
 
-    def _check_created_roots(self, probe: Doc[Any], created: Iterable[str]) -> None:
+    def _check_created_roots(self, probe: Doc[Any], created: set[str]) -> None:
         """A root created by this update was not observed while it applied: walk it whole
-        (all of it is new, so the walk costs no more than the update)."""
+        (all of it is new, so the walk costs no more than the update).
+
+        It is observed first: the first typed read of a root fixes the kind of events it
+        raises from then on, and only a fragment's events list both the sequence and the map
+        entries a later update adds (read first as text, a root would hide its map entries)."""
+        self._observe(created)
         check_depth(((child, 1) for name in created for child in root_children(probe, name)),
                     self.max_depth)
 

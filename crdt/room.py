@@ -22,11 +22,9 @@ from pycrdt import (
     create_awareness_message,
     create_sync_message,
     create_update_message,
-    get_state,
     handle_sync_message,
 )
 
-from crdt.anydepth import check_value_depth
 from crdt.depth import ShapeRefused
 from crdt.guard import DECODE_ERRORS, Guard, WriteRejected, is_rust_panic
 from crdt.peer import Peer
@@ -43,6 +41,7 @@ from crdt.protocol import (
     parse_awareness_update,
     parse_message,
 )
+from crdt.shape import written_clocks
 from crdt.store import UpdateStore
 from crdt.updates import decode_state_vector
 
@@ -179,12 +178,12 @@ class Room:
     def _apply(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
             return
-        # Before anything decodes it: the engine's decoder recurses into nested values.
+        # Read before anything decodes it: the engine's decoder recurses into nested values.
         try:
-            check_value_depth(update, self.guard.max_depth)
+            clocks = written_clocks(update, self.guard.max_depth)
         except ShapeRefused as exc:
             raise ProtocolError(exc.reason, CloseCode.UNSUPPORTED_DATA) from exc
-        claimed = self._claim_client_ids(peer, update)
+        claimed = self._claim_client_ids(peer, clocks)
         if not self.guard.check(update, peer.scope, self.doc, self.retired):
             return  # nothing the server lacks: no write, nothing to store or relay
         try:
@@ -204,25 +203,18 @@ class Room:
         # individually valid updates into bytes no client decodes, or into different content.
         self._relay(create_update_message(update), exclude=peer)
 
-    def _claim_client_ids(self, peer: Peer, update: bytes) -> tuple[int, ...]:
-        """The client ids under which `update` writes new content and that nobody owns yet.
+    def _claim_client_ids(self, peer: Peer,
+                          clocks: dict[int, tuple[int, int]]) -> tuple[int, ...]:
+        """The client ids under which an update (whose clock ranges are `clocks`) writes new
+        content and that nobody owns yet.
 
         Raises if it writes new content under an id that belongs to another user: that could
         take clocks its owner is about to use, and then the owner's own edits would not apply.
         Content the server already holds may come from anyone (a reconnecting client resends
         what it received)."""
-        try:
-            ends = decode_state_vector(get_state(update))
-        except DECODE_ERRORS as exc:
-            raise ProtocolError("undecodable: invalid update", CloseCode.UNSUPPORTED_DATA) from exc
-        except BaseException as exc:
-            if not is_rust_panic(exc):
-                raise
-            raise ProtocolError("undecodable: update rejected by the CRDT engine",
-                                CloseCode.UNSUPPORTED_DATA) from exc
         claimed: list[int] = []
         known: dict[int, int] | None = None
-        for client_id, end in ends.items():
+        for client_id, (_start, end) in clocks.items():
             owned = client_id in self._client_origins
             if owned and self._client_origins[client_id] == peer.origin:
                 continue

@@ -270,3 +270,19 @@ def _arrays(depth: int) -> Array[object]:
     for _ in range(depth - 1):
         node = Array([node])
     return node
+
+
+def test_map_entries_under_a_root_the_probe_already_knows_are_depth_checked() -> None:
+    """The first typed read of a root fixes the events it raises: a root first walked as text
+    (when it was created) used to hide the map entries a later update added."""
+    live, owner = Doc(), Doc()
+    guard = Guard(max_depth=128)
+    created = _edit(owner, lambda d: d.get(SECTION_A, type=XmlFragment).children.append(
+        XmlText("alpha")))
+    guard.check(created, WriteScope.everything(), live)
+    live.apply_update(created)
+    attacker = Doc()
+    attacker.apply_update(live.get_update())
+    with pytest.raises(ProtocolError, match="too-deep"):
+        guard.check(_edit(attacker, lambda d: d.get(SECTION_A, type=Map).__setitem__(
+            "deep", _maps(129))), WriteScope.only({SECTION_A}), live)

@@ -1,4 +1,4 @@
-"""The pre-decoding read of nested values (crdt/anydepth.py), in-process: it must pass every
+"""The pre-decoding read of nested values (crdt/shape.py), in-process: it must pass every
 update real clients make, whatever it holds, and refuse values nested past the bound before
 the engine's recursive decoder sees them."""
 
@@ -12,8 +12,9 @@ from collections.abc import Callable
 import pytest
 from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText
 
-from crdt.anydepth import check_value_depth
 from crdt.depth import ShapeRefused
+from crdt.shape import written_clocks
+from crdt.updates import decode_state_vector
 from tests.support.hostile import map_entry_update, nested_any_update, var_uint
 
 
@@ -49,13 +50,13 @@ def test_every_kind_of_content_passes(edit: Callable[[Doc], object]) -> None:
     with doc.transaction():
         edit(doc)
     update = doc.get_update()
-    check_value_depth(update, 128)
+    written_clocks(update, 128)
     # The deepest value nests six levels (list, object, list, object, list, object): the
     # bound just under it refuses the update, which shows the whole update was parsed.
-    check_value_depth(update, 6)
+    written_clocks(update, 6)
     if edit.__name__ == "values":
         with pytest.raises(ShapeRefused, match="too-deep"):
-            check_value_depth(update, 5)
+            written_clocks(update, 5)
 
 
 def test_random_edits_of_many_clients_all_pass() -> None:
@@ -75,16 +76,16 @@ def test_random_edits_of_many_clients_all_pass() -> None:
         for other in docs:
             if other is not doc:
                 other.apply_update(doc.get_update(other.get_state()))
-    check_value_depth(docs[0].get_update(), 4)  # object, list, object, list
+    written_clocks(docs[0].get_update(), 4)  # object, list, object, list
 
 
 @pytest.mark.parametrize("container", [117, 118])
 def test_values_deeper_than_the_bound_are_refused_before_decoding(container: int) -> None:
-    check_value_depth(nested_any_update(128, container), 128)
+    written_clocks(nested_any_update(128, container), 128)
     with pytest.raises(ShapeRefused, match="too-deep"):
-        check_value_depth(nested_any_update(129, container), 128)
+        written_clocks(nested_any_update(129, container), 128)
     with pytest.raises(ShapeRefused, match="too-deep"):
-        check_value_depth(nested_any_update(100_000, container), 128)
+        written_clocks(nested_any_update(100_000, container), 128)
 
 
 def test_the_engine_really_dies_on_what_is_refused() -> None:
@@ -98,6 +99,25 @@ def test_the_engine_really_dies_on_what_is_refused() -> None:
 
 def test_a_truncated_update_is_refused() -> None:
     wide = map_entry_update(bytes([117]) + var_uint(300) + bytes([117, 0]) * 300)
-    check_value_depth(wide, 128)
+    written_clocks(wide, 128)
     with pytest.raises(ShapeRefused, match="undecodable"):
-        check_value_depth(wide[:400], 128)
+        written_clocks(wide[:400], 128)
+
+
+def test_clock_ranges_match_what_the_engine_integrates() -> None:
+    """The client-id binding trusts these ranges: they must be the engine's own, for content
+    that starts at clock 0 and for content that continues a clock (which pycrdt's
+    get_state(update) does not list)."""
+    doc = Doc(client_id=42)
+    body = doc.get("body", type=Text)
+    body.insert(0, "héllo 😀")  # UTF-16 units: 8
+    first = doc.get_state()
+    with doc.transaction():
+        body.insert(3, "more")
+        doc.get("meta", type=Map)["k"] = [1, 2, 3]
+        doc.get("section:a", type=XmlFragment).children.append(XmlElement("p"))
+        del body[0:2]
+    continued = doc.get_update(first)
+    assert written_clocks(doc.get_update(), 128) == {42: (0, 14)}
+    assert written_clocks(continued, 128) == {42: (8, 14)}
+    assert decode_state_vector(doc.get_state()) == {42: 14}

@@ -1,4 +1,5 @@
-"""How deep the plain values inside an update nest, read before the engine sees them.
+"""What an update holds, read before the engine sees it: how deep its plain values nest,
+and which client ids it writes under, at which clocks.
 
 A Yjs update can carry JSON-like values (`Y.Map.set(key, {a: {b: …}})`: lib0 "any" content).
 The engine decodes those recursively while it *applies* the update, so one 60 kB message
@@ -6,10 +7,11 @@ nesting arrays 30,000 deep crashes the process that applies it — the guard's p
 before any check of scope or shape can run. This module reads the update's structure with an
 explicit stack, in the Yjs v1 encoding, and measures that nesting first.
 
-Most updates are cleared without parsing: nesting needs an array or object marker byte (117
-or 118) per level, so an update with no more of those bytes than the bound cannot exceed it.
-(JSON-string content — embeds, formats — is parsed by the engine with a recursion limit of its
-own, which refuses deep input cleanly.)
+The clock ranges are read here too because pycrdt's `get_state(update)` lists only clients
+whose structs start at clock 0: content that continues another user's clock (the only kind
+that integrates once they have written) would go unseen by the client-id binding. (JSON-string
+content — embeds, formats — is parsed by the engine with a recursion limit of its own, which
+refuses deep input cleanly.)
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 from crdt.depth import ShapeRefused
 
 _ANY_ARRAY, _ANY_OBJECT = 117, 118
-_MARKERS = (bytes([_ANY_ARRAY]), bytes([_ANY_OBJECT]))
 
 # Content kinds of an Item (the low five bits of its info byte), Yjs v1.
 _GC, _DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC, _SKIP = (
@@ -65,30 +66,42 @@ class _Reader:
     def skip_bytes(self) -> None:
         self.skip(self.uint())
 
+    def var_bytes(self) -> bytes:
+        length = self.uint()
+        start = self.pos
+        self.skip(length)
+        return self.data[start:self.pos]
 
-def check_value_depth(update: bytes, limit: int) -> None:
-    """Raise `ShapeRefused` if a value in `update` nests deeper than `limit`, or if the update
-    cannot be read as Yjs v1 (the engine would refuse it too, and it is not worth the risk)."""
-    if update.count(_MARKERS[0]) + update.count(_MARKERS[1]) <= limit:
-        return
+
+def written_clocks(update: bytes, limit: int) -> dict[int, tuple[int, int]]:
+    """For each client id the update writes under, the clocks it covers (start, end).
+
+    Raises `ShapeRefused` if a value nests deeper than `limit`, or if the update cannot be
+    read as Yjs v1 (the engine would refuse it too, and it is not worth the risk)."""
     reader = _Reader(update)
+    clocks: dict[int, tuple[int, int]] = {}
     try:
         for _ in range(reader.uint()):
             structs = reader.uint()
-            reader.uint()  # client
-            reader.uint()  # clock
+            client = reader.uint()
+            start = clock = reader.uint()
             for _ in range(structs):
-                _skip_struct(reader, limit)
+                clock += _skip_struct(reader, limit)
+            if structs:
+                known = clocks.get(client)
+                clocks[client] = ((min(known[0], start), max(known[1], clock)) if known
+                                  else (start, clock))
     except _Truncated as exc:
         raise ShapeRefused("undecodable: truncated update") from exc
+    return clocks
 
 
-def _skip_struct(reader: _Reader, limit: int) -> None:
+def _skip_struct(reader: _Reader, limit: int) -> int:
+    """Read past one struct; return how many clocks it takes."""
     info = reader.byte()
     kind = info & 0x1F
     if kind in (_GC, _SKIP):
-        reader.uint()  # length
-        return
+        return reader.uint()
     has_origin, has_right_origin = info & 0x80, info & 0x40
     if has_origin:
         reader.uint()
@@ -104,31 +117,46 @@ def _skip_struct(reader: _Reader, limit: int) -> None:
             reader.uint()
         if info & 0x20:
             reader.skip_bytes()  # the key in the parent map
-    _skip_content(reader, kind, limit)
+    return _skip_content(reader, kind, limit)
 
 
-def _skip_content(reader: _Reader, kind: int, limit: int) -> None:
+def _skip_content(reader: _Reader, kind: int, limit: int) -> int:
+    """Read past an item's content; return its length in clocks."""
     if kind == _DELETED:
-        reader.uint()
-    elif kind == _JSON:
-        for _ in range(reader.uint()):
+        return reader.uint()
+    if kind == _JSON:
+        count = reader.uint()
+        for _ in range(count):
             reader.skip_bytes()
-    elif kind in (_BINARY, _STRING, _EMBED):
+        return count
+    if kind == _STRING:
+        try:
+            text = reader.var_bytes().decode("utf-8", errors="surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise ShapeRefused("undecodable: a string is not UTF-8") from exc
+        # Clocks count UTF-16 units, as Yjs does.
+        return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
+    if kind in (_BINARY, _EMBED):
         reader.skip_bytes()
-    elif kind == _FORMAT:
+        return 1
+    if kind == _FORMAT:
         reader.skip_bytes()
         reader.skip_bytes()
-    elif kind == _TYPE:
+        return 1
+    if kind == _TYPE:
         if reader.uint() in (_XML_ELEMENT, _XML_HOOK):
             reader.skip_bytes()  # the element's name
-    elif kind == _ANY:
-        for _ in range(reader.uint()):
+        return 1
+    if kind == _ANY:
+        count = reader.uint()
+        for _ in range(count):
             _skip_any(reader, limit)
-    elif kind == _DOC:
+        return count
+    if kind == _DOC:
         reader.skip_bytes()  # guid
         _skip_any(reader, limit)
-    else:
-        raise ShapeRefused(f"undecodable: unknown content kind {kind}")
+        return 1
+    raise ShapeRefused(f"undecodable: unknown content kind {kind}")
 
 
 def _skip_any(reader: _Reader, limit: int) -> None:
