@@ -1,4 +1,5 @@
-"""Server bugs the websocket fuzzers found, each as its smallest reproduction on a real server.
+"""Server bugs the websocket fuzzers and the crash campaign found, each as its smallest
+reproduction on a real server.
 
 Each is a strict xfail until fixed: the marker comes off with the fix. The property fuzzer
 (test_ws_property_fuzz.py) leaves the shapes that trigger these out of its corpus unless
@@ -9,12 +10,12 @@ shape belongs back in every run.
 from __future__ import annotations
 
 import pytest
-from pycrdt import Doc, Map, Text, write_var_uint
+from pycrdt import Doc, Map, Text, XmlFragment, XmlText, create_update_message, write_var_uint
 
 from tests.support.api import Api
 from tests.support.jsclient import JsYClient
 from tests.support.server import ServerProcess
-from tests.support.sharing import connect, share
+from tests.support.sharing import append, connect, share, text_of
 from tests.support.wire import RawConnection, recording_client, sync
 
 
@@ -132,3 +133,35 @@ def test_the_string_update_is_what_yjs_makes() -> None:
     doc = Doc(client_id=7)
     doc.get("body", type=Text).insert(0, "hi")
     assert doc.get_update() == _string_update(7, 0x04, "body", "hi")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the client id binding reads an update's clients with pycrdt's get_state(update), which "
+    "lists only clients whose structs start at clock 0: content that continues another user's "
+    "clock (the only kind that integrates once they have written) is never checked, and "
+    "the owner's own edit at those clocks is then dropped"))
+async def test_nobody_continues_another_users_client_id(
+    live_server: ServerProcess, alice: Api, bob: Api
+) -> None:
+    """Issue 7 item 5 as an attacker would do it: the tests of that item forge from clock 0,
+    which is refused; a forger who starts where the owner stopped is not. Found while building
+    the crash campaign (a resync that carried another user's lost edits was never refused)."""
+    shared = await share(live_server, alice, bob, "editor")
+    owner = shared.owner
+    await owner.close()  # offline for a moment, typing on
+    with owner.doc.transaction():
+        owner.doc.get(shared.section_a, type=XmlFragment).children.append(XmlText(" mine"))
+    impostor = await connect(live_server, bob, shared.document_id)
+    forger = Doc(client_id=owner.doc.client_id)
+    forger.apply_update(impostor.doc.get_update())
+    before = forger.get_state()
+    forger.get(shared.section_a, type=XmlFragment).children.append(XmlText(" forged"))
+    await impostor.send(create_update_message(forger.get_update(before)))
+    assert await impostor.wait_closed(5) == 4403
+    assert impostor.close_reason.startswith("foreign-client-id")
+    back = await connect(live_server, alice, shared.document_id, resume=owner)
+    await append(back, shared.section_a, " again")
+    fresh = await connect(live_server, bob, shared.document_id)
+    await fresh.wait_for(lambda: text_of(fresh, shared.section_a) == "alpha mine again", 5)
+    for client in (back, fresh):
+        await client.close()
