@@ -459,7 +459,6 @@ class Built:
 @dataclass
 class _Writer:
     doc: Doc
-    others: set[int] = field(default_factory=set)  # writers whose content it applied
 
 
 class Builder:
@@ -467,15 +466,14 @@ class Builder:
     (pycrdt documents stay in the thread that made them)."""
 
     def __init__(self, seed: str, *, sections: list[str], max_message_bytes: int,
-                 attacker_users: list[int], victims: list[list[int]], claims: list[bytes],
+                 victims: list[list[int]], claims: list[bytes],
                  clean_awareness_ids: tuple[int, int]) -> None:
-        """`attacker_users[a]`: which user attacker `a` is; `victims[a]`: client ids owned by
-        other users than attacker `a`'s; `claims`: updates other users made under their ids
-        (content the server has); `clean_awareness_ids`: the bystander's and watcher's."""
+        """`victims[a]`: client ids owned by other users than attacker `a`'s; `claims`:
+        updates users made under their own ids (content the server has);
+        `clean_awareness_ids`: the bystander's and the watcher's."""
         self._rng = random.Random(seed)
         self.sections = sections
         self.max_message_bytes = max_message_bytes
-        self.attacker_users = attacker_users
         self.victims = victims
         self.claims = claims
         self.claim_of: dict[int, bytes] = {}  # a claimed client id: the update that claimed it
@@ -489,9 +487,6 @@ class Builder:
             if client_id > 0 and client_id not in self._used_ids:
                 self._used_ids.add(client_id)
                 return client_id
-
-    def reserve(self, client_ids: list[int]) -> None:
-        self._used_ids.update(client_ids)
 
     def build(self, steps: list[Step]) -> list[Built]:
         """Every step of one example, in order; fresh writers for each attacker."""
@@ -553,7 +548,6 @@ class Builder:
                 other = self._writer(writers, attacker, other_index)
                 if other is not writer:
                     writer.doc.apply_update(other.doc.get_update(writer.doc.get_state()))
-                    writer.others |= {other.doc.client_id} | other.others
                 item = Built(step, label, None)
             case Step1(index, entries):
                 if index is not None:

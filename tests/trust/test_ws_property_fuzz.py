@@ -318,7 +318,7 @@ async def _open_segment(server: ServerProcess, owner: Api, watcher_api: Api,
         await _invite(owner, member, document_id)
     builder = Builder(f"{SEED}/{number}/ids", sections=sections,
                       max_message_bytes=MAX_MESSAGE_BYTES,
-                      attacker_users=[0, 0, 1, 1], victims=[], claims=[],
+                      victims=[], claims=[],
                       clean_awareness_ids=(0, 0))
     bystander = await recording_client(server, owner, document_id, builder.fresh_id())
     watcher = await recording_client(server, watcher_api, document_id, builder.fresh_id())
