@@ -15,7 +15,7 @@ JS_TEST_DEPS := tests/js/node_modules/.package-lock.json
 # PostgreSQL pass of the suite; set it empty to skip that pass outside CI.
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-frontend lint install migrate bench clean
+.PHONY: run test test-sqlite test-postgres test-frontend lint install migrate bench clean trust-long
 
 run: $(RUNTIME_STAMP) $(FRONTEND_BUILD)
 	$(PY) -m app
@@ -69,6 +69,12 @@ test-postgres: $(DEV_STAMP) $(JS_TEST_DEPS)
 		WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PY) -m pytest --ignore=tests/e2e; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL unreachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "PostgreSQL unreachable at $(PG_TEST_URL): its pass is skipped (not in CI)"; fi
+
+# The long modes of the trust suite (minutes, not seconds): at least 100,000 fuzzed websocket
+# messages, and 20 rounds of kill -9. PYTEST_ADDOPTS=-s shows their counts as they run.
+trust-long: $(DEV_STAMP) $(JS_TEST_DEPS)
+	WIDEN_LONG=1 $(PY) -m pytest tests/trust/test_ws_property_fuzz.py
+	WIDEN_LONG=1 $(PY) -m pytest tests/trust/test_crash_campaign.py
 
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py

@@ -29,7 +29,6 @@ import json
 import os
 import random
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,12 +52,25 @@ from pycrdt import (
     write_message,
     write_var_uint,
 )
-from websockets.asyncio.client import ClientConnection
 
-from app.api.deps import SESSION_COOKIE
 from tests.support.api import Api
 from tests.support.server import ServerProcess
-from tests.support.yclient import YClient
+from tests.support.wire import (
+    ROUND_TRIP_TIMEOUT,
+    RawConnection,
+    RecordingClient,
+    awareness_entries,
+    awareness_message,
+    canonical_state,
+    classify,
+    divergences,
+    message_kind,
+    read_bytes,
+    recording_client,
+    replay,
+    sync,
+    wait_exit,
+)
 
 SEED = int(os.environ.get("WIDEN_FUZZ_SEED", "1729"))
 MESSAGES = int(os.environ.get("WIDEN_FUZZ_MESSAGES", "10000"))
@@ -66,195 +78,11 @@ ATTACKERS = 4
 BATCH = 4                    # fuzz messages pipelined per round trip on one connection
 UNMUTATED_SHARE = 0.1       # the rest is mutated or random
 BYSTANDER_EDIT_EVERY = 500   # processed fuzz messages between two bystander edits
-ROUND_TRIP_TIMEOUT = 30.0    # bounded wait for one batch's probes or the close
 PROTOCOL_CLOSES = {1002, 1003, 1009}
 TICKET_EVERY = 8             # attacker reconnections authenticated with a ticket; else the cookie
 
-# Roots the corpus writes to, with the type to read them as; "bystander" is the bystander's own.
-ROOTS: dict[str, type[Any]] = {"body": Text, "rich": Text, "notes": Text, "meta": Map,
-                               "list": Array, "xml": XmlFragment, "bystander": Map}
-
-
-# --- wire helpers ---------------------------------------------------------------------------
-
-def _read_uint(data: bytes, pos: int) -> tuple[int, int]:
-    """A Yjs varint; only used on messages the server accepted or sent, whose framing is sound."""
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
-def _read_bytes(data: bytes, pos: int) -> tuple[bytes, int]:
-    length, pos = _read_uint(data, pos)
-    if pos + length > len(data):
-        raise ValueError("truncated payload")
-    return data[pos:pos + length], pos + length
-
-
-def _classify(data: bytes) -> tuple[str, bytes | None]:
-    """What an accepted client message was, decoded the way the server decodes it."""
-    message_type, pos = _read_uint(data, 0)
-    if message_type == 0:
-        sync_type, pos = _read_uint(data, pos)
-        payload, _ = _read_bytes(data, pos)
-        return {0: "step1", 1: "step2", 2: "update"}[sync_type], payload
-    if message_type == 1:
-        return "awareness", _read_bytes(data, pos)[0]
-    if message_type == 3:
-        return "query", None
-    return "ignored", None
-
-
-def _kind(data: bytes) -> str:
-    """_classify's kind, or "malformed" for a message the server would refuse to parse."""
-    try:
-        return _classify(data)[0]
-    except (IndexError, ValueError, KeyError):
-        return "malformed"
-
-
-def _awareness_entries(payload: bytes) -> list[tuple[int, int, bytes]]:
-    count, pos = _read_uint(payload, 0)
-    entries = []
-    for _ in range(count):
-        client_id, pos = _read_uint(payload, pos)
-        clock, pos = _read_uint(payload, pos)
-        raw, pos = _read_bytes(payload, pos)
-        entries.append((client_id, clock, raw))
-    return entries
-
-
-def _canonical_state(raw: bytes) -> str:
-    """An awareness state as JSON, less the `user` field: the server writes the sender's
-    identity there."""
-    state = json.loads(raw.decode())
-    if isinstance(state, dict):
-        state.pop("user", None)
-    return json.dumps(state, sort_keys=True)
-
-
-def _awareness(entries: list[tuple[int, int, Any]]) -> bytes:
-    payload = write_var_uint(len(entries))
-    for client_id, clock, state in entries:
-        payload += (write_var_uint(client_id) + write_var_uint(clock)
-                    + write_message(json.dumps(state).encode()))
-    return create_awareness_message(payload)
-
-
-def _sync(sync_type: int, payload: bytes) -> bytes:
-    return bytes([0, sync_type]) + write_message(payload)
-
-
-# --- documents --------------------------------------------------------------------------------
-
-# Documents are compared in a child process with a deadline: an update pycrdt accepted may hold
-# content that reading (or even re-encoding) spins on for ever, inside Rust, where no timeout of
-# this process can interrupt it.
-_INSPECT = r"""
-import hashlib, json, sys
-from pycrdt import Array, Doc, Map, Text, XmlFragment
-KINDS = {"Text": Text, "Map": Map, "Array": Array, "XmlFragment": XmlFragment}
-mode, request = sys.argv[1], json.load(sys.stdin)
-if mode == "replay":
-    doc = Doc()
-    for update in request:
-        try:
-            doc.apply_update(bytes.fromhex(update))
-        except BaseException as exc:
-            print(json.dumps(["failed", [repr(exc), update]]), flush=True)
-    print(json.dumps(["update", doc.get_update().hex()]), flush=True)
-elif mode == "canonical":
-    for label, update in request.items():
-        doc = Doc()
-        doc.apply_update(bytes.fromhex(update))
-        again = Doc()
-        again.apply_update(doc.get_update())
-        canonical = again.get_update()
-        print(json.dumps([label, hashlib.sha256(canonical).hexdigest()]), flush=True)
-else:
-    doc = Doc()
-    doc.apply_update(bytes.fromhex(request["update"]))
-    print(json.dumps(["roots", sorted(doc.keys())]), flush=True)
-    for name, kind in request["roots"].items():
-        if name in doc.keys():
-            root = doc.get(name, type=KINDS[kind])
-            value = root.to_py() if kind in ("Map", "Array") else str(root)
-            print(json.dumps([name, value], default=repr), flush=True)
-"""
-
-
-async def _inspect(mode: str, request: Any, timeout: float) -> tuple[
-        dict[str, Any], bool]:
-    """Run _INSPECT; return what it printed (one JSON pair a line) and whether it finished."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _INSPECT, mode, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "RUST_BACKTRACE": "0"})
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(json.dumps(request).encode())
-    process.stdin.close()
-    output = bytearray()
-    finished = True
-    try:
-        async with asyncio.timeout(timeout):
-            while chunk := await process.stdout.read(1 << 16):
-                output += chunk
-            finished = await process.wait() == 0
-    except TimeoutError:
-        finished = False
-        process.kill()
-        await process.wait()
-    pairs = [json.loads(line) for line in output.decode().splitlines() if line.startswith("[")]
-    found: dict[str, Any] = {"failed": []}
-    for key, value in pairs:
-        if key == "failed":
-            found["failed"].append(value)
-        else:
-            found[key] = value
-    return found, finished
-
-
-async def _replay(updates: list[bytes]) -> tuple[bytes | None, list[str]]:
-    """Apply updates in order to a fresh doc (in a child process): its state, and failures."""
-    found, finished = await _inspect("replay", [u.hex() for u in updates], 60)
-    failures = [f"an accepted update fails on replay: {exc} {update[:400]}"
-                for exc, update in found["failed"]]
-    if not finished:
-        failures.append("replaying the accepted updates crashed or hung")
-    return (bytes.fromhex(found["update"]) if "update" in found else None), failures
-
-
-async def _describe(update: bytes) -> dict[str, Any]:
-    view, finished = await _inspect(
-        "view", {"update": update.hex(),
-                 "roots": {name: kind.__name__ for name, kind in ROOTS.items()}}, 20)
-    view.pop("failed")
-    if not finished:
-        view["<unreadable>"] = "reading the next root failed or never returned"
-    return view
-
-
-async def _divergences(reference: str, docs: dict[str, Doc | bytes]) -> list[str]:
-    """Which docs (or full-state updates) differ from docs[reference] in their integrated CRDT
-    state, and how."""
-    updates = {label: doc if isinstance(doc, bytes) else doc.get_update()
-               for label, doc in docs.items()}
-    hashes, finished = await _inspect("canonical", {k: v.hex() for k, v in updates.items()}, 60)
-    problems = [] if finished else [f"re-encoding a document failed or hung; got {list(hashes)}"]
-    for label in updates:
-        if label in (reference, "failed") or hashes.get(label) == hashes.get(reference):
-            continue
-        mine, theirs = await _describe(updates[label]), await _describe(updates[reference])
-        keys = [k for k in {**mine, **theirs} if mine.get(k) != theirs.get(k)]
-        detail = "; ".join(f"{k}: {label}={mine.get(k)!r:.300} {reference}={theirs.get(k)!r:.300}"
-                           for k in keys) or "same visible roots, different CRDT state"
-        problems.append(f"{label} != {reference}: {detail}")
-    return problems
+# The corpus writes to the roots of tests.support.wire.DEFAULT_ROOTS ("bystander" is the
+# bystander's own), which is how divergences describe a difference.
 
 
 # --- the corpus and the mutator ---------------------------------------------------------------
@@ -322,16 +150,17 @@ def build_corpus(rng: random.Random, client_ids: list[int], awareness_ids: list[
                 _edit(rng, writer)
         stream.append(create_update_message(writer.get_update(before)))
         if rng.random() < 0.3:  # a whole state is self-contained: fine in any order
-            extras.append(_sync(1, writer.get_update()))
+            extras.append(sync(1, writer.get_update()))
         if rng.random() < 0.3:
-            extras.append(_sync(0, writer.get_state()))
-    extras += [_sync(0, b"\x00"), _sync(1, b"\x00\x00"), create_sync_message(writers[0])]
+            extras.append(sync(0, writer.get_state()))
+    extras += [sync(0, b"\x00"), sync(1, b"\x00\x00"), create_sync_message(writers[0])]
     for client_id in awareness_ids:
         for clock in range(1, 5):
             state = rng.choice([{"user": {"name": f"u{client_id}", "color": "#fa0"}},
                                 {"cursor": {"anchor": clock, "head": clock + 1}}, {}, None])
-            extras.append(_awareness([(client_id, clock, state)]))
-    extras.append(_awareness([(awareness_ids[0], 9, {"a": 1}), (awareness_ids[-1], 9, None)]))
+            extras.append(awareness_message([(client_id, clock, state)]))
+    extras.append(awareness_message([(awareness_ids[0], 9, {"a": 1}),
+                                     (awareness_ids[-1], 9, None)]))
     extras += [
         b"\x03",                                           # query awareness
         bytes([2, 0]) + write_message(b"permission denied"),  # auth, from a client: ignored
@@ -392,150 +221,6 @@ def mutate(rng: random.Random, corpus: Corpus) -> tuple[str, bytes]:
     return label, bytes(data)
 
 
-# --- clients ----------------------------------------------------------------------------------
-
-class RecordingClient(YClient):
-    """A YClient that keeps every message the server sent it and any error handling one."""
-
-    def __init__(self, url: str, *, client_id: int | None = None) -> None:
-        super().__init__(url, client_id=client_id)
-        self.received: list[bytes] = []
-        self.errors: list[str] = []
-        self.bad_messages: list[bytes] = []
-
-    async def _handle(self, message: bytes) -> None:
-        self.received.append(message)
-        try:
-            await super()._handle(message)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # a relayed message pycrdt cannot take
-            self.errors.append(f"{exc!r} handling {message[:4096].hex()}")
-            self.bad_messages.append(message)
-            async with self._changed:
-                self._changed.notify_all()
-
-    def map(self, name: str = "bystander") -> Map:
-        return self.doc.get(name, type=Map)
-
-    async def put(self, key: str, value: Any, name: str = "bystander") -> bytes:
-        return await self.edit(lambda doc: doc.get(name, type=Map).__setitem__(key, value))
-
-
-class RawConnection:
-    """A bare websocket to the server that learns which of its messages were accepted.
-
-    Every message goes out followed by a probe, a sync step 1 whose state vector claims
-    everything the server had when we joined, so its step 2 answer is small. The server handles
-    one connection's messages in order and closes it at the first bad one, and nothing but a
-    step 1 makes it answer with a step 2 (relays are sync updates), so the number of step 2
-    answers says exactly how many messages it accepted before the one that closed us.
-    """
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.answers = 0
-        self.received: list[bytes | str] = []
-        self.probe = b""
-        self.ready = asyncio.Event()
-        self.closed = asyncio.Event()
-        self._changed = asyncio.Event()
-        self._reader = asyncio.create_task(self._read())
-
-    @classmethod
-    async def open(cls, server: ServerProcess, api: Api, document_id: str, *,
-                   ticket: bool = True) -> RawConnection:
-        """Authenticate with a single-use ticket, or (cheaper: no HTTP round trip and no write)
-        with the session cookie and the app's own Origin, as a browser tab does."""
-        if ticket:
-            url = f"{server.ws_url}/{document_id}?ticket={await api.ticket(document_id)}"
-            headers = {}
-        else:
-            url = f"{server.ws_url}/{document_id}"
-            headers = {"Cookie": f"{SESSION_COOKIE}={api.token}", "Origin": server.base_url}
-        ws = await websockets.connect(url, max_size=None, compression=None, open_timeout=10,
-                                      additional_headers=headers)
-        conn = cls(ws)
-        async with asyncio.timeout(10):
-            await conn.ready.wait()
-        return conn
-
-    @property
-    def close_code(self) -> int | None:
-        code = self.ws.close_code
-        return None if code is None else int(code)
-
-    async def _read(self) -> None:
-        try:
-            async for message in self.ws:
-                self.received.append(message)
-                if isinstance(message, bytes) and message[:2] == b"\x00\x01":
-                    self.answers += 1
-                elif isinstance(message, bytes) and message[:2] == b"\x00\x00" and not self.probe:
-                    state = _read_bytes(message, 2)[0]
-                    count, pos = _read_uint(state, 0)
-                    clients = []
-                    for _ in range(count):
-                        client, pos = _read_uint(state, pos)
-                        clients.append(client)
-                        _, pos = _read_uint(state, pos)
-                    self.probe = _sync(0, write_var_uint(len(clients)) + b"".join(
-                        write_var_uint(c) + write_var_uint(2**40) for c in clients))
-                    self.ready.set()
-                self._changed.set()
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            self.closed.set()
-            self.ready.set()
-            self._changed.set()
-
-    async def exchange(self, messages: list[bytes], timeout: float = ROUND_TRIP_TIMEOUT) -> int:
-        """Send the messages, each with a probe; return how many of them the server accepted.
-        Fewer than all: the next one closed the connection (or the timeout ran out)."""
-        before = self.answers
-        # Answers each message yields if accepted: its probe's, and its own if it is a step 1.
-        owed = [1 + (_kind(message) == "step1") for message in messages]
-        with contextlib.suppress(websockets.ConnectionClosed):
-            for message in messages:
-                await self.ws.send(message)
-                await self.ws.send(self.probe)
-        async with asyncio.timeout(timeout):
-            while self.answers < before + sum(owed) and not self.closed.is_set():
-                self._changed.clear()
-                await self._changed.wait()
-        answers, accepted = self.answers - before, 0
-        for answers_owed in owed:
-            if answers < answers_owed:
-                break
-            answers -= answers_owed
-            accepted += 1
-        assert answers == 0, f"{answers} step 2 answers more than the messages account for"
-        return accepted
-
-    async def roundtrip(self, message: bytes, timeout: float = 10.0) -> bool:
-        """Send one message: True if it was accepted, False if it closed the connection."""
-        return await self.exchange([message], timeout) == 1
-
-    async def wait_closed(self, timeout: float = 10.0) -> int | None:
-        async with asyncio.timeout(timeout):
-            await self.closed.wait()
-        return self.close_code
-
-    async def close(self) -> None:
-        await self.ws.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
-
-
-async def _recording_client(server: ServerProcess, api: Api, document_id: str,
-                            client_id: int | None = None) -> RecordingClient:
-    url = f"{server.ws_url}/{document_id}?ticket={await api.ticket(document_id)}"
-    client = RecordingClient(url, client_id=client_id)
-    await client.connect_synced()
-    return client
-
-
 # --- the fuzz run -----------------------------------------------------------------------------
 
 @dataclass
@@ -590,7 +275,7 @@ class Attacker:
         self.stats.processed += 1
         self.stats.accepted += 1
         self.stats.unmutated += label == "unmutated"
-        kind, payload = _classify(message)
+        kind, payload = classify(message)
         self.stats.outcomes[(label, f"accepted {kind}")] += 1
         if kind in ("step2", "update"):
             assert payload is not None
@@ -598,9 +283,9 @@ class Attacker:
         elif kind == "awareness":
             assert payload is not None
             with contextlib.suppress(ValueError, IndexError):
-                for client_id, _, raw in _awareness_entries(payload):
+                for client_id, _, raw in awareness_entries(payload):
                     self.stats.awareness_ids.add(client_id)
-                    self.stats.allowed_states.add((client_id, _canonical_state(raw)))
+                    self.stats.allowed_states.add((client_id, canonical_state(raw)))
 
     async def run(self) -> None:
         try:
@@ -645,7 +330,7 @@ class Attacker:
                     await conn._reader
 
     async def _check_server(self, what: str) -> None:
-        exit_code = await _wait_exit(self.server, 1.0)
+        exit_code = await wait_exit(self.server, 1.0)
         if exit_code is None:
             self.stats.unexpected.append(f"attacker {self.index}: {what}")
         elif not self.stats.server_died:
@@ -658,8 +343,8 @@ class Attacker:
         self.stats.closes[code] += 1
         self.stats.outcomes[(label, f"closed {code}")] += 1
         self.stats.culprits.setdefault(code or 0, message.hex()[:120])
-        if _kind(message) in ("step2", "update"):
-            self.stats.rejected_updates.add(_classify(message)[1] or b"")
+        if message_kind(message) in ("step2", "update"):
+            self.stats.rejected_updates.add(classify(message)[1] or b"")
         if code == 1006:
             self.stats.unexpected.append(
                 f"attacker {self.index}'s connection dropped without a close frame while the "
@@ -671,13 +356,6 @@ class Attacker:
             self.stats.unexpected.append(f"{message.hex()[:200]} got no answer, nor a close")
 
 
-async def _wait_exit(server: ServerProcess, timeout: float = 3.0) -> int | None:
-    """The server's exit code if it exits within `timeout`, else None (it is still up)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while server.returncode is None and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.05)
-    return server.returncode
-
 
 def _check_bystander_traffic(client: RecordingClient, stats: FuzzStats, clean_ids: set[int],
                             identity: dict[str, Any], sent_updates: set[bytes]) -> list[str]:
@@ -688,24 +366,24 @@ def _check_bystander_traffic(client: RecordingClient, stats: FuzzStats, clean_id
         if message[0] == 0:
             if message[1] not in (0, 1, 2):
                 problems.append(f"bystander got sync message type {message[1]}: {message.hex()}")
-            elif message[1] == 2 and _classify(message)[1] in stats.rejected_updates - sent_updates:
+            elif message[1] == 2 and classify(message)[1] in stats.rejected_updates - sent_updates:
                 problems.append(f"a refused update was relayed: {message[:400].hex()}")
             continue
         if message[0] != 1:
             problems.append(f"bystander got a type-{message[0]} message: {message[:80].hex()}")
             continue
-        for client_id, _, raw in _awareness_entries(_read_bytes(message, 1)[0]):
+        for client_id, _, raw in awareness_entries(read_bytes(message, 1)[0]):
             if client_id in clean_ids:
                 continue
             if raw == b"null":
                 if client_id not in stats.awareness_ids:
                     problems.append(f"removal of unknown awareness client {client_id}")
-            elif (client_id, _canonical_state(raw)) not in stats.allowed_states:
+            elif (client_id, canonical_state(raw)) not in stats.allowed_states:
                 problems.append(f"awareness state no valid message set: {client_id} {raw!r:.200}")
             elif not identity.items() <= json.loads(raw).get("user", {}).items():
                 problems.append(f"awareness state without the sender's identity: {raw!r:.200}")
     for message in client.bad_messages[:3]:
-        kind, payload = _classify(message)
+        kind, payload = classify(message)
         origin = ("an update a connection sent" if payload in sent_updates else
                   "not any update a connection sent: the server's merge of several")
         problems.append(f"a client cannot apply a {kind} the server sent it, {origin}: "
@@ -727,8 +405,8 @@ async def test_fuzzed_protocol_messages_never_hurt_the_server_or_other_clients(
     server = live_server
     document_id = await alice.create_document()
     rng = random.Random(f"{SEED}/clients")
-    bystander = await _recording_client(server, alice, document_id, rng.getrandbits(32))
-    watcher = await _recording_client(server, alice, document_id, rng.getrandbits(32))
+    bystander = await recording_client(server, alice, document_id, rng.getrandbits(32))
+    watcher = await recording_client(server, alice, document_id, rng.getrandbits(32))
     await bystander.set_awareness({"user": {"name": "bystander"}})
     await bystander.put("start", 0)
     await watcher.wait_for(lambda: "start" in watcher.map())
@@ -793,7 +471,7 @@ async def test_fuzzed_protocol_messages_never_hurt_the_server_or_other_clients(
 
     # What the server accepted, in the order each connection sent it (attackers' ids are
     # disjoint, so the interleaving between them does not matter), plus the clean clients' edits.
-    shadow, failures = await _replay(
+    shadow, failures = await replay(
         [u for attacker in attackers for u in attacker.accepted_updates]
         + bystander.sent_updates + watcher.sent_updates)
     problems += failures
@@ -805,7 +483,7 @@ async def test_fuzzed_protocol_messages_never_hurt_the_server_or_other_clients(
             "bystander_sent": [u.hex() for u in bystander.sent_updates],
             "watcher_sent": [u.hex() for u in watcher.sent_updates]}))
 
-    live = await _recording_client(server, alice, document_id)
+    live = await recording_client(server, alice, document_id)
     clean_ids = {bystander.awareness.client_id, watcher.awareness.client_id}
     identity = {"id": alice.user["id"], "name": alice.user["name"]}
     sent = {u for attacker in attackers for u in attacker.accepted_updates}
@@ -823,13 +501,13 @@ async def test_fuzzed_protocol_messages_never_hurt_the_server_or_other_clients(
     if shadow is not None:
         docs["accepted updates"] = shadow
     try:
-        stored = await _recording_client(server, alice, document_id)
+        stored = await recording_client(server, alice, document_id)
     except AssertionError as exc:
         problems.append(f"after a clean restart the document does not open: {exc}")
     else:
         await stored.close()
         docs["stored document"] = stored.doc
-    problems += await _divergences("bystander", docs)
+    problems += await divergences("bystander", docs)
 
     logs = server.logs()
     for needle in ("Traceback", '"level": "error"', '"level": "critical"'):
@@ -869,16 +547,16 @@ CLOSING_CASES: list[tuple[str, bytes | str, int]] = [
     ("overlong payload length varint", b"\x00\x02" + b"\xff" * 9 + b"\x01", 1002),
     ("payload length beyond the message", b"\x00\x02\x05ab", 1002),
     ("payload length of 2**40", b"\x00\x02" + write_var_uint(2**40) + b"ab", 1002),
-    ("trailing bytes after the update", _sync(2, b"\x00\x00") + b"\x00", 1002),
-    ("unknown sync message type", _sync(3, b"\x00\x00"), 1002),
+    ("trailing bytes after the update", sync(2, b"\x00\x00") + b"\x00", 1002),
+    ("unknown sync message type", sync(3, b"\x00\x00"), 1002),
     ("truncated awareness payload", b"\x01\x05\x01\x01", 1002),
     ("awareness count beyond its entries", create_awareness_message(
         b"\x02\x07\x01" + write_message(b"{}")), 1002),
     ("awareness entry with a truncated clock", create_awareness_message(b"\x01\x07\x81"), 1002),
-    ("garbage update in a well-formed update message", _sync(2, b"garbage!"), 1003),
-    ("truncated Yjs update", _sync(2, _hello_update()[:-3]), 1003),
-    ("garbage update in a well-formed step 2", _sync(1, b"garbage!"), 1003),
-    ("garbage state vector in a step 1", _sync(0, b"\x03\x01"), 1003),
+    ("garbage update in a well-formed update message", sync(2, b"garbage!"), 1003),
+    ("truncated Yjs update", sync(2, _hello_update()[:-3]), 1003),
+    ("garbage update in a well-formed step 2", sync(1, b"garbage!"), 1003),
+    ("garbage state vector in a step 1", sync(0, b"\x03\x01"), 1003),
     ("awareness state that is not JSON", _awareness_raw(b"{not json"), 1003),
     ("awareness state that is not an object", _awareness_raw(b"[1, 2]"), 1003),
     ("awareness state that is not UTF-8", _awareness_raw(b"\xff\xfe"), 1003),
@@ -897,8 +575,8 @@ IGNORED_MESSAGES = [
 
 async def _clean_pair(server: ServerProcess, api: Api, document_id: str,
                       ) -> tuple[RecordingClient, RecordingClient]:
-    bystander = await _recording_client(server, api, document_id)
-    watcher = await _recording_client(server, api, document_id)
+    bystander = await recording_client(server, api, document_id)
+    watcher = await recording_client(server, api, document_id)
     await _still_syncing(bystander, watcher, "hello")
     return bystander, watcher
 
@@ -947,8 +625,8 @@ async def test_malformed_messages_close_with_1002_or_1003_and_change_nothing(
         _only_sync_and_awareness(client)
         assert not client.awareness.states.keys() - {bystander.awareness.client_id,
                                                      watcher.awareness.client_id}
-    fresh = await _recording_client(live_server, alice, document_id)
-    assert await _divergences("bystander", {"bystander": bystander.doc, "watcher": watcher.doc,
+    fresh = await recording_client(live_server, alice, document_id)
+    assert await divergences("bystander", {"bystander": bystander.doc, "watcher": watcher.doc,
                                             "server": fresh.doc}) == []
     assert str(fresh.text()) == "kept"
     for client in (bystander, watcher, fresh):
@@ -998,7 +676,7 @@ async def test_a_message_over_the_size_limit_closes_with_1009_and_others_keep_sy
     assert not await conn.roundtrip(message)
     assert conn.close_code == 1009
     await _still_syncing(bystander, watcher, "after the big one")
-    fresh = await _recording_client(server, api, document_id)
+    fresh = await recording_client(server, api, document_id)
     assert str(fresh.text()) == str(bystander.text()) == ""
     for client in (bystander, watcher, fresh):
         _only_sync_and_awareness(client)
@@ -1079,20 +757,20 @@ SEGFAULT_UPDATES = [bytes.fromhex(hex_) for hex_ in (
 # Ten bytes each: a state vector, or an update, claiming hundreds of millions of entries. pycrdt
 # reserves memory for all of them before finding out there are none: about 1 GB and a second
 # of blocked event loop for the state vector, 0.5 GB for the update.
-STATE_VECTOR_BOMB = _sync(0, bytes.fromhex("8090bcfd020101"))
-UPDATE_BOMB = _sync(2, bytes.fromhex("8088debe01010100"))
+STATE_VECTOR_BOMB = sync(0, bytes.fromhex("8090bcfd020101"))
+UPDATE_BOMB = sync(2, bytes.fromhex("8088debe01010100"))
 
 
 async def test_a_refused_update_leaves_no_trace_in_the_live_document(
     live_server: ServerProcess, alice: Api
 ) -> None:
     document_id = await alice.create_document()
-    writer = await _recording_client(live_server, alice, document_id, client_id=1)
+    writer = await recording_client(live_server, alice, document_id, client_id=1)
     await writer.insert(0, "abc")
     conn = await RawConnection.open(live_server, alice, document_id)
-    assert not await conn.roundtrip(_sync(2, HALF_APPLIED_UPDATE))
+    assert not await conn.roundtrip(sync(2, HALF_APPLIED_UPDATE))
     assert conn.close_code == 1003
-    fresh = await _recording_client(live_server, alice, document_id)
+    fresh = await recording_client(live_server, alice, document_id)
     assert str(fresh.text()) == str(writer.text()) == "abc"
     await fresh.close()
     await writer.close()
@@ -1102,17 +780,17 @@ async def test_an_update_that_can_never_integrate_does_not_lock_out_later_edits(
     live_server: ServerProcess, alice: Api
 ) -> None:
     document_id = await alice.create_document()
-    watcher = await _recording_client(live_server, alice, document_id)
+    watcher = await recording_client(live_server, alice, document_id)
     conn = await RawConnection.open(live_server, alice, document_id)
-    await conn.roundtrip(_sync(2, POISON_UPDATE))  # refusing it is fine; accepting it too
-    writer = await _recording_client(live_server, alice, document_id, client_id=1)
+    await conn.roundtrip(sync(2, POISON_UPDATE))  # refusing it is fine; accepting it too
+    writer = await recording_client(live_server, alice, document_id, client_id=1)
     await writer.insert(0, "abc")
     await watcher.wait_text("abc")
     assert writer.close_code is None and not writer.closed.is_set()
     assert not watcher.errors and not writer.errors
     await live_server.aterminate()
     live_server.restart()
-    stored = await _recording_client(live_server, alice, document_id)
+    stored = await recording_client(live_server, alice, document_id)
     assert str(stored.text()) == "abc"
     await stored.close()
 
@@ -1121,16 +799,16 @@ async def test_what_clients_see_and_what_is_stored_agree_on_a_shuffled_delete_se
     live_server: ServerProcess, alice: Api
 ) -> None:
     document_id = await alice.create_document()
-    watcher = await _recording_client(live_server, alice, document_id)
+    watcher = await recording_client(live_server, alice, document_id)
     conn = await RawConnection.open(live_server, alice, document_id)
     # Both in one go, so they land in one broadcast tick and are relayed as one merged update.
-    assert await conn.exchange([_sync(2, EIGHT_LETTERS_UPDATE), _sync(2, UNSORTED_DELETE_SET)]) == 2
-    live = await _recording_client(live_server, alice, document_id)
+    assert await conn.exchange([sync(2, EIGHT_LETTERS_UPDATE), sync(2, UNSORTED_DELETE_SET)]) == 2
+    live = await recording_client(live_server, alice, document_id)
     await watcher.wait_for(lambda: "g" in str(watcher.text()))
     seen = {"watcher": str(watcher.text()), "server": str(live.text())}
     await live_server.aterminate()
     live_server.restart()
-    stored = await _recording_client(live_server, alice, document_id)
+    stored = await recording_client(live_server, alice, document_id)
     seen["stored"] = str(stored.text())
     assert seen == {"watcher": "acdeg", "server": "acdeg", "stored": "acdeg"}
     await stored.close()
@@ -1140,16 +818,16 @@ async def test_an_accepted_update_never_makes_the_document_unloadable(
     live_server: ServerProcess, alice: Api
 ) -> None:
     document_id = await alice.create_document()
-    writer = await _recording_client(live_server, alice, document_id)
+    writer = await recording_client(live_server, alice, document_id)
     await writer.insert(0, "hello")
     conn = await RawConnection.open(live_server, alice, document_id)
-    await conn.roundtrip(_sync(2, UNMERGEABLE_UPDATE))  # refusing it is fine; accepting it too
+    await conn.roundtrip(sync(2, UNMERGEABLE_UPDATE))  # refusing it is fine; accepting it too
     await writer.append(", world")
-    watcher = await _recording_client(live_server, alice, document_id)
+    watcher = await recording_client(live_server, alice, document_id)
     await watcher.wait_text("hello, world")
     await live_server.aterminate()
     live_server.restart()
-    stored = await _recording_client(live_server, alice, document_id)
+    stored = await recording_client(live_server, alice, document_id)
     assert str(stored.text()) == "hello, world"
     await stored.close()
     _no_tracebacks(live_server)
@@ -1163,11 +841,11 @@ async def test_updates_that_crash_pycrdt_do_not_take_the_server_down(
     conn = await RawConnection.open(live_server, alice, document_id)
     for update in SEGFAULT_UPDATES:
         if conn.closed.is_set():  # refused (or dropped): go on with a new connection
-            code = await _wait_exit(live_server) if conn.close_code == 1006 else None
+            code = await wait_exit(live_server) if conn.close_code == 1006 else None
             assert code is None, f"the server died with exit code {code}"
             conn = await RawConnection.open(live_server, alice, document_id)
-        await conn.roundtrip(_sync(2, update))
-    code = await _wait_exit(live_server) if conn.close_code == 1006 else None
+        await conn.roundtrip(sync(2, update))
+    code = await wait_exit(live_server) if conn.close_code == 1006 else None
     assert code is None, f"the server died with exit code {code}"
     async with httpx.AsyncClient(base_url=live_server.base_url) as http:
         assert (await http.get("/api/health")).status_code == 200
