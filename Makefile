@@ -15,7 +15,8 @@ JS_TEST_DEPS := tests/js/node_modules/.package-lock.json
 # PostgreSQL pass of the suite; set it empty to skip that pass outside CI.
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-frontend lint install migrate bench clean
+.PHONY: run test test-sqlite test-postgres test-frontend lint install migrate bench clean \
+	trust-long
 
 run: $(RUNTIME_STAMP) $(FRONTEND_BUILD)
 	$(PY) -m app
@@ -68,6 +69,11 @@ test-postgres: $(DEV_STAMP) $(JS_TEST_DEPS)
 		WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PY) -m pytest --ignore=tests/e2e; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL unreachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "PostgreSQL unreachable at $(PG_TEST_URL): its pass is skipped (not in CI)"; fi
+
+# The long campaigns of tests/trust (issue 7): one pytest run per line, each with WIDEN_LONG=1.
+# `make test` runs the same files in their short CI mode.
+trust-long: $(DEV_STAMP)
+	WIDEN_LONG=1 $(PY) -m pytest -p no:cacheprovider tests/trust/test_schema_fuzz.py
 
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py
