@@ -295,7 +295,7 @@ def _minimal(node: dict[str, Any], spec: dict[str, Any]) -> Any:
         return node["enum"][0]
     if "const" in node:
         return node["const"]
-    kind = node.get("type")
+    kind = str(node.get("type"))
     if kind == "object":
         required = set(node.get("required", []))
         return {name: _minimal(prop, spec) for name, prop in node.get("properties", {}).items()
