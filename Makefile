@@ -15,7 +15,8 @@ JS_TEST_DEPS := tests/js/node_modules/.package-lock.json
 # PostgreSQL pass of the suite; set it empty to skip that pass outside CI.
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-frontend lint install migrate bench clean trust-long
+.PHONY: run test test-sqlite test-postgres test-frontend lint install migrate bench clean \
+	trust-long
 
 run: $(RUNTIME_STAMP) $(FRONTEND_BUILD)
 	$(PY) -m app
@@ -70,11 +71,14 @@ test-postgres: $(DEV_STAMP) $(JS_TEST_DEPS)
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL unreachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "PostgreSQL unreachable at $(PG_TEST_URL): its pass is skipped (not in CI)"; fi
 
-# The long modes of the trust suite (minutes, not seconds): at least 100,000 fuzzed websocket
-# messages, and 20 rounds of kill -9. PYTEST_ADDOPTS=-s shows their counts as they run.
+# The long campaigns of tests/trust (minutes, not seconds), one pytest run per line, each with
+# WIDEN_LONG=1: at least 100,000 fuzzed websocket messages, 20 rounds of kill -9, and the long
+# schemathesis run. `make test` runs the same files in their short CI mode.
+# PYTEST_ADDOPTS=-s shows their counts as they run.
 trust-long: $(DEV_STAMP) $(JS_TEST_DEPS)
-	WIDEN_LONG=1 $(PY) -m pytest tests/trust/test_ws_property_fuzz.py
-	WIDEN_LONG=1 $(PY) -m pytest tests/trust/test_crash_campaign.py
+	WIDEN_LONG=1 $(PY) -m pytest -p no:cacheprovider tests/trust/test_ws_property_fuzz.py
+	WIDEN_LONG=1 $(PY) -m pytest -p no:cacheprovider tests/trust/test_crash_campaign.py
+	WIDEN_LONG=1 $(PY) -m pytest -p no:cacheprovider tests/trust/test_schema_fuzz.py
 
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py
