@@ -62,8 +62,6 @@ TABLE_TEXT = """
 method path                                      anon exp  out  strg owner edit sect rev  view prog
 GET    /openapi.json                             200  200  200  200  200  200  200  200  200  200
 GET    /docs                                     200  200  200  200  200  200  200  200  200  200
-GET    /docs/oauth2-redirect                     200  200  200  200  200  200  200  200  200  200
-GET    /redoc                                    200  200  200  200  200  200  200  200  200  200
 GET    /                                         200  200  200  200  200  200  200  200  200  200
 GET    /api/health                               200  200  200  200  200  200  200  200  200  200
 POST   /api/auth/register                        201  201  201  201  201  201  201  201  201  201
@@ -107,6 +105,14 @@ GET    D/invite-requests                         401  401  401  404  200  200  2
 POST   D/invite-requests/{request_id}/approve    401  401  401  404  200  403  403  403  403  403
 POST   D/invite-requests/{request_id}/refuse     401  401  401  404  200  403  403  403  403  403
 GET    D/log                                     401  401  401  404  200  200  200  200  200  200
+GET    D/comments                                401  401  401  404  200  200  200  200  200  403
+POST   D/comments                                401  401  401  404  201  201  201  201  403  403
+PATCH  D/comments/{comment_id} [the owner's]     401  401  401  404  200  403  403  403  403  403
+DELETE D/comments/{comment_id} [the owner's]     401  401  401  404  204  403  403  403  403  403
+POST   D/comments/{comment_id}/accept            401  401  401  404  200  200  200  403  403  403
+POST   D/comments/{comment_id}/reject            401  401  401  404  200  200  200  403  403  403
+POST   D/comments/{comment_id}/resolve           401  401  401  404  200  200  200  403  403  403
+POST   D/comments/{comment_id}/reopen            401  401  401  404  200  200  200  403  403  403
 GET    D/progress                                401  401  401  404  200  200  200  200  200  200
 WS     /ws/{document_id}                         4401 4401 4401 4404 open open open open open 4403
 """
@@ -114,7 +120,11 @@ WS     /ws/{document_id}                         4401 4401 4401 4404 open open o
 # - owner, PATCH its own "member" grant: the owner holds no grant to change (404, not a member);
 # - owner, leave: the owner cannot leave before handing the document over (409);
 # - owner, invite-requests: asking is how editors widen; the owner invites directly (403);
-# - progress, sections and invite-requests lists: metadata, no text (200).
+# - progress, sections and invite-requests lists: metadata, no text (200);
+# - comments quote the text: progress members get 403 on every comment route; a section editor
+#   comments everywhere and decides (accept, reject, resolve, reopen) in its own section A, where
+#   the owner's suggestion under test sits; only the author (the owner here) edits, and the
+#   author or the owner deletes.
 
 # The stable first word of each websocket close reason (DESIGN §5).
 CLOSE_WORDS = {4401: "signed-out", 4403: "progress-only", 4404: "not-found"}
@@ -127,8 +137,6 @@ FINDINGS: dict[tuple[str, str], str] = {}
 PUBLIC = {
     "GET /openapi.json": "the API description",
     "GET /docs": "the API description",
-    "GET /docs/oauth2-redirect": "the API description",
-    "GET /redoc": "the API description",
     "GET /": "the web app's static files; it signs in through the API",
     "GET /api/health": "for load balancers; tells nothing of anyone's documents",
     "POST /api/auth/register": "how an account begins",
@@ -433,6 +441,32 @@ async def _new_request(cell: Cell) -> Call:
     return Call({"document_id": document_id, "request_id": request_id}, nested_ids=True)
 
 
+# A comment anchor: two Yjs relative positions, opaque to the server (bounded bytes).
+_ANCHOR = {"start": "ALlgAwA=", "end": "ALlgCAA="}
+
+
+def _owners_suggestion(resolved: bool = False) -> Prepare:
+    """A fresh suggestion by the owner on section A (resolved first, for reopen)."""
+    async def prepare(cell: Cell) -> Call:
+        world = cell.matrix.world
+        comments = f"/api/documents/{world.document_id}/comments"
+        made = await cell.cast.expect(cell.cast.owner, "POST", comments, 201, {
+            "section_id": world.section_a, "anchor": _ANCHOR, "quote": "quick",
+            "body": "shorter?", "suggestion": "fast"})
+        if resolved:
+            await cell.cast.expect(cell.cast.owner, "POST",
+                                   f"{comments}/{made['id']}/resolve", 200)
+        return Call({"document_id": world.document_id, "comment_id": made["id"]},
+                    {"body": "edited"}, nested_ids=True)
+    return prepare
+
+
+async def _new_comment(cell: Cell) -> Call:
+    world = cell.matrix.world
+    return Call({"document_id": world.document_id}, {
+        "section_id": world.section_a, "anchor": _ANCHOR, "quote": "q", "body": "a remark"})
+
+
 PREPARE: dict[str, Prepare] = {
     "POST /api/auth/register": _register,
     "POST /api/auth/login": _login,
@@ -462,6 +496,13 @@ PREPARE: dict[str, Prepare] = {
         "email": outsider_email(), "role": "viewer", "reason": "expertise"}),
     f"POST {DOC}/invite-requests/{{request_id}}/approve": _new_request,
     f"POST {DOC}/invite-requests/{{request_id}}/refuse": _new_request,
+    f"POST {DOC}/comments": _new_comment,
+    f"PATCH {DOC}/comments/{{comment_id}} [the owner's]": _owners_suggestion(),
+    f"DELETE {DOC}/comments/{{comment_id}} [the owner's]": _owners_suggestion(),
+    f"POST {DOC}/comments/{{comment_id}}/accept": _owners_suggestion(),
+    f"POST {DOC}/comments/{{comment_id}}/reject": _owners_suggestion(),
+    f"POST {DOC}/comments/{{comment_id}}/resolve": _owners_suggestion(),
+    f"POST {DOC}/comments/{{comment_id}}/reopen": _owners_suggestion(resolved=True),
 }
 
 

@@ -63,11 +63,6 @@ async def test_deleting_half_a_surrogate_pair_does_not_make_later_joiners_lose_e
         await client.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "types set as map entries of a root that already exists are never walked by the depth "
-    "check: the guard observes every root as an XmlFragment, and the events of such a view do "
-    "not list the new map entries (a fresh root, a sequence, or a nested map are checked); "
-    "150,000 nested maps are accepted the same way"))
 @pytest.mark.parametrize("root", ["own section", "root map"])
 async def test_maps_nested_beyond_the_bound_under_an_existing_root_are_refused(
     live_server: ServerProcess, alice: Api, bob: Api, root: str
@@ -98,11 +93,6 @@ def _string_update(client: int, info: int, root: str, text: str) -> bytes:
             + write_var_uint(0))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the server relays updates as received, and yrs reads a struct's content kind from 4 bits "
-    "where Yjs reads 5: an info byte 0x14 is a string to the server and pycrdt, and an error "
-    "to every browser (\"contentRefs[(info & binary.BITS5)] is not a function\"), which never "
-    "sees the text and diverges from everyone else"))
 async def test_every_update_the_server_relays_decodes_in_the_official_yjs_client(
     live_server: ServerProcess, alice: Api
 ) -> None:
@@ -135,11 +125,6 @@ def test_the_string_update_is_what_yjs_makes() -> None:
     assert doc.get_update() == _string_update(7, 0x04, "body", "hi")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the client id binding reads an update's clients with pycrdt's get_state(update), which "
-    "lists only clients whose structs start at clock 0: content that continues another user's "
-    "clock (the only kind that integrates once they have written) is never checked, and "
-    "the owner's own edit at those clocks is then dropped"))
 async def test_nobody_continues_another_users_client_id(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
