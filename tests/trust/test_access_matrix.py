@@ -21,6 +21,7 @@ a strict xfail listed in FINDINGS, for the integrator to fix.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -594,6 +595,19 @@ async def test_cell(matrix: Matrix, row: Row, caller: str) -> None:
             own = Call({**call.params, "document_id": matrix.stranger_document}, call.body)
             reached = await _ask(matrix.cast, person, row, own)
             assert reached.outcome == 404, f"{row.label} via its own document: {reached}"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_server_logged_no_error(matrix: Matrix) -> None:
+    """No cell made the server fail behind its answer (a background task, a closed socket):
+    refusals are answers, not errors."""
+    errors = []
+    for line in matrix.cast.server.logs().splitlines():
+        if line.startswith(("Traceback", "Fatal Python error", "Segmentation fault")):
+            errors.append(line)
+        elif line.startswith("{") and json.loads(line).get("level") in ("error", "critical"):
+            errors.append(line[:300])
+    assert errors == []
 
 
 @pytest.mark.asyncio(loop_scope="module")
