@@ -37,6 +37,13 @@ def restrict_now(rooms: Rooms, document_id: str, user_id: str, new: Access | Non
     rooms.narrow(document_id, user_id, narrowed)
 
 
+def shut_document(rooms: Rooms, document_id: str) -> None:
+    """The document no longer exists for anyone (it went into the trash): every socket closes
+    as for a missing document. Called before the change commits and again after, for a socket
+    admitted in between."""
+    rooms.close_room(document_id, CloseCode.NOT_FOUND, "not-found: the document was deleted")
+
+
 def apply_committed(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
     if (reason := _refusal(new)) is not None:
         rooms.disconnect(document_id, user_id, CloseCode.FORBIDDEN, reason, denied=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI, Request, Response
@@ -13,7 +14,17 @@ from fastapi.staticfiles import StaticFiles
 
 from app import ws
 from app.access_log import AccessLog
-from app.api import auth, comments, docs, documents, health, progress, sections, sharing
+from app.api import (
+    auth,
+    comments,
+    docs,
+    documents,
+    health,
+    progress,
+    sections,
+    sharing,
+    trash,
+)
 from app.body_limit import BodyLimit
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
@@ -26,6 +37,7 @@ from app.security_headers import SecurityHeaders
 from app.services import Services
 from app.settings import Settings
 from app.throttle import LoginThrottle
+from app.trash import TrashPurger
 from app.workers import TextWorkers
 from crdt.protocol import CloseCode
 from crdt.rooms import Rooms
@@ -74,11 +86,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             connections=Connections(),
         )
         store.start()
+        purger = TrashPurger(sessions, store, keep=timedelta(days=settings.trash_days),
+                             interval=settings.trash_purge_interval_seconds)
+        purger.start()
         log.info("server started", extra={"event": "server.started", "host": settings.host,
                                           "port": settings.port})
         try:
             yield
         finally:
+            await purger.stop()
             # Tell every client, wait for every room's last writes, then stop the writer.
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             await store.stop()
@@ -102,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sections.router)
     app.include_router(comments.router)
     app.include_router(sharing.router)
+    app.include_router(trash.router)
     app.include_router(progress.router)
     app.include_router(health.router)
     app.include_router(ws.router)

@@ -62,6 +62,9 @@ class Document(Base):
     title: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # In the trash since then (`app.trash`): it exists for nobody but its owner, who may
+    # restore it until the trash period ends and it is purged.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
 
 
 class WsTicket(Base):

@@ -148,7 +148,8 @@ def _from_grant(document: Document, grant: Grant) -> Access:
 
 async def document_access(session: AsyncSession, user_id: str, document_id: str) -> Access | None:
     document = await session.get(Document, document_id)
-    if document is None:
+    if document is None or document.deleted_at is not None:
+        # A document in the trash (`app.trash`) exists for nobody, its owner included.
         return None
     if document.owner_id == user_id:
         return Access(document, Role.OWNER)
@@ -162,7 +163,8 @@ async def accessible_documents(session: AsyncSession, user_id: str) -> list[Acce
     rows = await session.execute(
         select(Document, Grant)
         .outerjoin(Grant, (Grant.document_id == Document.id) & (Grant.user_id == user_id))
-        .where(or_(Document.owner_id == user_id, Grant.id.is_not(None)))
+        .where(or_(Document.owner_id == user_id, Grant.id.is_not(None)),
+               Document.deleted_at.is_(None))
         .order_by(Document.updated_at.desc())
     )
     return [

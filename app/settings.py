@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     text_workers: int = Field(default=1, ge=1, le=32)
     text_work_timeout_seconds: float = Field(default=60.0, gt=0)
 
+    # A deleted document stays in its owner's trash, restorable, this many days; then it is
+    # purged for good by a task that looks every `trash_purge_interval_seconds`.
+    trash_days: float = Field(default=30.0, gt=0)
+    trash_purge_interval_seconds: float = Field(default=3600.0, gt=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="before")

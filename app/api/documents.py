@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from sqlalchemy import func, select
 
-from app import models
-from app.api.access import require_access, require_owner
+from app import live, models
+from app.api.access import NOT_FOUND, require_access, require_owner
 from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
 from app.permissions import Access, Role, accessible_documents
 from app.security import new_token, token_digest
 from app.sharing import record
 from app.timeutil import utcnow
-from crdt.protocol import CloseCode
+from app.trash import move_to_trash
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
-async def _outs(session: DbSession, accesses: list[Access]) -> list[DocumentOut]:
+async def document_outs(session: DbSession, accesses: list[Access]) -> list[DocumentOut]:
     """Documents as the caller sees them, with who owns each and how many share it: what a
     home page needs to tell private drafts from shared work, in two queries for any number."""
     ids = [a.document.id for a in accesses]
@@ -45,8 +45,8 @@ async def _outs(session: DbSession, accesses: list[Access]) -> list[DocumentOut]
     ]
 
 
-async def _out(session: DbSession, access: Access) -> DocumentOut:
-    return (await _outs(session, [access]))[0]
+async def document_out(session: DbSession, access: Access) -> DocumentOut:
+    return (await document_outs(session, [access]))[0]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
@@ -55,17 +55,17 @@ async def create_document(body: DocumentIn, user: CurrentUser, session: DbSessio
     session.add(document)
     await session.flush()
     record(session, document.id, "created", actor_id=user.id)
-    return await _out(session, Access(document, Role.OWNER))
+    return await document_out(session, Access(document, Role.OWNER))
 
 
 @router.get("", response_model=list[DocumentOut])
 async def list_documents(user: CurrentUser, session: DbSession) -> list[DocumentOut]:
-    return await _outs(session, await accessible_documents(session, user.id))
+    return await document_outs(session, await accessible_documents(session, user.id))
 
 
 @router.get("/{document_id}", response_model=DocumentOut)
 async def get_document(document_id: str, user: CurrentUser, session: DbSession) -> DocumentOut:
-    return await _out(session, await require_access(session, user, document_id))
+    return await document_out(session, await require_access(session, user, document_id))
 
 
 @router.patch("/{document_id}", response_model=DocumentOut)
@@ -75,20 +75,24 @@ async def rename_document(
     access = await require_owner(session, user, document_id)
     access.document.title = body.title.strip() or "Untitled"
     access.document.updated_at = utcnow()
-    return await _out(session, access)
+    return await document_out(session, access)
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_document(
-    document_id: str, user: CurrentUser, session: DbSession, services: ServicesDep
+    document_id: str, user: CurrentUser, session: DbSession, services: ServicesDep,
+    tasks: BackgroundTasks,
 ) -> None:
-    access = await require_owner(session, user, document_id)
-    # Everyone still connected is told the document is gone, and the room's last writes land
-    # before the log is deleted with the document, in this request's transaction.
-    services.rooms.close_room(document_id, CloseCode.NOT_FOUND, "document deleted")
+    """Into the owner's trash (`app.trash`): gone for everyone at once, restorable by the
+    owner, members and all, until the trash period ends."""
+    await require_owner(session, user, document_id)
+    if not await move_to_trash(session, document_id, now=utcnow()):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)  # a concurrent delete won
+    record(session, document_id, "deleted", actor_id=user.id)
+    live.shut_document(services.rooms, document_id)
+    # The room's last writes land now, so the document sleeps in the trash complete.
     await services.rooms.unload(document_id)
-    await services.store.delete_document(await session.connection(), document_id)
-    await session.delete(access.document)
+    tasks.add_task(live.shut_document, services.rooms, document_id)
 
 
 @router.post("/{document_id}/ticket", response_model=TicketOut)

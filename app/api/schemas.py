@@ -125,6 +125,19 @@ class DocumentOut(BaseModel):
     updated_at: datetime
 
 
+class TrashedDocumentOut(BaseModel):
+    """A document in its owner's trash: nobody else sees it until it is restored."""
+
+    id: str
+    title: str
+    # Members besides the owner, who get their access back with a restore.
+    members: int
+    created_at: datetime
+    deleted_at: datetime
+    # When it is purged for good; a restore is possible until then.
+    purge_at: datetime
+
+
 class TicketOut(BaseModel):
     ticket: str
     expires_in: float

@@ -127,8 +127,10 @@ async def my_invitations(user: CurrentUser, session: DbSession) -> list[Invitati
     """Pending invitations to my email, including those sent before I had an account."""
     await expire_stale_invitations(session, email=user.email)
     invitations = await session.scalars(
-        select(models.Invitation).where(models.Invitation.email == user.email,
-                                        models.Invitation.status == "pending")
+        select(models.Invitation)
+        .join(models.Document, models.Document.id == models.Invitation.document_id)
+        .where(models.Invitation.email == user.email, models.Invitation.status == "pending",
+               models.Document.deleted_at.is_(None))  # a document in the trash is nowhere
         .order_by(models.Invitation.created_at.desc()))
     return [await _invitation_out(session, i) for i in invitations]
 
@@ -136,7 +138,10 @@ async def my_invitations(user: CurrentUser, session: DbSession) -> list[Invitati
 async def _my_pending_invitation(session: DbSession, user: models.User,
                                  invitation_id: str) -> models.Invitation:
     invitation = await session.get(models.Invitation, invitation_id)
-    if invitation is None or invitation.email != user.email:
+    document = (await session.get(models.Document, invitation.document_id)
+                if invitation is not None else None)
+    if (invitation is None or invitation.email != user.email or document is None
+            or document.deleted_at is not None):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
     await expire_stale_invitations(session, email=user.email)
     if invitation.status != PENDING:
