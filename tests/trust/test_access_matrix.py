@@ -81,7 +81,11 @@ POST   /api/invitations/{invitation_id}/decline [own]
 POST   /api/invitations/{invitation_id}/decline [someone else's]
                                                  401  401  401  404  404  404  404  404  404  404
 GET    /api/progress                             401  401  401  200  200  200  200  200  200  200
+GET    /api/trash                                401  401  401  200  200  200  200  200  200  200
 GET    D                                         401  401  401  404  200  200  200  200  200  200
+GET    D [in the trash]                          401  401  401  404  404  404  404  404  404  404
+POST   D/restore [in the trash]                  401  401  401  404  200  404  404  404  404  404
+POST   D/restore [not deleted]                   401  401  401  404  409  403  403  403  403  403
 PATCH  D                                         401  401  401  404  200  403  403  403  403  403
 DELETE D                                         401  401  401  404  204  403  403  403  403  403
 POST   D/ticket                                  401  401  401  404  200  200  200  200  200  403
@@ -121,6 +125,8 @@ WS     /ws/{document_id}                         4401 4401 4401 4404 open open o
 # - owner, PATCH its own "member" grant: the owner holds no grant to change (404, not a member);
 # - owner, leave: the owner cannot leave before handing the document over (409);
 # - owner, invite-requests: asking is how editors widen; the owner invites directly (403);
+# - a document in the trash exists for nobody, its owner included, except to be restored by
+#   the owner; restoring one that is not deleted is an owner's action (403), and a conflict;
 # - progress, sections and invite-requests lists: metadata, no text (200);
 # - comments quote the text: progress members get 403 on every comment route; a section editor
 #   comments everywhere and decides (accept, reject, resolve, reopen) in its own section A, where
@@ -355,6 +361,14 @@ def _on_document(fresh: bool = False, body: Callable[[], Any] | None = None) -> 
     return prepare
 
 
+async def _in_the_trash(cell: Cell) -> Call:
+    """A fresh document shared with the caller, then deleted by its owner."""
+    world = await cell.world(fresh=True)
+    await cell.cast.expect(cell.cast.owner, "DELETE", f"/api/documents/{world.document_id}",
+                           204)
+    return Call({"document_id": world.document_id})
+
+
 async def _register(cell: Cell) -> Call:
     return Call({}, {"email": outsider_email(), "password": "matrix password",
                      "name": "Newcomer"})
@@ -479,6 +493,8 @@ PREPARE: dict[str, Prepare] = {
     "POST /api/invitations/{invitation_id}/decline [someone else's]": _invitation_to(own=False),
     f"PATCH {DOC}": _on_document(body=lambda: {"title": "Quarterly report, revised"}),
     f"DELETE {DOC}": _on_document(fresh=True),
+    f"GET {DOC} [in the trash]": _in_the_trash,
+    f"POST {DOC}/restore [in the trash]": _in_the_trash,
     f"POST {DOC}/sections": _on_document(body=lambda: {"title": "Annex"}),
     f"PATCH {DOC}/sections/{{section_id}} [status of A]": _section("A", {"status": "in_review"}),
     f"PATCH {DOC}/sections/{{section_id}} [status of B]": _section("B", {"status": "in_review"}),
