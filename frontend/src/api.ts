@@ -25,6 +25,32 @@ export interface DocumentInfo {
   updated_at: string;
 }
 
+/** A document in its owner's trash, restorable until `purge_at`. */
+export interface TrashedDocument {
+  id: string;
+  title: string;
+  members: number;
+  created_at: string;
+  deleted_at: string;
+  purge_at: string;
+}
+
+/** An editor asking the owner to invite someone. */
+export interface InviteRequest {
+  id: string;
+  document_id: string;
+  requester: User;
+  email: string;
+  role: InvitableRole;
+  sections: string[] | null;
+  reason: Reason;
+  message: string | null;
+  status: "pending" | "approved" | "refused";
+  created_at: string;
+  decided_at: string | null;
+  invitation_id: string | null;
+}
+
 export interface Section {
   id: string;
   document_id: string;
@@ -179,12 +205,21 @@ export interface NewThread {
 
 export class ApiError extends Error {
   readonly status: number;
+  /** Seconds to wait before trying again, from a 429's `Retry-After`; null otherwise. */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, retryAfter: number | null = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.retryAfter = retryAfter;
   }
+}
+
+/** `Retry-After` in seconds (the server sends whole seconds; an HTTP date is not used). */
+export function parseRetryAfter(header: string | null): number | null {
+  if (header === null || !/^\s*\d+\s*$/.test(header)) return null;
+  return Number(header);
 }
 
 interface ValidationItem {
@@ -264,7 +299,11 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     if (response.status === 401 && !path.startsWith("/api/auth/") && path !== "/api/me") {
       onUnauthorized?.();
     }
-    throw new ApiError(response.status, detail || fallbackMessage(response.status, response.statusText));
+    throw new ApiError(
+      response.status,
+      detail || fallbackMessage(response.status, response.statusText),
+      parseRetryAfter(response.headers.get("Retry-After")),
+    );
   }
   return data as T;
 }
@@ -286,6 +325,8 @@ export const getDocument = (id: string): Promise<DocumentInfo> => api("GET", doc
 export const renameDocument = (id: string, title: string): Promise<DocumentInfo> =>
   api("PATCH", doc(id), { title });
 export const deleteDocument = (id: string): Promise<void> => api("DELETE", doc(id));
+export const listTrash = (): Promise<TrashedDocument[]> => api("GET", "/api/trash");
+export const restoreDocument = (id: string): Promise<DocumentInfo> => api("POST", `${doc(id)}/restore`);
 
 export const listSections = (id: string): Promise<Section[]> => api("GET", `${doc(id)}/sections`);
 export const createSection = (id: string, title: string): Promise<Section> =>
@@ -318,6 +359,12 @@ export const changeMember = (
 ): Promise<Member> => api("PATCH", `${doc(id)}/members/${enc(userId)}`, patch);
 export const removeMember = (id: string, userId: string): Promise<void> =>
   api("DELETE", `${doc(id)}/members/${enc(userId)}`);
+export const transferOwnership = (id: string, userId: string): Promise<Member[]> =>
+  api("POST", `${doc(id)}/transfer`, { user_id: userId });
+
+export const inviteRequests = (id: string): Promise<InviteRequest[]> => api("GET", `${doc(id)}/invite-requests`);
+export const answerInviteRequest = (id: string, requestId: string, answer: "approve" | "refuse"): Promise<InviteRequest> =>
+  api("POST", `${doc(id)}/invite-requests/${enc(requestId)}/${answer}`);
 
 export const sharingLog = (id: string): Promise<SharingLog> => api("GET", `${doc(id)}/log`);
 export const documentProgress = (id: string): Promise<Progress> => api("GET", `${doc(id)}/progress`);

@@ -63,6 +63,13 @@ export function duration(seconds: number): string {
   return plural(Math.round(d / 30), "month");
 }
 
+/** How long to wait before trying again: "45 s" under a minute, else whole minutes, rounded
+ * up ("5 min"), so the user never tries too early. */
+export function waitText(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  return s < 60 ? `${s} s` : `${Math.ceil(s / 60)} min`;
+}
+
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return "";
   const date = new Date(iso);

@@ -136,6 +136,16 @@ describe("buildTimeline", () => {
     expect(model.steps[1].title).toBe("Ada handed ownership to Sam");
   });
 
+  it("tells when the document went into the trash and came back", () => {
+    const model = buildTimeline(
+      log([ev("deleted", "2025-01-04T00:00:00Z"), ev("restored", "2025-01-05T00:00:00Z")], null),
+    );
+    expect(model.steps.map((s) => s.title)).toEqual([
+      "Ada moved the document to the trash",
+      "Ada restored the document from the trash",
+    ]);
+  });
+
   it("shows an invitation the reader may not know of as “an invitation”", () => {
     // What a member other than the owner receives: no address, no invitee, no message.
     const model = buildTimeline(

@@ -174,6 +174,12 @@ export function buildTimeline(
       case "ownership_transferred":
         steps.push(standalone(e, "ownership", `${actor} handed ownership to ${subject}`, actor, subject, sections));
         break;
+      case "deleted":
+        steps.push(standalone(e, "change", `${actor} moved the document to the trash`, actor, subject, sections));
+        break;
+      case "restored":
+        steps.push(standalone(e, "change", `${actor} restored the document from the trash`, actor, subject, sections));
+        break;
       case "invite_requested": {
         const step = standalone(
           e,

@@ -1,6 +1,7 @@
-import { getMe, login, register, type User } from "../api";
+import { ApiError, getMe, login, register, type User } from "../api";
 import { errorText, h, setMessage } from "../dom";
 import { icon } from "../icons";
+import { waitText } from "../labels";
 
 interface AuthOptions {
   notice: string;
@@ -40,6 +41,25 @@ export function renderAuth(options: AuthOptions): void {
     signinError,
     signinButton,
   );
+  // After too many failed attempts the server says how long to wait (429, Retry-After): the
+  // page says so in words, and the button counts down until trying again can work.
+  const waitBeforeRetrying = (seconds: number): void => {
+    const until = Date.now() + seconds * 1000;
+    setMessage(signinError, `Too many failed sign-in attempts. Try again in ${waitText(seconds)}.`);
+    signinButton.disabled = true;
+    const tick = (): void => {
+      const left = (until - Date.now()) / 1000;
+      if (left <= 0 || !signinForm.isConnected) {
+        window.clearInterval(timer);
+        signinButton.textContent = "Sign in";
+        signinButton.disabled = false;
+        return;
+      }
+      signinButton.textContent = `Try again in ${waitText(left)}`;
+    };
+    const timer = window.setInterval(tick, 1000);
+    tick();
+  };
   signinForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     setMessage(signinError, "");
@@ -48,6 +68,10 @@ export function renderAuth(options: AuthOptions): void {
       const result = await login(signinEmail.input.value.trim(), signinPassword.input.value);
       options.signedIn(result?.user ?? (await getMe()));
     } catch (error) {
+      if (error instanceof ApiError && error.status === 429 && error.retryAfter !== null) {
+        waitBeforeRetrying(error.retryAfter);
+        return;
+      }
       setMessage(signinError, errorText(error));
       signinButton.disabled = false;
       signinPassword.input.focus();

@@ -3,31 +3,38 @@ import {
   allProgress,
   createDocument,
   declineInvitation,
+  deleteDocument,
   listDocuments,
   listMembers,
+  listTrash,
   myInvitations,
+  removeMember,
   type DocumentInfo,
   type Invitation,
   type Progress,
+  type TrashedDocument,
 } from "../api";
 import type { AppContext } from "../context";
 import { button, errorText, h, setMessage, toast } from "../dom";
 import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { docHref, progressHref, timelineHref } from "../routes";
+import { trashPanel } from "./trash";
 
 interface HomeData {
   documents: DocumentInfo[];
   invitations: Invitation[];
   progress: Map<string, Progress>;
   memberCounts: Map<string, number>;
+  trash: TrashedDocument[];
 }
 
 async function load(): Promise<HomeData> {
-  const [documents, invitations, progressList] = await Promise.all([
+  const [documents, invitations, progressList, trash] = await Promise.all([
     listDocuments(),
     myInvitations(),
     allProgress().catch(() => [] as Progress[]),
+    listTrash(),
   ]);
   // A document of mine is a private draft while nobody else has a grant on it.
   // (GET /api/documents does not say so; ask each owned document's member list.)
@@ -40,6 +47,7 @@ async function load(): Promise<HomeData> {
     invitations,
     progress: new Map(progressList.map((p) => [p.document_id, p])),
     memberCounts: new Map(owned.map((d, i) => [d.id, counts[i]])),
+    trash,
   };
 }
 
@@ -62,7 +70,32 @@ function progressBar(p: Progress | undefined): HTMLElement | null {
   );
 }
 
-function docCard(doc: DocumentInfo, data: HomeData): HTMLElement {
+/** Delete (the owner: into the trash) or leave (a member), each after a confirmation. */
+function docCardAction(doc: DocumentInfo, myId: string, onDone: () => void): HTMLElement {
+  const title = doc.title || "Untitled";
+  const owner = doc.role === "owner";
+  const question = owner
+    ? `Move “${title}” to the trash? Nobody else can open it from now on; you can restore it, with its members, from the Trash until it is purged.`
+    : `Leave “${title}”? You lose access at once; only the owner can invite you again.`;
+  const run = async (): Promise<void> => {
+    if (!window.confirm(question)) return;
+    action.disabled = true;
+    try {
+      if (owner) await deleteDocument(doc.id);
+      else await removeMember(doc.id, myId);
+      toast(owner ? `“${title}” moved to the trash.` : `You left “${title}”.`);
+      onDone();
+    } catch (error) {
+      toast(errorText(error), "error");
+      action.disabled = false;
+    }
+  };
+  const label = owner ? `Delete “${title}”` : `Leave “${title}”`;
+  const action = button(icon(owner ? "trash" : "back", 18), { class: "icon-btn danger", "aria-label": label, title: owner ? "Move to trash" : "Leave" }, () => void run());
+  return action;
+}
+
+function docCard(doc: DocumentInfo, data: HomeData, myId: string, onChanged: () => void): HTMLElement {
   const p = data.progress.get(doc.id);
   const members = data.memberCounts.get(doc.id) ?? 0;
   const badges: HTMLElement[] = [];
@@ -91,6 +124,7 @@ function docCard(doc: DocumentInfo, data: HomeData): HTMLElement {
       "div",
       { class: "doc-card-actions" },
       h("a", { href: timelineHref(doc.id), class: "icon-link", title: "How this became social", "aria-label": `Timeline: how “${doc.title}” became social` }, icon("clock", 18)),
+      docCardAction(doc, myId, onChanged),
     ),
   );
 }
@@ -279,12 +313,13 @@ export async function renderHome(ctx: AppContext): Promise<void> {
         ? h("ul", { class: "doc-list" }, ...following.map(followCard))
         : h("p", { class: "empty" }, "Nothing followed yet."),
     );
+    const card = (d: DocumentInfo): HTMLElement => docCard(d, data, ctx.user.id, () => void refresh());
     mainCol.replaceChildren(
-      listSection("drafts-heading", "My drafts", "Private: only you can see these.", drafts.map((d) => docCard(d, data)), "No private drafts. Create one above."),
-      listSection("shared-by-me-heading", "Shared by me", "Yours, with people you invited.", sharedByMe.map((d) => docCard(d, data)), "You have not shared a document yet."),
-      listSection("shared-heading", "Shared with me", "Documents others invited you to.", sharedWithMe.map((d) => docCard(d, data)), "Nothing shared with you yet."),
+      listSection("drafts-heading", "My drafts", "Private: only you can see these.", drafts.map(card), "No private drafts. Create one above."),
+      listSection("shared-by-me-heading", "Shared by me", "Yours, with people you invited.", sharedByMe.map(card), "You have not shared a document yet."),
+      listSection("shared-heading", "Shared with me", "Documents others invited you to.", sharedWithMe.map(card), "Nothing shared with you yet."),
     );
-    sideCol.replaceChildren(inbox, follow);
+    sideCol.replaceChildren(inbox, follow, trashPanel(data.trash, () => void refresh()));
   };
   await refresh();
 }

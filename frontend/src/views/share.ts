@@ -1,15 +1,17 @@
 /**
  * The share dialog (owners only): invite by email with a role, a scope (editors), a reason and
  * a message; see members and pending invitations; change a member's role or scope; revoke;
- * withdraw an invitation.
+ * hand ownership to a member; withdraw an invitation; answer editors' invite requests.
  */
 
 import {
   changeMember,
   documentInvitations,
   invite,
+  inviteRequests,
   listMembers,
   removeMember,
+  transferOwnership,
   withdrawInvitation,
   type InvitableRole,
   type Invitation,
@@ -19,6 +21,7 @@ import {
 } from "../api";
 import { button, errorText, h, setMessage, toast, uid } from "../dom";
 import { icon } from "../icons";
+import { inviteRequestRow } from "./invite-requests";
 import { REASONS, ROLES, initials, reasonLabel, relativeTime, roleForReason, roleLabel, userColor } from "../labels";
 
 export interface ShareOptions {
@@ -162,6 +165,7 @@ export function openShareDialog(options: ShareOptions): void {
   // ---------------------------------------------------------------- members and invitations
   const membersList = h("ul", { class: "people", id: "members-list", "aria-labelledby": "members-heading" });
   const invitesList = h("ul", { class: "people", id: "invitations-list", "aria-labelledby": "pending-heading" });
+  const requestsList = h("ul", { class: "people", id: "requests-list", "aria-labelledby": "requests-heading" });
   const listsError = h("p", { class: "alert alert-error", role: "alert" });
   listsError.hidden = true;
   const titleOf = (sid: string): string => ordered.find((s) => s.id === sid)?.title ?? "a deleted section";
@@ -246,6 +250,19 @@ export function openShareDialog(options: ShareOptions): void {
         revoke.disabled = false;
       }
     });
+    const makeOwner = button("Make owner", { class: "btn btn-ghost btn-sm", "aria-label": `Make ${m.user.name} the owner` }, async () => {
+      if (!window.confirm(`Make ${m.user.name} the owner of this document? You stay on as an editor of the whole document, and only they can manage sharing or delete it.`)) return;
+      makeOwner.disabled = true;
+      try {
+        await transferOwnership(documentId, m.user.id);
+        toast(`${m.user.name} now owns this document.`);
+        dialog.close();
+        options.onChanged();
+      } catch (error) {
+        setMessage(rowError, errorText(error));
+        makeOwner.disabled = false;
+      }
+    });
     return h(
       "li",
       { class: "person-row", "data-user-id": m.user.id },
@@ -256,6 +273,7 @@ export function openShareDialog(options: ShareOptions): void {
         h("div", { class: "row" }, roleSel, editScope, revoke),
         m.role === "editor" ? h("div", { class: "muted small" }, scopeText(m.role, m.sections)) : null,
         m.reason ? h("div", { class: "muted small" }, `Invited for: ${reasonLabel(m.reason)}`) : null,
+        makeOwner,
       ),
       scopeEditor,
       rowError,
@@ -291,10 +309,18 @@ export function openShareDialog(options: ShareOptions): void {
 
   const refreshLists = async (): Promise<void> => {
     try {
-      const [members, invitations] = await Promise.all([listMembers(documentId), documentInvitations(documentId)]);
+      const [members, invitations, requests] = await Promise.all([listMembers(documentId), documentInvitations(documentId), inviteRequests(documentId)]);
       membersList.replaceChildren(...members.map(memberRow));
       const pending = invitations.filter((i) => i.status === "pending");
       invitesList.replaceChildren(...(pending.length ? pending.map(invitationRow) : [h("li", { class: "empty" }, "No pending invitations.")]));
+      const asked = requests.filter((r) => r.status === "pending");
+      const answered = (): void => {
+        options.onChanged();
+        void refreshLists();
+      };
+      requestsList.replaceChildren(
+        ...(asked.length ? asked.map((r) => inviteRequestRow(documentId, r, scopeText, answered)) : [h("li", { class: "empty" }, "No requests waiting.")]),
+      );
       setMessage(listsError, "");
     } catch (error) {
       setMessage(listsError, `Could not load who has access: ${errorText(error)}`);
@@ -311,6 +337,8 @@ export function openShareDialog(options: ShareOptions): void {
       h("h3", { id: "members-heading" }, "People with access"),
       listsError,
       membersList,
+      h("h3", { id: "requests-heading" }, "Requests to invite someone"),
+      requestsList,
       h("h3", { id: "pending-heading" }, "Pending invitations"),
       invitesList,
     ),
