@@ -73,21 +73,29 @@ async def test_long_log_is_compacted_into_a_snapshot_and_reopens_identically(
     await api.aclose()
 
 
-async def test_deleting_a_document_deletes_its_log_and_disconnects_it(
+async def test_deleting_a_document_disconnects_it_and_keeps_its_log_for_a_restore(
     live_server: ServerProcess, alice: Api, engine: AsyncEngine
 ) -> None:
+    """Into the trash with every acknowledged edit, so a restore brings the text back; the
+    purge that deletes the log is tested in tests/test_trash.py."""
     document_id = await alice.create_document()
     client = await YClient(
         f"{live_server.ws_url}/{document_id}?ticket={await alice.ticket(document_id)}"
     ).connect_synced()
-    await client.append("soon gone")
+    await client.append("kept in the trash")
     assert (await alice.http.delete(f"/api/documents/{document_id}")).status_code == 204
     assert await client.wait_closed() == 4404
     async with engine.connect() as conn:
-        left = (await conn.execute(
+        kept = (await conn.execute(
             select(doc_updates.c.id).where(doc_updates.c.document_id == document_id)
         )).all()
-    assert left == []
+    assert kept != []
+    assert (await alice.http.post(f"/api/documents/{document_id}/restore")).status_code == 200
+    reader = await YClient(
+        f"{live_server.ws_url}/{document_id}?ticket={await alice.ticket(document_id)}"
+    ).connect_synced()
+    assert str(reader.text()) == "kept in the trash"
+    await reader.close()
 
 
 async def test_schema_comes_from_alembic_and_downgrades_cleanly(database_url: str) -> None:

@@ -86,12 +86,15 @@ async def delete_document(
     """Into the owner's trash (`app.trash`): gone for everyone at once, restorable by the
     owner, members and all, until the trash period ends."""
     await require_owner(session, user, document_id)
+    live.shut_document(services.rooms, document_id)
+    # The room's last writes land first, so the document sleeps in the trash complete. This
+    # waits for the update writer: it comes before this transaction writes anything, or on
+    # SQLite it would hold the database's write lock the writer needs.
+    await services.rooms.unload(document_id)
     if not await move_to_trash(session, document_id, now=utcnow()):
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)  # a concurrent delete won
     record(session, document_id, "deleted", actor_id=user.id)
-    live.shut_document(services.rooms, document_id)
-    # The room's last writes land now, so the document sleeps in the trash complete.
-    await services.rooms.unload(document_id)
+    # A socket admitted while this request ran is closed once the document is gone for good.
     tasks.add_task(live.shut_document, services.rooms, document_id)
 
 
