@@ -43,6 +43,7 @@ async def test_delete_into_the_trash_restore_and_leave(widen: Widen) -> None:
     await expect(trashed.locator(".purge-date")).to_contain_text(str(purge_day.year))
     await expect(trashed.locator(".purge-date")).to_contain_text(str(purge_day.day))
     await widen.screenshot(ada, "trash-01-deleted.png")
+    assert await widen.accessibility_problems(ada) == []
 
     # The member's open page stops at once, and the document is gone from their home.
     await expect(sam.page.get_by_role("heading", name="Document unavailable")).to_be_visible()
@@ -95,6 +96,7 @@ async def test_the_owner_answers_invite_requests_and_hands_ownership_over(
     await expect(asked.locator("li.request-row")).to_have_count(2)
     await expect(asked).to_contain_text("Knows every warbler.")
     await widen.screenshot(ada, "trash-02-invite-requests.png")
+    assert await widen.accessibility_problems(ada) == []
 
     await asked.get_by_role(
         "button", name="Approve Sam Editor's request to invite ornithologist@example.org"
@@ -113,7 +115,7 @@ async def test_the_owner_answers_invite_requests_and_hands_ownership_over(
 
     # --- ownership goes to Sam; Ada stays as an editor and no longer shares
     row = dialog.locator(f'#members-list li[data-user-id="{sam.user["id"]}"]')
-    await row.get_by_role("button", name="Make Sam Editor the owner").click()
+    await row.get_by_role("button", name="Make owner: Sam Editor").click()
     await expect(dialog).to_have_count(0)
     await expect(ada.page.get_by_role("button", name="Share")).to_have_count(0)
     document = await sam.api("GET", f"/api/documents/{document_id}")

@@ -250,7 +250,7 @@ export function openShareDialog(options: ShareOptions): void {
         revoke.disabled = false;
       }
     });
-    const makeOwner = button("Make owner", { class: "btn btn-ghost btn-sm", "aria-label": `Make ${m.user.name} the owner` }, async () => {
+    const makeOwner = button("Make owner", { class: "btn btn-ghost btn-sm", "aria-label": `Make owner: ${m.user.name}` }, async () => {
       if (!window.confirm(`Make ${m.user.name} the owner of this document? You stay on as an editor of the whole document, and only they can manage sharing or delete it.`)) return;
       makeOwner.disabled = true;
       try {
