@@ -23,10 +23,10 @@ async def _accept(dialog: Dialog) -> None:
 async def test_delete_into_the_trash_restore_and_leave(widen: Widen) -> None:
     ada = await widen.person("Ada Owner")
     sam = await widen.person("Sam Member")
-    rex = await widen.person("Rex Reader")
+    rex = await widen.person("Rex Follower")
     document_id, _ = await ada.create_document("Budget 2026", ["Costs"])
-    for person, role in ((sam, "editor"), (rex, "viewer")):
-        invitation = await ada.invite(document_id, person, role, "help")
+    for person, role, reason in ((sam, "editor", "help"), (rex, "progress", "progress")):
+        invitation = await ada.invite(document_id, person, role, reason)
         await person.api("POST", f"/api/invitations/{invitation['id']}/accept")
     await sam.open_document(document_id)
 
@@ -63,15 +63,18 @@ async def test_delete_into_the_trash_restore_and_leave(widen: Widen) -> None:
     await ada.open_document(document_id)
     await expect(ada.editor("Costs")).to_have_text("Back in business.")
 
-    # --- a member leaves from their home page
-    rex.page.on("dialog", _accept)
-    await rex.goto("/")
-    rex_card = rex.page.locator(f'.home-main li[data-document-id="{document_id}"]')
-    await rex_card.get_by_role("button", name="Leave “Budget 2026”").click()
-    await expect(rex_card).to_have_count(0)
-    await rex.api("GET", f"/api/documents/{document_id}", expect_status=404)
+    # --- members leave from their home page: one following progress, one editing
+    for person in (rex, sam):
+        person.page.on("dialog", _accept)
+        await person.goto("/")
+        card = person.page.locator(f'li[data-document-id="{document_id}"]')
+        await card.get_by_role("button", name="Leave “Budget 2026”").click()
+        await expect(card).to_have_count(0)
+        await person.api("GET", f"/api/documents/{document_id}", expect_status=404)
     log = await ada.api("GET", f"/api/documents/{document_id}/log")
-    assert [e["kind"] for e in log["events"]][-3:] == ["deleted", "restored", "left"]
+    assert [(e["kind"], e["subject"] and e["subject"]["id"]) for e in log["events"]][-4:] == [
+        ("deleted", None), ("restored", None), ("left", rex.user["id"]),
+        ("left", sam.user["id"])]
 
 
 async def test_the_owner_answers_invite_requests_and_hands_ownership_over(

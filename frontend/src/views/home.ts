@@ -185,7 +185,7 @@ function invitationCard(inv: Invitation, onDone: () => void): HTMLElement {
   );
 }
 
-function followCard(p: Progress): HTMLElement {
+function followCard(p: Progress, leave: HTMLElement): HTMLElement {
   const overdue = p.sections.filter((s) => s.overdue).length;
   return h(
     "li",
@@ -205,6 +205,7 @@ function followCard(p: Progress): HTMLElement {
         p.last_edit_at ? h("span", { class: "muted small" }, `last edit ${relativeTime(p.last_edit_at)}`) : null,
       ),
     ),
+    h("div", { class: "doc-card-actions" }, leave),
   );
 }
 
@@ -283,8 +284,10 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     const sharedWithMe = data.documents.filter((d) => d.role !== "owner" && d.role !== "progress");
     const following = data.documents
       .filter((d) => d.role === "progress")
-      .map((d) => data.progress.get(d.id))
-      .filter((p): p is Progress => !!p);
+      .flatMap((d) => {
+        const p = data.progress.get(d.id);
+        return p ? [{ doc: d, progress: p }] : [];
+      });
 
     const inbox = h(
       "section",
@@ -310,7 +313,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
       ),
       h("p", { class: "muted small section-hint" }, "Status and due dates of documents whose text is not shared with you."),
       following.length
-        ? h("ul", { class: "doc-list" }, ...following.map(followCard))
+        ? h("ul", { class: "doc-list" }, ...following.map((f) => followCard(f.progress, docCardAction(f.doc, ctx.user.id, () => void refresh()))))
         : h("p", { class: "empty" }, "Nothing followed yet."),
     );
     const card = (d: DocumentInfo): HTMLElement => docCard(d, data, ctx.user.id, () => void refresh());
