@@ -13,7 +13,17 @@ from fastapi.staticfiles import StaticFiles
 
 from app import ws
 from app.access_log import AccessLog
-from app.api import auth, comments, docs, documents, health, progress, sections, sharing
+from app.api import (
+    auth,
+    comments,
+    docs,
+    documents,
+    health,
+    progress,
+    search,
+    sections,
+    sharing,
+)
 from app.body_limit import BodyLimit
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
@@ -21,6 +31,7 @@ from app.errors import install_error_handlers
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
 from app.ratelimit import SlidingWindowLimit
+from app.search.indexer import SearchIndexer
 from app.sections import retired_roots
 from app.security_headers import SecurityHeaders
 from app.services import Services
@@ -60,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
         passwords = PasswordHashing(settings.password_hash_workers)
+        search_index = SearchIndexer(sessions, rooms, store, text_workers,
+                                     delay_seconds=settings.search_index_delay_seconds)
+        store.on_committed(search_index.changed)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -72,8 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             text_workers=text_workers,
             word_counts=WordCounts(rooms, store, text_workers),
             connections=Connections(),
+            search_index=search_index,
         )
         store.start()
+        search_index.start()
         log.info("server started", extra={"event": "server.started", "host": settings.host,
                                           "port": settings.port})
         try:
@@ -82,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Tell every client, wait for every room's last writes, then stop the writer.
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             await store.stop()
+            await search_index.stop()
             text_workers.close()
             await engine.dispose()
             passwords.close()
@@ -103,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(comments.router)
     app.include_router(sharing.router)
     app.include_router(progress.router)
+    app.include_router(search.router)
     app.include_router(health.router)
     app.include_router(ws.router)
     app.include_router(docs.router)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Comment, CommentStatus, Document, Grant, SharingEvent
@@ -36,6 +36,9 @@ class CommentAction(StrEnum):
     RESOLVE = "resolve"
     REOPEN = "reopen"
 
+
+# Members who read a document's text (the owner does too); the others follow its metadata.
+TEXT_READING_ROLES = frozenset({Role.EDITOR, Role.REVIEWER, Role.VIEWER})
 
 # The Y.Map comments lived in before they became server records: retired, nobody writes it.
 COMMENTS_ROOT = "comments"
@@ -63,7 +66,7 @@ class Access:
 
     @property
     def can_read_text(self) -> bool:
-        return self.role is not Role.PROGRESS
+        return self.is_owner or self.role in TEXT_READING_ROLES
 
     @property
     def can_open_socket(self) -> bool:
@@ -170,6 +173,23 @@ async def accessible_documents(session: AsyncSession, user_id: str) -> list[Acce
         else _from_grant(document, grant)
         for document, grant in rows
     ]
+
+
+def _granted(user_id: str, roles: Iterable[Role]) -> ColumnElement[bool]:
+    return exists().where(Grant.document_id == Document.id, Grant.user_id == user_id,
+                          Grant.role.in_([role.value for role in roles]))
+
+
+def text_readable_by(user_id: str) -> ColumnElement[bool]:
+    """A condition on `Document`: the user may read its text (and everything else of it),
+    for queries over many documents at once, such as search."""
+    return or_(Document.owner_id == user_id, _granted(user_id, TEXT_READING_ROLES))
+
+
+def titles_only_for(user_id: str) -> ColumnElement[bool]:
+    """A condition on `Document`: the user sees its document and section titles (they are
+    on the progress page) but not its text: a `progress` member."""
+    return _granted(user_id, {Role.PROGRESS})
 
 
 def narrower(first: WriteScope, second: WriteScope) -> WriteScope:

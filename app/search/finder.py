@@ -1,0 +1,247 @@
+"""Searching: the database's own full-text engine, over what the searcher may read.
+
+Each search asks twice: the whole entries (document title, section title, text) of documents
+whose text the searcher reads, and the titles alone of documents they follow as a `progress`
+member (`app.permissions` decides both). Entries of deleted sections are left out here, so a
+deletion hides its text at once, whatever the indexer's lag. The best entry of each document
+(its best-matching section) stands for it; documents are ranked by that entry's score (BM25 on
+SQLite, `ts_rank` on PostgreSQL; a document title weighs most, then a section title, then the
+text). Snippets are made for the few entries returned only, and a `progress` member's only ever
+from titles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    String,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    true,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app import models
+from app.permissions import text_readable_by, titles_only_for
+from app.search.words import MARK_END, MARK_START
+
+# How much a match counts in a document title, a section title, the text (BM25's column
+# weights; PostgreSQL's weights A, B and D are ts_rank's defaults, in the same order).
+_TITLE_WEIGHT, _SECTION_TITLE_WEIGHT, _BODY_WEIGHT = 4.0, 2.0, 1.0
+_SNIPPET_TOKENS = 24
+_ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    document_id: str
+    title: str
+    section_id: str | None
+    section_title: str | None
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    entry_id: int
+    titles_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Highlights:
+    """One entry's fields with the matches marked; `body` None where it may not be shown."""
+
+    title: str
+    section_title: str
+    body: str | None
+
+    def snippet(self) -> str:
+        """The text's passage if the text matched, else the title that did."""
+        for candidate in (self.body, self.section_title, self.title):
+            if candidate is not None and MARK_START in candidate:
+                return candidate
+        return self.title
+
+
+class _Engine:
+    """One database's way of matching, scoring and marking, over `search_entries`."""
+
+    def matches(self, words: list[str], *, titles_only: bool) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    def score(self, words: list[str], *, titles_only: bool) -> ColumnElement[float]:
+        """Lower is better."""
+        raise NotImplementedError
+
+    def source(self) -> Select[int, str]:
+        """`search_entries` (joined to the engine's index, if it has one of its own)."""
+        return select(models.SearchEntry.id, models.SearchEntry.document_id)
+
+    async def highlights(self, session: AsyncSession, words: list[str],
+                         ranked: list[_Ranked]) -> dict[int, _Highlights]:
+        raise NotImplementedError
+
+
+_FTS = table("search_fts")
+_FTS_NAME: ColumnElement[Any] = literal_column("search_fts")
+
+
+class _Fts5(_Engine):
+    """SQLite: the FTS5 table `search_fts` over `search_entries` (migration 0009)."""
+
+    @staticmethod
+    def expression(words: list[str], *, titles_only: bool) -> str:
+        # Words hold letters and digits only, so quoting each makes it a plain term (even
+        # `NEAR` or `AND`); a column filter keeps a titles-only search out of the text.
+        terms = " AND ".join(f'"{word}"' for word in words)
+        return f"{{title section_title}} : ({terms})" if titles_only else terms
+
+    def matches(self, words: list[str], *, titles_only: bool) -> ColumnElement[bool]:
+        return _FTS_NAME.op("MATCH", return_type=Boolean)(
+            literal(self.expression(words, titles_only=titles_only), String))
+
+    def score(self, words: list[str], *, titles_only: bool) -> ColumnElement[float]:
+        return func.bm25(_FTS_NAME, _TITLE_WEIGHT, _SECTION_TITLE_WEIGHT, _BODY_WEIGHT)
+
+    def source(self) -> Select[int, str]:
+        return super().source().join(
+            _FTS, literal_column("search_fts.rowid") == models.SearchEntry.id)
+
+    async def highlights(self, session: AsyncSession, words: list[str],
+                         ranked: list[_Ranked]) -> dict[int, _Highlights]:
+        found: dict[int, _Highlights] = {}
+        for titles_only in (False, True):
+            ids = [r.entry_id for r in ranked if r.titles_only is titles_only]
+            if not ids:
+                continue
+            rows = await session.execute(
+                select(literal_column("search_fts.rowid"),
+                       func.highlight(_FTS_NAME, 0, MARK_START, MARK_END),
+                       func.highlight(_FTS_NAME, 1, MARK_START, MARK_END),
+                       func.snippet(_FTS_NAME, 2, MARK_START, MARK_END, _ELLIPSIS,
+                                    _SNIPPET_TOKENS))
+                .select_from(_FTS)
+                .where(self.matches(words, titles_only=titles_only),
+                       literal_column("search_fts.rowid").in_(ids)))
+            for entry_id, title, section_title, body in rows.tuples():
+                found[int(entry_id)] = _Highlights(str(title), str(section_title),
+                                                   None if titles_only else str(body))
+        return found
+
+
+_TSV: ColumnElement[Any] = literal_column("search_entries.tsv")
+_HEADLINE_OPTIONS = (f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={_SNIPPET_TOKENS}, "
+                     f"MinWords={_SNIPPET_TOKENS // 3}, MaxFragments=2, "
+                     f'FragmentDelimiter=" {_ELLIPSIS} "')
+
+
+class _TsVector(_Engine):
+    """PostgreSQL: the generated, weighted `tsv` column and its GIN index (migration 0009)."""
+
+    @staticmethod
+    def query(words: list[str], *, titles_only: bool) -> ColumnElement[object]:
+        # Letters and digits only (no operator, quote or colon); `:AB` keeps a titles-only
+        # search to the document title (A) and section title (B).
+        suffix = ":AB" if titles_only else ""
+        return func.to_tsquery("simple", literal(" & ".join(f"{w}{suffix}" for w in words),
+                                                 String))
+
+    def matches(self, words: list[str], *, titles_only: bool) -> ColumnElement[bool]:
+        return _TSV.op("@@", return_type=Boolean)(self.query(words, titles_only=titles_only))
+
+    def score(self, words: list[str], *, titles_only: bool) -> ColumnElement[float]:
+        # Normalisation 1: divided by 1 + the log of the entry's length.
+        return -func.ts_rank(_TSV, self.query(words, titles_only=titles_only), 1)
+
+    async def highlights(self, session: AsyncSession, words: list[str],
+                         ranked: list[_Ranked]) -> dict[int, _Highlights]:
+        found: dict[int, _Highlights] = {}
+        entry = models.SearchEntry
+        for titles_only in (False, True):
+            ids = [r.entry_id for r in ranked if r.titles_only is titles_only]
+            if not ids:
+                continue
+            query = self.query(words, titles_only=titles_only)
+
+            def headline(column: ColumnElement[str] | InstrumentedAttribute[str],
+                         query: ColumnElement[object] = query) -> ColumnElement[str]:
+                return func.ts_headline("simple", column, query, _HEADLINE_OPTIONS)
+
+            # The text is never read for a titles-only entry, not even to be thrown away.
+            body = headline(entry.body) if not titles_only else literal(None, String)
+            rows = await session.execute(
+                select(entry.id, headline(entry.title), headline(entry.section_title), body)
+                .where(entry.id.in_(ids)))
+            for entry_id, title, section_title, text in rows.tuples():
+                found[int(entry_id)] = _Highlights(str(title), str(section_title),
+                                                   None if titles_only else str(text))
+        return found
+
+
+def _engine(session: AsyncSession) -> _Engine:
+    return _TsVector() if session.get_bind().dialect.name == "postgresql" else _Fts5()
+
+
+async def find(session: AsyncSession, user_id: str, words: list[str], limit: int) -> list[Hit]:
+    """The `limit` best documents for these words among those the user may search, each with
+    its best-matching section and a snippet of it."""
+    engine = _engine(session)
+    ranked = await _rank(session, engine, user_id, words, limit)
+    if not ranked:
+        return []
+    highlights = await engine.highlights(session, words, ranked)
+    entry, section = models.SearchEntry, models.Section
+    current = {row.id: row for row in await session.execute(
+        select(entry.id, entry.document_id, entry.section_id, models.Document.title,
+               section.title.label("section_title"))
+        .join(models.Document, models.Document.id == entry.document_id)
+        .outerjoin(section, section.id == entry.section_id)
+        .where(entry.id.in_([r.entry_id for r in ranked])))}
+    # Titles as they are now (the entry's may be a few seconds old); an entry that went in
+    # between (its document deleted) is left out.
+    return [
+        Hit(document_id=row.document_id, title=row.title, section_id=row.section_id,
+            section_title=row.section_title, snippet=highlights[r.entry_id].snippet())
+        for r in ranked
+        if (row := current.get(r.entry_id)) is not None and r.entry_id in highlights
+    ]
+
+
+async def _rank(session: AsyncSession, engine: _Engine, user_id: str, words: list[str],
+                limit: int) -> list[_Ranked]:
+    entry, section = models.SearchEntry, models.Section
+
+    def candidates(titles_only: bool) -> Select[int, str, float, bool]:
+        allowed = titles_only_for(user_id) if titles_only else text_readable_by(user_id)
+        return (engine.source()
+                .add_columns(engine.score(words, titles_only=titles_only).label("score"),
+                             (true() if titles_only else false()).label("titles_only"))
+                .outerjoin(section, section.id == entry.section_id)
+                .where(engine.matches(words, titles_only=titles_only),
+                       entry.document_id.in_(select(models.Document.id).where(allowed)),
+                       section.deleted_at.is_(None)))
+
+    # Materialised: FTS5's scoring function may only run where its table is searched, not
+    # inside the window function below.
+    hits = union_all(candidates(False), candidates(True)).cte("hits").prefix_with(
+        "MATERIALIZED")
+    best = select(
+        hits.c.id, hits.c.score, hits.c.titles_only,
+        func.row_number().over(partition_by=hits.c.document_id,
+                               order_by=(hits.c.score, hits.c.id)).label("place"),
+    ).subquery()
+    rows = await session.execute(
+        select(best.c.id, best.c.titles_only).where(best.c.place == 1)
+        .order_by(best.c.score, best.c.id).limit(limit))
+    return [_Ranked(int(entry_id), bool(titles_only)) for entry_id, titles_only in rows.tuples()]
