@@ -6,8 +6,8 @@ member (`app.permissions` decides both). Entries of deleted sections are left ou
 deletion hides its text at once, whatever the indexer's lag. The best entry of each document
 (its best-matching section) stands for it; documents are ranked by that entry's score (BM25 on
 SQLite, `ts_rank` on PostgreSQL; a document title weighs most, then a section title, then the
-text). Snippets are made for the few entries returned only, and a `progress` member's only ever
-from titles.
+text). Snippets are made for the few entries returned only (`app.search.snippets`), and a
+`progress` member's only ever from titles: their text is not even read.
 """
 
 from __future__ import annotations
@@ -20,27 +20,26 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    case,
     false,
     func,
     literal,
     literal_column,
+    null,
     select,
     table,
     true,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app import models
 from app.permissions import text_readable_by, titles_only_for
-from app.search.words import MARK_END, MARK_START
+from app.search.snippets import first_match, mark, passage, word_pattern
 
 # How much a match counts in a document title, a section title, the text (BM25's column
 # weights; PostgreSQL's weights A, B and D are ts_rank's defaults, in the same order).
 _TITLE_WEIGHT, _SECTION_TITLE_WEIGHT, _BODY_WEIGHT = 4.0, 2.0, 1.0
-_SNIPPET_TOKENS = 24
-_ELLIPSIS = "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,20 +57,16 @@ class _Ranked:
     titles_only: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _Highlights:
-    """One entry's fields with the matches marked; `body` None where it may not be shown."""
-
-    title: str
-    section_title: str
-    body: str | None
-
-    def snippet(self) -> str:
-        """The text's passage if the text matched, else the title that did."""
-        for candidate in (self.body, self.section_title, self.title):
-            if candidate is not None and MARK_START in candidate:
-                return candidate
-        return self.title
+def _snippet(words: list[str], title: str, section_title: str, body: str | None) -> str:
+    """The text's passage if the text matched, else the title that did; `body` is None
+    where the text may not be shown (a titles-only hit)."""
+    if body is not None and first_match(body, words) is not None:
+        return passage(body, words)
+    pattern = word_pattern(words)
+    for candidate in (section_title, title):
+        if pattern.search(candidate):
+            return mark(candidate, pattern)
+    return passage(body, words) if body is not None else mark(title, pattern)
 
 
 class _Engine:
@@ -88,9 +83,6 @@ class _Engine:
         """`search_entries` (joined to the engine's index, if it has one of its own)."""
         return select(models.SearchEntry.id, models.SearchEntry.document_id)
 
-    async def highlights(self, session: AsyncSession, words: list[str],
-                         ranked: list[_Ranked]) -> dict[int, _Highlights]:
-        raise NotImplementedError
 
 
 _FTS = table("search_fts")
@@ -118,34 +110,8 @@ class _Fts5(_Engine):
         return super().source().join(
             _FTS, literal_column("search_fts.rowid") == models.SearchEntry.id)
 
-    async def highlights(self, session: AsyncSession, words: list[str],
-                         ranked: list[_Ranked]) -> dict[int, _Highlights]:
-        found: dict[int, _Highlights] = {}
-        for titles_only in (False, True):
-            ids = [r.entry_id for r in ranked if r.titles_only is titles_only]
-            if not ids:
-                continue
-            rows = await session.execute(
-                select(literal_column("search_fts.rowid"),
-                       func.highlight(_FTS_NAME, 0, MARK_START, MARK_END),
-                       func.highlight(_FTS_NAME, 1, MARK_START, MARK_END),
-                       func.snippet(_FTS_NAME, 2, MARK_START, MARK_END, _ELLIPSIS,
-                                    _SNIPPET_TOKENS))
-                .select_from(_FTS)
-                .where(self.matches(words, titles_only=titles_only),
-                       literal_column("search_fts.rowid").in_(ids)))
-            for entry_id, title, section_title, body in rows.tuples():
-                found[int(entry_id)] = _Highlights(str(title), str(section_title),
-                                                   None if titles_only else str(body))
-        return found
-
 
 _TSV: ColumnElement[Any] = literal_column("search_entries.tsv")
-_HEADLINE_OPTIONS = (f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={_SNIPPET_TOKENS}, "
-                     f"MinWords={_SNIPPET_TOKENS // 3}, MaxFragments=2, "
-                     f'FragmentDelimiter=" {_ELLIPSIS} "')
-
-
 class _TsVector(_Engine):
     """PostgreSQL: the generated, weighted `tsv` column and its GIN index (migration 0009)."""
 
@@ -164,30 +130,6 @@ class _TsVector(_Engine):
         # Normalisation 1: divided by 1 + the log of the entry's length.
         return -func.ts_rank(_TSV, self.query(words, titles_only=titles_only), 1)
 
-    async def highlights(self, session: AsyncSession, words: list[str],
-                         ranked: list[_Ranked]) -> dict[int, _Highlights]:
-        found: dict[int, _Highlights] = {}
-        entry = models.SearchEntry
-        for titles_only in (False, True):
-            ids = [r.entry_id for r in ranked if r.titles_only is titles_only]
-            if not ids:
-                continue
-            query = self.query(words, titles_only=titles_only)
-
-            def headline(column: ColumnElement[str] | InstrumentedAttribute[str],
-                         query: ColumnElement[object] = query) -> ColumnElement[str]:
-                return func.ts_headline("simple", column, query, _HEADLINE_OPTIONS)
-
-            # The text is never read for a titles-only entry, not even to be thrown away.
-            body = headline(entry.body) if not titles_only else literal(None, String)
-            rows = await session.execute(
-                select(entry.id, headline(entry.title), headline(entry.section_title), body)
-                .where(entry.id.in_(ids)))
-            for entry_id, title, section_title, text in rows.tuples():
-                found[int(entry_id)] = _Highlights(str(title), str(section_title),
-                                                   None if titles_only else str(text))
-        return found
-
 
 def _engine(session: AsyncSession) -> _Engine:
     return _TsVector() if session.get_bind().dialect.name == "postgresql" else _Fts5()
@@ -200,21 +142,23 @@ async def find(session: AsyncSession, user_id: str, words: list[str], limit: int
     ranked = await _rank(session, engine, user_id, words, limit)
     if not ranked:
         return []
-    highlights = await engine.highlights(session, words, ranked)
+    titles_only = {r.entry_id for r in ranked if r.titles_only}
     entry, section = models.SearchEntry, models.Section
-    current = {row.id: row for row in await session.execute(
+    # Titles as they are now (the entry's may be a few seconds old); an entry gone in between
+    # (its document deleted) is left out. The text is read only where it may be shown.
+    rows = {row.id: row for row in await session.execute(
         select(entry.id, entry.document_id, entry.section_id, models.Document.title,
-               section.title.label("section_title"))
+               section.title.label("section_title"),
+               entry.title.label("indexed_title"), entry.section_title.label("indexed_section"),
+               case((entry.id.in_(titles_only), null()), else_=entry.body).label("body"))
         .join(models.Document, models.Document.id == entry.document_id)
         .outerjoin(section, section.id == entry.section_id)
         .where(entry.id.in_([r.entry_id for r in ranked])))}
-    # Titles as they are now (the entry's may be a few seconds old); an entry that went in
-    # between (its document deleted) is left out.
     return [
         Hit(document_id=row.document_id, title=row.title, section_id=row.section_id,
-            section_title=row.section_title, snippet=highlights[r.entry_id].snippet())
-        for r in ranked
-        if (row := current.get(r.entry_id)) is not None and r.entry_id in highlights
+            section_title=row.section_title,
+            snippet=_snippet(words, row.indexed_title, row.indexed_section, row.body))
+        for r in ranked if (row := rows.get(r.entry_id)) is not None
     ]
 
 
