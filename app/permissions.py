@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import CompoundSelect, Select, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Comment, CommentStatus, Document, Grant, SharingEvent
@@ -175,21 +175,22 @@ async def accessible_documents(session: AsyncSession, user_id: str) -> list[Acce
     ]
 
 
-def _granted(user_id: str, roles: Iterable[Role]) -> ColumnElement[bool]:
-    return exists().where(Grant.document_id == Document.id, Grant.user_id == user_id,
-                          Grant.role.in_([role.value for role in roles]))
+def text_readable_ids(user_id: str) -> CompoundSelect[str]:
+    """The ids of the documents whose text (and everything else) the user may read, for
+    queries over many documents at once, such as search. Two indexed lookups, not a scan."""
+    return union_all(
+        select(Document.id).where(Document.owner_id == user_id),
+        select(Grant.document_id).where(
+            Grant.user_id == user_id,
+            Grant.role.in_([role.value for role in TEXT_READING_ROLES])),
+    )
 
 
-def text_readable_by(user_id: str) -> ColumnElement[bool]:
-    """A condition on `Document`: the user may read its text (and everything else of it),
-    for queries over many documents at once, such as search."""
-    return or_(Document.owner_id == user_id, _granted(user_id, TEXT_READING_ROLES))
-
-
-def titles_only_for(user_id: str) -> ColumnElement[bool]:
-    """A condition on `Document`: the user sees its document and section titles (they are
-    on the progress page) but not its text: a `progress` member."""
-    return _granted(user_id, {Role.PROGRESS})
+def titles_only_ids(user_id: str) -> Select[str]:
+    """The ids of the documents whose document and section titles the user sees (they are on
+    the progress page) but not their text: those it follows as a `progress` member."""
+    return select(Grant.document_id).where(Grant.user_id == user_id,
+                                           Grant.role == Role.PROGRESS.value)
 
 
 def narrower(first: WriteScope, second: WriteScope) -> WriteScope:

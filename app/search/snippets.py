@@ -36,31 +36,51 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum()
 
 
+def _whole_word_at(text: str, at: int, length: int) -> bool:
+    after = at + length
+    return ((at == 0 or not _is_word_char(text[at - 1]))
+            and (after == len(text) or not _is_word_char(text[after])))
+
+
+def _first_whole(text: str, word: str, before: int | None) -> int | None:
+    """The first whole-word occurrence of `word` (exactly as given) before `before`."""
+    at = text.find(word)
+    while at != -1 and (before is None or at < before):
+        if _whole_word_at(text, at, len(word)):
+            return at
+        at = text.find(word, at + 1)
+    return None
+
+
 def first_match(text: str, words: list[str]) -> int | None:
-    """Where the first of the words occurs in the text as a whole word, or None."""
+    """Where the first of the words occurs in the text as a whole word, in any case, or None.
+
+    The usual spellings (lower case, Capitalised, UPPER) are looked for as they are, which
+    needs no copy of the text; only when none occurs is the text lower-cased whole."""
+    best: int | None = None
+    for word in words:
+        for spelling in dict.fromkeys((word, word.capitalize(), word.upper())):
+            found = _first_whole(text, spelling, best)
+            if found is not None:
+                best = found
+    if best is not None:
+        return best
     lowered = text.lower()
     if len(lowered) != len(text):
         # A few characters lower-case to two (İ): positions would shift, so ask the slow way.
-        found = word_pattern(words).search(text)
-        return found.start() if found is not None else None
-    best: int | None = None
+        found_at = word_pattern(words).search(text)
+        return found_at.start() if found_at is not None else None
     for word in words:
-        at = lowered.find(word)
-        while at != -1 and (best is None or at < best):
-            after = at + len(word)
-            if ((at == 0 or not _is_word_char(lowered[at - 1]))
-                    and (after == len(lowered) or not _is_word_char(lowered[after]))):
-                best = at
-                break
-            at = lowered.find(word, at + 1)
+        found = _first_whole(lowered, word, best)
+        if found is not None:
+            best = found
     return best
 
 
-def passage(text: str, words: list[str]) -> str:
-    """About `_LENGTH` characters around the first match, cut at spaces, matches marked;
-    the start of the text if nothing matches."""
+def passage(text: str, words: list[str], first: int | None) -> str:
+    """About `_LENGTH` characters around the first match (`first_match`), cut at spaces,
+    matches marked; the start of the text if nothing matches."""
     pattern = word_pattern(words)
-    first = first_match(text, words)
     start = 0 if first is None else max(0, first - _BEFORE)
     end = min(len(text), start + _LENGTH)
     if start > 0:

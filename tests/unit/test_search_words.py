@@ -27,13 +27,14 @@ def test_the_index_holds_no_nul_no_marker_and_no_lone_surrogate() -> None:
 
 def test_a_passage_marks_whole_words_around_the_first_match() -> None:
     text = "Papers about paper. " + "filler " * 100 + "The paper again."
-    snippet = passage(text, ["paper"])
+    snippet = passage(text, ["paper"], first_match(text, ["paper"]))
     assert snippet.startswith("Papers about \ue000paper\ue001.")
     assert snippet.endswith("…") and len(snippet) < 300
     late = "word " * 200 + "<b>needle</b> and Needle"
-    snippet = passage(late, ["needle"])
+    snippet = passage(late, ["needle"], first_match(late, ["needle"]))
     assert snippet.startswith("…") and "<b>\ue000needle\ue001</b> and \ue000Needle\ue001" in snippet
     assert first_match("abc", ["zzz"]) is None
-    assert passage("nothing here", ["zzz"]) == "nothing here"
+    assert passage("nothing here", ["zzz"], None) == "nothing here"
+    assert first_match("a CrDt b", ["crdt"]) == 2  # neither lower, Capitalised nor UPPER
     # İ lower-cases to two characters: positions still right.
-    assert passage("İİ find me", ["find"]) == "İİ \ue000find\ue001 me"
+    assert first_match("İİ fiNd me", ["find"]) == 3
