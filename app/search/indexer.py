@@ -64,12 +64,13 @@ class SearchIndexer:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._due: asyncio.Queue[str | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._indexing: str | None = None
         self.documents_indexed = 0
 
     @property
     def pending(self) -> int:
-        """Documents waiting to be indexed again (or being indexed now)."""
-        return len(self._scheduled)
+        """Documents waiting to be indexed again, or being indexed now."""
+        return len(self._scheduled | ({self._indexing} if self._indexing else set()))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="widen-search-indexer")
@@ -113,7 +114,11 @@ class SearchIndexer:
         while (document_id := await self._due.get()) is not None:
             # Changes from now on schedule another round: this one may read before them.
             self._scheduled.discard(document_id)
-            await self._index_reporting(document_id)
+            self._indexing = document_id
+            try:
+                await self._index_reporting(document_id)
+            finally:
+                self._indexing = None
 
     async def _catch_up(self) -> None:
         try:
