@@ -21,6 +21,7 @@ from app.api import (
     documents,
     health,
     progress,
+    search,
     sections,
     sharing,
     trash,
@@ -32,6 +33,7 @@ from app.errors import install_error_handlers
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
 from app.ratelimit import SlidingWindowLimit
+from app.search.indexer import SearchIndexer
 from app.sections import retired_roots
 from app.security_headers import SecurityHeaders
 from app.services import Services
@@ -72,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
         passwords = PasswordHashing(settings.password_hash_workers)
+        search_index = SearchIndexer(sessions, rooms, store, text_workers,
+                                     delay_seconds=settings.search_index_delay_seconds)
+        store.on_committed(search_index.changed)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -84,11 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             text_workers=text_workers,
             word_counts=WordCounts(rooms, store, text_workers),
             connections=Connections(),
+            search_index=search_index,
         )
         store.start()
         purger = TrashPurger(sessions, store, keep=timedelta(days=settings.trash_days),
                              interval=settings.trash_purge_interval_seconds)
         purger.start()
+        search_index.start()
         log.info("server started", extra={"event": "server.started", "host": settings.host,
                                           "port": settings.port})
         try:
@@ -98,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Tell every client, wait for every room's last writes, then stop the writer.
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             await store.stop()
+            await search_index.stop()
             text_workers.close()
             await engine.dispose()
             passwords.close()
@@ -120,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sharing.router)
     app.include_router(trash.router)
     app.include_router(progress.router)
+    app.include_router(search.router)
     app.include_router(health.router)
     app.include_router(ws.router)
     app.include_router(docs.router)

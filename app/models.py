@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     ForeignKey,
     Index,
@@ -275,3 +276,36 @@ class Comment(Base):
     @property
     def is_reply(self) -> bool:
         return self.parent_id is not None
+
+
+class SearchEntry(Base):
+    """What search finds in one live section: the document's title, the section's title and
+    its plain text, as of the state `SearchState` names (`app.search`). The full-text index
+    over these rows is the database's own and lives only in migration 0009_search_index: an
+    FTS5 table on SQLite, a generated `tsv` column with a GIN index on PostgreSQL."""
+
+    __tablename__ = "search_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    # None for the one row of a document without sections (its title is still found).
+    section_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    title: Mapped[str] = mapped_column(Text)
+    section_title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class SearchState(Base):
+    """Which state of a document its search entries were made from: the last update row id
+    of its log then, and when (a rename after that is newer than the entries)."""
+
+    __tablename__ = "search_documents"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(BigInteger)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import CompoundSelect, Select, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Comment, CommentStatus, Document, Grant, SharingEvent
@@ -36,6 +36,9 @@ class CommentAction(StrEnum):
     RESOLVE = "resolve"
     REOPEN = "reopen"
 
+
+# Members who read a document's text (the owner does too); the others follow its metadata.
+TEXT_READING_ROLES = frozenset({Role.EDITOR, Role.REVIEWER, Role.VIEWER})
 
 # The Y.Map comments lived in before they became server records: retired, nobody writes it.
 COMMENTS_ROOT = "comments"
@@ -63,7 +66,7 @@ class Access:
 
     @property
     def can_read_text(self) -> bool:
-        return self.role is not Role.PROGRESS
+        return self.is_owner or self.role in TEXT_READING_ROLES
 
     @property
     def can_open_socket(self) -> bool:
@@ -172,6 +175,28 @@ async def accessible_documents(session: AsyncSession, user_id: str) -> list[Acce
         else _from_grant(document, grant)
         for document, grant in rows
     ]
+
+
+def text_readable_ids(user_id: str) -> CompoundSelect[str]:
+    """The ids of the documents whose text (and everything else) the user may read, for
+    queries over many documents at once, such as search. Two indexed lookups, not a scan;
+    a document in the trash is in neither."""
+    return union_all(
+        select(Document.id).where(Document.owner_id == user_id, Document.deleted_at.is_(None)),
+        select(Grant.document_id).join(Document, Document.id == Grant.document_id).where(
+            Grant.user_id == user_id,
+            Grant.role.in_([role.value for role in TEXT_READING_ROLES]),
+            Document.deleted_at.is_(None)),
+    )
+
+
+def titles_only_ids(user_id: str) -> Select[str]:
+    """The ids of the documents whose document and section titles the user sees (they are on
+    the progress page) but not their text: those it follows as a `progress` member (none in
+    the trash)."""
+    return select(Grant.document_id).join(Document, Document.id == Grant.document_id).where(
+        Grant.user_id == user_id, Grant.role == Role.PROGRESS.value,
+        Document.deleted_at.is_(None))
 
 
 def narrower(first: WriteScope, second: WriteScope) -> WriteScope:

@@ -10,6 +10,7 @@ from app.connections import Connections
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
 from app.ratelimit import SlidingWindowLimit
+from app.search.indexer import SearchIndexer
 from app.settings import Settings
 from app.throttle import LoginThrottle
 from app.workers import TextWorkers
@@ -30,3 +31,4 @@ class Services:
     connections: Connections
     passwords: PasswordHashing
     registrations: SlidingWindowLimit
+    search_index: SearchIndexer

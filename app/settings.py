@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # worker processes, so an engine crash fails one request, never the server.
     text_workers: int = Field(default=1, ge=1, le=32)
     text_work_timeout_seconds: float = Field(default=60.0, gt=0)
+    # A changed document is indexed for search again this long after its first change, once
+    # for all the changes meanwhile: how stale search may be, and how often a busy document
+    # is read.
+    search_index_delay_seconds: float = Field(default=2.0, ge=0, le=60)
 
     # A deleted document stays in its owner's trash, restorable, this many days; then it is
     # purged for good by a task that looks every `trash_purge_interval_seconds`.

@@ -125,6 +125,7 @@ class UpdateStore:
         self._streak = FailureStreak(log, "update writer",
                                      first_report_after=report_failures_after)
         self._backlog_full_since: float | None = None
+        self._committed_listeners: list[Callable[[set[str]], None]] = []
         self.failures = 0
         self.batches_committed = 0
         self.updates_committed = 0
@@ -148,6 +149,12 @@ class UpdateStore:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="widen-update-writer")
+
+    def on_committed(self, listener: Callable[[set[str]], None]) -> None:
+        """Call `listener` with the ids of the documents each commit wrote to (for what is
+        derived from their content, such as a search index). It runs on the writer's task,
+        so it must return at once and never raise."""
+        self._committed_listeners.append(listener)
 
     async def stop(self) -> None:
         """Commit everything still queued, then end the writer: a clean shutdown loses nothing."""
@@ -280,6 +287,10 @@ class UpdateStore:
                 for _ in batch:
                     self._queue.popleft()
                 await self._mark_durable(batch[-1].seq)
+                if committed:
+                    written = {u.document_id for u in committed}
+                    for listener in self._committed_listeners:
+                        listener(written)
                 await self._compact_grown([u.document_id for u in committed])
             if self._backlog_full_since is not None:
                 log.info("update backlog drained, %.1f s after it reached its bound",

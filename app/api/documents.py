@@ -50,11 +50,14 @@ async def document_out(session: DbSession, access: Access) -> DocumentOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
-async def create_document(body: DocumentIn, user: CurrentUser, session: DbSession) -> DocumentOut:
+async def create_document(body: DocumentIn, user: CurrentUser, session: DbSession,
+                          services: ServicesDep, tasks: BackgroundTasks) -> DocumentOut:
     document = models.Document(owner_id=user.id, title=body.title.strip() or "Untitled")
     session.add(document)
     await session.flush()
     record(session, document.id, "created", actor_id=user.id)
+    # Found by its title from its first indexing, after this commit.
+    tasks.add_task(services.search_index.changed_soon, document.id)
     return await document_out(session, Access(document, Role.OWNER))
 
 
@@ -70,11 +73,14 @@ async def get_document(document_id: str, user: CurrentUser, session: DbSession) 
 
 @router.patch("/{document_id}", response_model=DocumentOut)
 async def rename_document(
-    document_id: str, body: DocumentPatch, user: CurrentUser, session: DbSession
+    document_id: str, body: DocumentPatch, user: CurrentUser, session: DbSession,
+    services: ServicesDep, tasks: BackgroundTasks,
 ) -> DocumentOut:
     access = await require_owner(session, user, document_id)
     access.document.title = body.title.strip() or "Untitled"
     access.document.updated_at = utcnow()
+    # After the commit, so the indexer reads the new title.
+    tasks.add_task(services.search_index.changed_soon, document_id)
     return await document_out(session, access)
 
 

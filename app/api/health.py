@@ -51,4 +51,6 @@ async def health(services: ServicesDep, response: Response) -> HealthOut:
         write_backlog_limit=store.backlog_limit,
         writers_paused=store.paused,
         updates_set_aside=store.updates_set_aside,
+        search_pending=services.search_index.pending,
+        search_indexed=services.search_index.documents_indexed,
     )

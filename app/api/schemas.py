@@ -159,6 +159,22 @@ class HealthOut(BaseModel):
     writers_paused: int
     # Updates the database refused for good, kept aside since this process started.
     updates_set_aside: int
+    # Documents waiting to be indexed for search again; documents indexed since the start.
+    search_pending: int
+    search_indexed: int
+
+
+class SearchHitOut(BaseModel):
+    """One document found, through its best-matching section (none for a document without
+    sections). `snippet` is plain text; each matched word in it is enclosed in U+E000 ...
+    U+E001, characters that never occur in what is indexed: render it as text, never as
+    HTML."""
+
+    document_id: str
+    title: str
+    section_id: str | None
+    section_title: str | None
+    snippet: str
 
 
 Reason = Literal["help", "expertise", "review", "progress", "other"]

@@ -51,7 +51,8 @@ async def list_sections(document_id: str, user: CurrentUser,
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SectionOut)
 async def create_section(document_id: str, body: SectionIn, user: CurrentUser,
-                         session: DbSession) -> models.Section:
+                         session: DbSession, services: ServicesDep,
+                         tasks: BackgroundTasks) -> models.Section:
     access = await require_access(session, user, document_id)
     if not access.can_structure_sections:
         raise forbid("Only the owner or a whole-document editor can add sections")
@@ -66,12 +67,15 @@ async def create_section(document_id: str, body: SectionIn, user: CurrentUser,
         due_date=body.due_date)
     session.add(section)
     await session.flush()
+    # Search finds its title once the indexer has read it, after this commit.
+    tasks.add_task(services.search_index.changed_soon, document_id)
     return section
 
 
 @router.patch("/{section_id}", response_model=SectionOut)
 async def update_section(document_id: str, section_id: str, body: SectionPatch,
-                         user: CurrentUser, session: DbSession) -> models.Section:
+                         user: CurrentUser, session: DbSession, services: ServicesDep,
+                         tasks: BackgroundTasks) -> models.Section:
     access = await require_access(session, user, document_id)
     section = await _section(session, document_id, section_id)
     changes = body.model_dump(exclude_unset=True)
@@ -88,6 +92,8 @@ async def update_section(document_id: str, section_id: str, body: SectionPatch,
             continue
         setattr(section, field, value)
     section.updated_at = utcnow()
+    if "title" in changes:
+        tasks.add_task(services.search_index.changed_soon, document_id)
     return section
 
 
@@ -120,3 +126,5 @@ async def delete_section(document_id: str, section_id: str, user: CurrentUser,
     section = await _section(session, document_id, section_id)
     await delete_section_content(session, services.rooms, section, user.id)
     tasks.add_task(empty_deleted_section, services.rooms, document_id, section_id, user.id)
+    # Search leaves the section out at once; its entry goes at the next indexing.
+    tasks.add_task(services.search_index.changed_soon, document_id)

@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0010_document_trash"
-down_revision: str | Sequence[str] | None = "0007_rejected_updates"
+down_revision: str | Sequence[str] | None = "0009_search_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import pytest_asyncio
@@ -82,6 +83,7 @@ POST   /api/invitations/{invitation_id}/decline [someone else's]
                                                  401  401  401  404  404  404  404  404  404  404
 GET    /api/progress                             401  401  401  200  200  200  200  200  200  200
 GET    /api/trash                                401  401  401  200  200  200  200  200  200  200
+GET    /api/search                               401  401  401  200  200  200  200  200  200  200
 GET    D                                         401  401  401  404  200  200  200  200  200  200
 GET    D [in the trash]                          401  401  401  404  404  404  404  404  404  404
 POST   D/restore [in the trash]                  401  401  401  404  200  404  404  404  404  404
@@ -303,7 +305,7 @@ async def matrix(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Matr
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One request of a cell: the path's parameters, the body, and who sends it."""
+    """One request of a cell: the path's parameters, the body, who sends it, its query."""
 
     params: dict[str, str]
     body: Any = None
@@ -311,6 +313,7 @@ class Call:
     # The non-document ids are the shared document's own: the same ids under another
     # document (the stranger's) must not reach them either.
     nested_ids: bool = False
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +413,10 @@ def _section(which: str, body: dict[str, str]) -> Prepare:
     return prepare
 
 
+async def _searching(cell: Cell) -> Call:
+    return Call({}, query={"q": "quick report"})
+
+
 async def _order(cell: Cell) -> Call:
     """Every section, in reverse: the order must list exactly the current sections."""
     document_id = cell.matrix.world.document_id
@@ -487,6 +494,8 @@ PREPARE: dict[str, Prepare] = {
     "POST /api/auth/login": _login,
     "POST /api/auth/logout": _logout,
     "POST /api/documents": _on_document(body=lambda: {"title": "Mine"}),
+    # Every signed-in caller may search; what each finds is tests/test_search.py's concern.
+    "GET /api/search": _searching,
     "POST /api/invitations/{invitation_id}/accept [own]": _invitation_to(own=True),
     "POST /api/invitations/{invitation_id}/accept [someone else's]": _invitation_to(own=False),
     "POST /api/invitations/{invitation_id}/decline [own]": _invitation_to(own=True),
@@ -570,6 +579,8 @@ async def _socket(cast: Cast, person: Person | None, document_id: str) -> Answer
 
 async def _ask(cast: Cast, person: Person | None, row: Row, call: Call) -> Answer:
     path = row.path.format(**call.params)
+    if call.query:
+        path = f"{path}?{urlencode(call.query)}"
     if row.method == "WS":
         return await _socket(cast, person, call.params["document_id"])
     return await _http(cast, person, row.method, path, call.body)

@@ -20,6 +20,8 @@ import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { docHref, progressHref, timelineHref } from "../routes";
 import { trashPanel } from "./trash";
+import { filterDocuments, sortDocuments } from "../doclist";
+import { listControls, searchPanel } from "./search";
 
 interface HomeData {
   documents: DocumentInfo[];
@@ -252,6 +254,9 @@ export async function renderHome(ctx: AppContext): Promise<void> {
   });
 
   const mainCol = h("div", { class: "home-main" }, h("p", { class: "muted", role: "status" }, "Loading your documents…"));
+  // Search and the list's sort and filter live in views/search.ts; the roles come from the list.
+  const roles = new Map<string, DocumentInfo["role"]>();
+  const controls = listControls(() => void refresh());
   const sideCol = h("div", { class: "home-side" });
   ctx.mount(
     h(
@@ -263,7 +268,8 @@ export async function renderHome(ctx: AppContext): Promise<void> {
         h("div", {}, heading, h("p", { class: "muted" }, `Signed in as ${ctx.user.name}. Drafts stay private until you invite someone.`)),
         createForm,
       ),
-      h("div", { class: "home-grid" }, mainCol, sideCol),
+      searchPanel((id) => roles.get(id)),
+      h("div", { class: "home-grid" }, h("div", { class: "home-list" }, controls.element, mainCol), sideCol),
     ),
     heading,
   );
@@ -278,11 +284,14 @@ export async function renderHome(ctx: AppContext): Promise<void> {
       return;
     }
     if (!ctx.alive()) return;
-    const owned = data.documents.filter((d) => d.role === "owner");
+    roles.clear();
+    for (const d of data.documents) roles.set(d.id, d.role);
+    const shown = sortDocuments(filterDocuments(data.documents, controls.filter()), controls.sort());
+    const owned = shown.filter((d) => d.role === "owner");
     const drafts = owned.filter((d) => (data.memberCounts.get(d.id) ?? 0) === 0);
     const sharedByMe = owned.filter((d) => (data.memberCounts.get(d.id) ?? 0) > 0);
-    const sharedWithMe = data.documents.filter((d) => d.role !== "owner" && d.role !== "progress");
-    const following = data.documents
+    const sharedWithMe = shown.filter((d) => d.role !== "owner" && d.role !== "progress");
+    const following = shown
       .filter((d) => d.role === "progress")
       .flatMap((d) => {
         const p = data.progress.get(d.id);

@@ -1,0 +1,228 @@
+"""Keeps the search entries in step with the documents, in the background.
+
+Whatever changes a document (an edit committed by the update writer, a rename, a section added,
+renamed or deleted) calls `changed`; the document is indexed again `delay` seconds later, once,
+however many changes arrive meanwhile, so a busy document costs one re-index per `delay`, not
+one per keystroke. One task does the indexing, one document at a time; turning the document
+into text runs in a worker process (`app.workers`), off the event loop.
+
+What must never be found is kept out by the query, not by the index's freshness: deleted
+sections and documents, and anything the searcher may not read, are filtered when searching
+(`app.search.finder`). The index may only lag behind new text and new titles, by `delay`
+seconds plus the work. At start, every document whose entries are older than its log or its
+titles (a crash, or a database from before search) is indexed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import models
+from app.permissions import section_root
+from app.search.texts import section_texts
+from app.search.words import indexable
+from app.timeutil import utcnow
+from app.workers import TextWorkers, WorkFailed
+from crdt.faults import Fault, classify, describe
+from crdt.rooms import Rooms
+from crdt.schema import doc_updates
+from crdt.store import UpdateStore
+
+log = logging.getLogger("widen.search")
+
+# A database that is away is asked again after this long.
+_RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What one indexing reads from the database before the text is extracted."""
+
+    title: str
+    sections: list[tuple[str, str]]  # (id, title) of each live section, in order
+    revision: int
+    updates: list[bytes]
+
+
+class SearchIndexer:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], rooms: Rooms,
+                 store: UpdateStore, workers: TextWorkers, *, delay_seconds: float) -> None:
+        self._sessions = sessions
+        self._rooms = rooms
+        self._store = store
+        self._workers = workers
+        self._delay = delay_seconds
+        self._scheduled: set[str] = set()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._due: asyncio.Queue[str | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._indexing: str | None = None
+        self.documents_indexed = 0
+
+    @property
+    def pending(self) -> int:
+        """Documents waiting to be indexed again, or being indexed now."""
+        return len(self._scheduled | ({self._indexing} if self._indexing else set()))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="widen-search-indexer")
+
+    def changed(self, document_ids: str | set[str]) -> None:
+        """These documents changed: index them again soon. Never raises (the update writer
+        calls it after every commit)."""
+        for document_id in {document_ids} if isinstance(document_ids, str) else document_ids:
+            self._schedule(document_id, self._delay)
+
+    async def changed_soon(self, document_id: str) -> None:
+        """`changed`, as a route's background task after its commit (Starlette would run a
+        plain function in a thread, away from the event loop and its timers)."""
+        self.changed(document_id)
+
+    async def stop(self) -> None:
+        """Index what is still scheduled, then end: a clean stop leaves no stale entry."""
+        if self._task is None:
+            return
+        for document_id, timer in list(self._timers.items()):
+            timer.cancel()
+            self._due.put_nowait(document_id)
+        self._timers.clear()
+        self._due.put_nowait(None)
+        await self._task
+        self._task = None
+
+    def _schedule(self, document_id: str, delay: float) -> None:
+        if document_id in self._scheduled:
+            return  # the coming re-index will read this change too
+        self._scheduled.add(document_id)
+        self._timers[document_id] = asyncio.get_running_loop().call_later(
+            delay, self._make_due, document_id)
+
+    def _make_due(self, document_id: str) -> None:
+        del self._timers[document_id]
+        self._due.put_nowait(document_id)
+
+    async def _run(self) -> None:
+        await self._catch_up()
+        while (document_id := await self._due.get()) is not None:
+            # Changes from now on schedule another round: this one may read before them.
+            self._scheduled.discard(document_id)
+            self._indexing = document_id
+            try:
+                await self._index_reporting(document_id)
+            finally:
+                self._indexing = None
+
+    async def _catch_up(self) -> None:
+        try:
+            stale = await self._stale_documents()
+        except Exception as exc:
+            log.error("documents to index could not be listed (%s); they are indexed when "
+                      "they next change", describe(exc),
+                      extra={"event": "search.catch_up_failed", "error": describe(exc)})
+            return
+        if stale:
+            log.info("indexing %d documents for search", len(stale),
+                     extra={"event": "search.catch_up", "documents": len(stale)})
+        for document_id in stale:
+            self._schedule(document_id, 0)
+
+    async def _stale_documents(self) -> list[str]:
+        """Documents never indexed, or indexed before their log's last row, their last
+        rename or their sections' last change."""
+        document, state = models.Document, models.SearchState
+        last_row = (select(func.coalesce(func.max(doc_updates.c.id), 0))
+                    .where(doc_updates.c.document_id == document.id).scalar_subquery())
+        section_changed = (select(models.Section.id)
+                           .where(models.Section.document_id == document.id,
+                                  models.Section.updated_at > state.indexed_at).exists())
+        async with self._sessions() as session:
+            return list(await session.scalars(
+                select(document.id)
+                .outerjoin(state, state.document_id == document.id)
+                .where(or_(state.document_id.is_(None), state.revision != last_row,
+                           document.updated_at > state.indexed_at, section_changed))))
+
+    async def _index_reporting(self, document_id: str) -> None:
+        """Index one document; a failure is reported here and, if the database was away,
+        tried again later. A document that cannot be read keeps its previous entries."""
+        try:
+            await self._index(document_id)
+        except WorkFailed:
+            log.error("a document could not be turned into text for search",
+                      extra={"event": "search.index_failed", "document_id": document_id})
+        except Exception as exc:
+            if classify(exc) is Fault.REFUSED:
+                log.exception("the database refused a document's search entries",
+                              extra={"event": "search.index_refused",
+                                     "document_id": document_id})
+                return
+            log.warning("search entries not written (%s); trying again in %.0f s",
+                        describe(exc), _RETRY_SECONDS,
+                        extra={"event": "search.index_retry", "document_id": document_id,
+                               "error": describe(exc)})
+            self._schedule(document_id, _RETRY_SECONDS)
+
+    async def _index(self, document_id: str) -> None:
+        source = await self._read(document_id)
+        if source is None:
+            return  # deleted: its entries went with it
+        roots = [section_root(section_id) for section_id, _title in source.sections]
+        texts = await self._workers.run(section_texts, source.updates, roots)
+        title = indexable(source.title)
+        entries = [
+            models.SearchEntry(document_id=document_id, section_id=section_id, title=title,
+                               section_title=indexable(section_title),
+                               body=texts[section_root(section_id)])
+            for section_id, section_title in source.sections
+        ] or [models.SearchEntry(document_id=document_id, section_id=None, title=title,
+                                 section_title="", body="")]
+        try:
+            await self._write(document_id, source.revision, entries)
+        except IntegrityError:
+            # The document was deleted since it was read (its entries' foreign key): there
+            # is nothing left to index.
+            log.debug("document deleted while being indexed",
+                      extra={"event": "search.index_gone", "document_id": document_id})
+            return
+        self.documents_indexed += 1
+
+    async def _read(self, document_id: str) -> _Source | None:
+        async with self._sessions() as session, session.begin():
+            document = await session.get(models.Document, document_id)
+            if document is None:
+                return None
+            sections = (await session.execute(
+                select(models.Section.id, models.Section.title)
+                .where(models.Section.document_id == document_id,
+                       models.Section.deleted_at.is_(None))
+                .order_by(models.Section.position, models.Section.created_at))).tuples().all()
+            conn = await session.connection()
+            revision, _rows = await self._store.revision(document_id, conn)
+            # A live room is ahead of the log (edits not yet committed): read the room.
+            room = self._rooms.get(document_id)
+            updates = ([room.doc.get_update()] if room is not None
+                       else await self._store.read(document_id, conn))
+            return _Source(document.title, list(sections), revision, updates)
+
+    async def _write(self, document_id: str, revision: int,
+                     entries: list[models.SearchEntry]) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(models.SearchEntry)
+                                  .where(models.SearchEntry.document_id == document_id))
+            session.add_all(entries)
+            conn = await session.connection()
+            insert = (postgresql_insert if conn.dialect.name == "postgresql"
+                      else sqlite_insert)(models.SearchState)
+            now = utcnow()
+            await session.execute(insert.values(
+                document_id=document_id, revision=revision, indexed_at=now,
+            ).on_conflict_do_update(index_elements=["document_id"],
+                                    set_={"revision": revision, "indexed_at": now}))

@@ -1,0 +1,18 @@
+"""A document's sections as indexable text: CPU work for a worker process (`app.workers`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pycrdt import Doc
+
+from app.search.words import indexable
+from crdt.text import root_text
+
+
+def section_texts(updates: list[bytes], roots: list[str]) -> dict[str, str]:
+    """The plain text of each root of the document these updates make. Runs in a worker."""
+    doc: Doc[Any] = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    return {root: indexable(root_text(doc, root)) for root in roots}
