@@ -1,6 +1,7 @@
 /**
  * Calls to the Widen HTTP API. Every request is same-origin, sends the session cookie and
- * JSON bodies; errors become ApiError with a readable message taken from {"detail": ...}.
+ * JSON bodies; errors become ApiError with a readable message taken from {"detail": ...} and,
+ * for a refusal the page may act on, its machine-readable `code`.
  */
 
 import type { components } from "./api-types";
@@ -49,11 +50,18 @@ export type NewThread = With<Omit<Schemas["CommentIn"], "parent_id">, { section_
 
 export class ApiError extends Error {
   readonly status: number;
+  /** The refusal's stable word (`already-member`, `rate-limited`, …) for the page to switch
+   * on; null when the server gave none (a 404, a 422). `message` is for people only. */
+  readonly code: string | null;
+  /** Seconds to wait before trying again, from `Retry-After` (a 429); null without one. */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, code: string | null = null, retryAfter: number | null = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -134,7 +142,14 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     if (response.status === 401 && !path.startsWith("/api/auth/") && path !== "/api/me") {
       onUnauthorized?.();
     }
-    throw new ApiError(response.status, detail || fallbackMessage(response.status, response.statusText));
+    const code = data && typeof data === "object" && "code" in data && typeof data.code === "string" ? data.code : null;
+    const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+    throw new ApiError(
+      response.status,
+      detail || fallbackMessage(response.status, response.statusText),
+      code,
+      Number.isFinite(retryAfter) ? retryAfter : null,
+    );
   }
   return data as T;
 }

@@ -204,7 +204,7 @@ class DocumentPage {
           .catch(() => undefined);
         return;
       default:
-        this.stopEditing(action.message, action.reason === "refused-write");
+        this.stopEditing(action.message, action.reason === "refused-write" || action.reason === "too-big");
     }
   }
 
