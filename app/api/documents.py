@@ -11,6 +11,7 @@ from app import live, models
 from app.api.access import NOT_FOUND, require_access, require_owner
 from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
+from app.errors import Refusal
 from app.permissions import Access, Role, accessible_documents
 from app.security import new_token, token_digest
 from app.sharing import record
@@ -113,7 +114,8 @@ async def create_ticket(
     user = login.user
     access = await require_access(session, user, document_id)
     if not access.can_open_socket:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role cannot open the live document")
+        raise Refusal(status.HTTP_403_FORBIDDEN, "progress-only",
+                      "Your role cannot open the live document")
     ticket = new_token()
     ttl = services.settings.ticket_ttl_seconds
     session.add(

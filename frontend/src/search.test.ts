@@ -38,7 +38,10 @@ describe("isSearchable", () => {
 });
 
 function doc(id: string, title: string, role: DocumentInfo["role"], created: string, updated: string): DocumentInfo {
-  return { id, title, role, sections: null, owner_id: "o", created_at: created, updated_at: updated };
+  return {
+    id, title, role, sections: null, owner_id: "o", owner: { id: "o", name: "Owner" }, members: 0,
+    created_at: created, updated_at: updated,
+  };
 }
 
 describe("document list", () => {

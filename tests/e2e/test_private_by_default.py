@@ -26,11 +26,16 @@ async def test_a_new_document_is_private(widen: Widen) -> None:
     document_url = page.url
     document_id = document_url.rsplit("/", 1)[1]
 
-    # --- two sections, each with its own text
-    for title, text in (
-        ("Introduction", "We propose a study of engines."),
-        ("Methods", "Punched cards, carefully ordered."),
-    ):
+    # --- it opens with one empty section and the caret in it: name it, write, add another
+    await expect(page.locator("article.section-card")).to_have_count(1)
+    await expect(page.locator(".ProseMirror").first).to_be_focused()
+    first_title = page.get_by_label("Section title").first
+    await first_title.fill("Introduction")
+    await first_title.press("Enter")
+    await expect(ada.editor("Introduction")).to_be_focused()
+    await page.keyboard.type("We propose a study of engines.")
+    await expect(ada.editor("Introduction")).to_have_text("We propose a study of engines.")
+    for title, text in (("Methods", "Punched cards, carefully ordered."),):
         await page.get_by_role("button", name="Add section").click()
         title_input = page.get_by_label("Section title").last
         await expect(title_input).to_be_focused()

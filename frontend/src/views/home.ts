@@ -1,7 +1,6 @@
 import {
   acceptInvitation,
   allProgress,
-  createDocument,
   declineInvitation,
   deleteDocument,
   listDocuments,
@@ -18,6 +17,7 @@ import type { AppContext } from "../context";
 import { button, errorText, h, setMessage, toast } from "../dom";
 import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
+import { createDocumentToWrite } from "../new-document";
 import { docHref, progressHref, timelineHref } from "../routes";
 import { trashPanel } from "./trash";
 import { filterDocuments, sortDocuments } from "../doclist";
@@ -245,7 +245,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     }
     createButton.disabled = true;
     try {
-      const created = await createDocument(title);
+      const created = await createDocumentToWrite(title);
       location.hash = docHref(created.id);
     } catch (error) {
       setMessage(createError, errorText(error));
