@@ -3,6 +3,10 @@
 Every incoming message goes through `Room.receive`, which either acts on it completely or
 raises `ProtocolError` having changed nothing: an update is checked on the guard's probe first,
 and only then applied to the live doc, queued for the store and relayed to the other peers.
+
+What other peers see of the document (relayed updates, answers to their sync step 1) waits
+until the store may show it (`UpdateStore.relayable_seq`: committed, unless storage is failing),
+in the order it was accepted.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import (
@@ -57,6 +63,16 @@ _COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 _generations = itertools.count(1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Unrelayed:
+    """A message that shows content up to update `seq`, waiting for `seq` to be relayable:
+    for every peer but `exclude`, or only for `to`."""
+    seq: int
+    message: bytes
+    exclude: Peer | None = None
+    to: Peer | None = None
+
+
 class Room:
     def __init__(
         self,
@@ -87,6 +103,7 @@ class Room:
         self._awareness_max_bytes = awareness_max_bytes
         self._awareness_changes: list[dict[str, list[int]]] = []
         self.awareness.observe(self._on_awareness)
+        self._unrelayed: deque[_Unrelayed] = deque()
 
     async def load(self) -> None:
         stored = await self._store.load(self.name)
@@ -118,7 +135,7 @@ class Room:
         message = parse_message(data)
         match message:
             case SyncStep1():
-                peer.send(self._answer_step1(data))
+                self._publish(_Unrelayed(self.last_seq, self._answer_step1(data), to=peer))
             case SyncUpdate(update):
                 self._apply(peer, update)
             case AwarenessUpdate(payload):
@@ -160,7 +177,7 @@ class Room:
         for update in updates:
             if update != EMPTY_UPDATE:
                 self.last_seq = self._store.append(self.name, origin, update)
-                self._relay(create_update_message(update), exclude=None)
+                self._publish(_Unrelayed(self.last_seq, create_update_message(update)))
 
     def clear_root(self, name: str, origin: str | None) -> None:
         """Delete everything in a root, whichever kind of type its writers made it."""
@@ -201,7 +218,7 @@ class Room:
         self.last_seq = self._store.append(self.name, peer.origin, update, claimed)
         # Relayed as received, never merged with others: yrs's merge_updates can turn
         # individually valid updates into bytes no client decodes, or into different content.
-        self._relay(create_update_message(update), exclude=peer)
+        self._publish(_Unrelayed(self.last_seq, create_update_message(update), exclude=peer))
 
     def _claim_client_ids(self, peer: Peer,
                           clocks: dict[int, tuple[int, int]]) -> tuple[int, ...]:
@@ -227,6 +244,31 @@ class Room:
                                     "user; start a new Y.Doc")
             claimed.append(client_id)
         return tuple(claimed)
+
+    def _publish(self, item: _Unrelayed) -> None:
+        """Send `item` once the store may show its content, after everything published
+        before it."""
+        if item.to is None and not any(p is not item.exclude for p in self.peers):
+            return  # nobody to tell: whoever joins later gets it in their sync step 2
+        if not self._unrelayed and item.seq <= self._store.relayable_seq:
+            self._deliver(item)
+            return
+        if not self._unrelayed:
+            self._store.when_relayable(self._release)
+        self._unrelayed.append(item)
+
+    def _release(self) -> None:
+        relayable = self._store.relayable_seq
+        while self._unrelayed and self._unrelayed[0].seq <= relayable:
+            self._deliver(self._unrelayed.popleft())
+        if self._unrelayed:
+            self._store.when_relayable(self._release)
+
+    def _deliver(self, item: _Unrelayed) -> None:
+        if item.to is None:
+            self._relay(item.message, exclude=item.exclude)
+        elif item.to in self.peers:
+            item.to.send(item.message)
 
     def _relay(self, message: bytes, exclude: Peer | None) -> None:
         for other in self.peers:

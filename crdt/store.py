@@ -92,6 +92,14 @@ def _write_synced(path: Path, text: str) -> None:
         os.fsync(file.fileno())
 
 
+def _report_writer_death(task: asyncio.Task[None]) -> None:
+    """Say so at once if the writer ends with an error: nothing would be committed after it,
+    and the error would otherwise surface only at shutdown, or never after a kill."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.critical("the update writer stopped: %s; nothing more is committed", describe(exc),
+                     exc_info=exc, extra={"event": "store.writer_died"})
+
+
 class UpdateStore:
     def __init__(
         self,
@@ -132,6 +140,8 @@ class UpdateStore:
         self.updates_set_aside = 0
         # Receive loops waiting in `drained` right now.
         self.paused = 0
+        # Called once `relayable_seq` moves (`when_relayable`).
+        self._relay_waiters: list[Callable[[], None]] = []
 
     @property
     def pending(self) -> int:
@@ -149,6 +159,7 @@ class UpdateStore:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="widen-update-writer")
+        self._task.add_done_callback(_report_writer_death)
 
     def on_committed(self, listener: Callable[[set[str]], None]) -> None:
         """Call `listener` with the ids of the documents each commit wrote to (for what is
@@ -225,6 +236,24 @@ class UpdateStore:
         if len(self._queue) >= self._max_batch:
             self._flush_now.set()
         return seq
+
+    @property
+    def relayable_seq(self) -> int:
+        """Updates up to this sequence number may be shown to other clients.
+
+        Normally the committed ones: a client then never holds an edit that a crash can still
+        take from the database, so its resync after a restart never carries another user's
+        lost edit, which the client-id binding would have to refuse (the same bytes are how a
+        member would write as someone else). While commits fail, everything queued: editing
+        together goes on in memory through an outage, as far as the backlog's bound."""
+        return self._next_seq - 1 if self._streak.failing else self._durable_seq
+
+    def when_relayable(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once, when `relayable_seq` has moved (a commit, or commits
+        starting to fail), and commit without waiting out the flush interval: someone is
+        waiting to see the edit."""
+        self._relay_waiters.append(callback)
+        self._flush_now.set()
 
     @property
     def saturated(self) -> bool:
@@ -404,6 +433,7 @@ class UpdateStore:
         """Report a failed attempt (as part of its streak) and back off before the next."""
         self.failures += 1
         self._streak.failed(exc, backlog=len(self._queue))
+        self._relayable_moved()
         attempt = self._streak.attempts
         await asyncio.sleep(_RETRY_DELAYS_SECONDS[min(attempt, len(_RETRY_DELAYS_SECONDS)) - 1])
 
@@ -473,6 +503,12 @@ class UpdateStore:
         async with self._durable_changed:
             self._durable_seq = seq
             self._durable_changed.notify_all()
+        self._relayable_moved()
+
+    def _relayable_moved(self) -> None:
+        waiters, self._relay_waiters = self._relay_waiters, []
+        for waiter in waiters:
+            waiter()
 
     async def _compact_grown(self, document_ids: list[str]) -> None:
         for document_id in document_ids:

@@ -4,6 +4,7 @@ awareness, group commit, and what a clean restart keeps."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import httpx
@@ -77,6 +78,31 @@ async def test_bursts_are_group_committed_not_one_commit_per_keystroke(
     await client.close()
 
 
+async def test_others_see_an_edit_only_once_committed_and_without_waiting_out_the_flush(
+    start_server: Callable[..., ServerProcess]
+) -> None:
+    """A client is shown only committed edits (so none it holds can be lost by a crash), and a
+    long flush interval does not delay that: an edit someone waits to see commits at once."""
+    server = start_server(flush_interval_ms="20000")
+    api = await Api(server.base_url).sign_up()
+    document_id = await api.create_document()
+    writer = await _client(server, api, document_id)
+    watcher = await _client(server, api, document_id)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        for n in range(5):
+            await writer.append(f"<{n}>")
+            # Well within the 20 s flush interval.
+            await watcher.wait_text("".join(f"<{i}>" for i in range(n + 1)), timeout=5)
+            health = (await http.get("/api/health")).json()
+            assert health["updates_written"] == n + 1, health
+        # A late joiner's sync answer, too, shows only what is committed.
+        late = await _client(server, api, document_id)
+        assert str(late.text()) == "<0><1><2><3><4>"
+    for client in (writer, watcher, late):
+        await client.close()
+    await api.aclose()
+
+
 async def test_concurrent_first_join_lands_in_one_room(
     live_server: ServerProcess, alice: Api
 ) -> None:
@@ -101,17 +127,20 @@ async def test_concurrent_first_join_lands_in_one_room(
 async def test_clean_shutdown_flushes_and_restart_serves_everything(
     start_server: Callable[..., ServerProcess], make_api: Callable[[], Api]
 ) -> None:
-    # A long flush interval makes sure the edits are still unwritten when SIGTERM arrives.
+    # A long flush interval makes sure the edits are still unwritten when SIGTERM arrives. The
+    # writer is alone: an edit someone else waits to see would be committed at once.
     server = start_server(flush_interval_ms="20000")
     api = await Api(server.base_url).sign_up()
     document_id = await api.create_document()
     writer = await _client(server, api, document_id)
-    watcher = await _client(server, api, document_id)
     for word in ("alpha ", "beta ", "gamma"):
         await writer.append(word)
-    await watcher.wait_text("alpha beta gamma")
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        assert (await http.get("/api/health")).json()["pending_writes"] == 3
+        deadline = time.monotonic() + 5
+        while (pending := (await http.get("/api/health")).json()["pending_writes"]) < 3:
+            assert time.monotonic() < deadline, f"{pending} of 3 edits arrived"
+            await asyncio.sleep(0.02)
+        assert pending == 3
 
     # uvicorn re-raises the signal after its graceful shutdown, so the exit status is -SIGTERM
     # either way; the log tells a graceful stop from a killed one.
