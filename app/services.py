@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.connections import Connections
+from app.event_fanout import EventFanout
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
 from app.ratelimit import SlidingWindowLimit
 from app.settings import Settings
 from app.throttle import LoginThrottle
 from app.workers import TextWorkers
+from crdt.broker import Broker
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
 
@@ -28,5 +30,9 @@ class Services:
     text_workers: TextWorkers
     word_counts: WordCounts
     connections: Connections
+    broker: Broker
+    events: EventFanout
+    # Live event channels (`/ws/events`), counted apart from document sockets.
+    event_connections: Connections
     passwords: PasswordHashing
     registrations: SlidingWindowLimit

@@ -56,6 +56,9 @@ _COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 
 _generations = itertools.count(1)
 
+# Told of every change to a document's content, with the store sequence that makes it durable.
+Changed = Callable[[str, int], None]
+
 
 class Room:
     def __init__(
@@ -65,8 +68,10 @@ class Room:
         *,
         awareness_max_bytes: int,
         max_depth: int,
+        changed: Changed | None = None,
     ) -> None:
         self.name = name
+        self._changed = changed
         self.doc: Doc[Any] = Doc()
         self.awareness = Awareness(self.doc)
         # The server is no participant: it must not appear among the users present.
@@ -161,6 +166,7 @@ class Room:
             if update != EMPTY_UPDATE:
                 self.last_seq = self._store.append(self.name, origin, update)
                 self._relay(create_update_message(update), exclude=None)
+                self._tell_changed()
 
     def clear_root(self, name: str, origin: str | None) -> None:
         """Delete everything in a root, whichever kind of type its writers made it."""
@@ -202,6 +208,11 @@ class Room:
         # Relayed as received, never merged with others: yrs's merge_updates can turn
         # individually valid updates into bytes no client decodes, or into different content.
         self._relay(create_update_message(update), exclude=peer)
+        self._tell_changed()
+
+    def _tell_changed(self) -> None:
+        if self._changed is not None:
+            self._changed(self.name, self.last_seq)
 
     def _claim_client_ids(self, peer: Peer,
                           clocks: dict[int, tuple[int, int]]) -> tuple[int, ...]:

@@ -11,7 +11,8 @@ from app import models
 from app.api.access import require_access, require_owner
 from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
-from app.permissions import Access, Role, accessible_documents
+from app.events import Change, stage
+from app.permissions import Access, Role, accessible_documents, document_members
 from app.security import new_token, token_digest
 from app.sharing import record
 from app.timeutil import utcnow
@@ -75,6 +76,8 @@ async def rename_document(
     access = await require_owner(session, user, document_id)
     access.document.title = body.title.strip() or "Untitled"
     access.document.updated_at = utcnow()
+    stage(session, Change(document_id, "document",
+                          {"change": "renamed", "title": access.document.title}))
     return await _out(session, access)
 
 
@@ -83,6 +86,8 @@ async def delete_document(
     document_id: str, user: CurrentUser, session: DbSession, services: ServicesDep
 ) -> None:
     access = await require_owner(session, user, document_id)
+    stage(session, Change(document_id, "document", {"change": "deleted"},
+                          former_members=tuple(await document_members(session, document_id))))
     # Everyone still connected is told the document is gone, and the room's last writes land
     # before the log is deleted with the document, in this request's transaction.
     services.rooms.close_room(document_id, CloseCode.NOT_FOUND, "document deleted")
