@@ -14,6 +14,7 @@ import type { AppContext } from "../context";
 import { button, errorText, h, setMessage, toast } from "../dom";
 import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
+import { refreshOn } from "../live";
 import { docHref, progressHref, timelineHref } from "../routes";
 
 interface HomeData {
@@ -286,5 +287,10 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     );
     sideCol.replaceChildren(inbox, follow);
   };
+  // Titles, who shares what (the "Private" / "Shared with" line), invitations and progress
+  // change elsewhere: the live channel says when.
+  ctx.onLeave(refreshOn((e) => HOME_EVENTS.has(e.type), () => void refresh()));
   await refresh();
 }
+
+const HOME_EVENTS = new Set(["document", "member", "invitation", "section", "progress"]);

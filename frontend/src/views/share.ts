@@ -18,6 +18,7 @@ import {
   type Section,
 } from "../api";
 import { button, errorText, h, setMessage, toast, uid } from "../dom";
+import { about, refreshOn } from "../live";
 import { icon } from "../icons";
 import { REASONS, ROLES, initials, reasonLabel, relativeTime, roleForReason, roleLabel, userColor } from "../labels";
 
@@ -324,7 +325,12 @@ export function openShareDialog(options: ShareOptions): void {
     ),
     body,
   );
-  dialog.addEventListener("close", () => dialog.remove());
+  // Someone accepts, declines or leaves while the dialog is open: the lists follow.
+  const unfollow = refreshOn(about(documentId, "member", "invitation"), () => void refreshLists());
+  dialog.addEventListener("close", () => {
+    unfollow();
+    dialog.remove();
+  });
   document.body.append(dialog);
   syncScope();
   dialog.showModal();
