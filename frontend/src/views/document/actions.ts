@@ -1,0 +1,43 @@
+/** The document's actions in its header: share (for its manager), timeline and progress. */
+
+import { button, h } from "../../dom";
+import { icon } from "../../icons";
+import { progressHref, timelineHref } from "../../routes";
+import { openShareDialog } from "../share";
+import type { DocState } from "./state";
+
+export class DocActions {
+  readonly el = h("div", { class: "doc-actions" });
+  private readonly state: DocState;
+  /** Called after the share dialog changed members or invitations. */
+  private readonly onMembersChanged: () => void;
+
+  constructor(state: DocState, onMembersChanged: () => void) {
+    this.state = state;
+    this.onMembersChanged = onMembersChanged;
+  }
+
+  render(): void {
+    const { caps, id } = this.state;
+    const items: HTMLElement[] = [];
+    if (caps.canManage) {
+      items.push(
+        button([icon("share", 16), "Share"], { class: "btn btn-primary", id: "share-button" }, () =>
+          openShareDialog({
+            documentId: id,
+            title: this.state.info.title,
+            sections: this.state.sections,
+            onChanged: () => this.onMembersChanged(),
+          }),
+        ),
+      );
+    }
+    if (!caps.stopped) {
+      items.push(
+        h("a", { href: timelineHref(id), class: "btn", id: "timeline-link", title: "How this document became social" }, icon("clock", 16), "Timeline"),
+        h("a", { href: progressHref(id), class: "btn btn-ghost", id: "progress-link" }, icon("chart", 16), "Progress"),
+      );
+    }
+    this.el.replaceChildren(...items);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The document page when there is no text to show: the document is unavailable to me, or I
+ * follow its progress only.
+ */
+
+import { documentProgress } from "../../api";
+import type { AppContext } from "../../context";
+import { errorText, h } from "../../dom";
+import { icon } from "../../icons";
+import { MESSAGES } from "../../connection";
+import { progressContent } from "../progress-view";
+
+export function renderUnavailable(ctx: AppContext, message: string): void {
+  const heading = h("h1", { tabindex: -1 }, "Document unavailable");
+  ctx.mount(
+    h(
+      "div",
+      { class: "page narrow unavailable" },
+      h("div", { class: "unavailable-icon", "aria-hidden": "true" }, icon("lock", 28)),
+      heading,
+      h("p", { class: "alert alert-error", role: "alert", id: "doc-alert" }, message),
+      h("p", {}, h("a", { href: "#/", class: "btn" }, icon("back", 16), "Back to your documents")),
+    ),
+    heading,
+  );
+}
+
+export async function renderProgressOnly(ctx: AppContext, documentId: string, title: string, notice: string | null): Promise<void> {
+  const heading = h("h1", { tabindex: -1, id: "doc-title" }, title);
+  const body = h("div", {}, h("p", { class: "muted" }, "Loading progress…"));
+  ctx.mount(
+    h(
+      "div",
+      { class: "page" },
+      h("a", { href: "#/", class: "back-link" }, icon("back", 16), "Your documents"),
+      heading,
+      notice ? h("p", { class: "alert alert-info", role: "status", id: "doc-notice" }, notice) : null,
+      h("p", { class: "access-line", id: "access-line" }, MESSAGES["progress-only"]),
+      body,
+    ),
+    heading,
+  );
+  try {
+    const progress = await documentProgress(documentId);
+    if (ctx.alive()) body.replaceChildren(progressContent(progress));
+  } catch (error) {
+    if (ctx.alive()) body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, errorText(error)));
+  }
+}
