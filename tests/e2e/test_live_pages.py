@@ -25,8 +25,8 @@ async def _live(person: Person) -> None:
     await expect(person.page.locator("html")).to_have_attribute("data-live", "ready")
 
 
-async def _shows_within(change: Callable[[], Awaitable[object]], shown: Callable[[], Awaitable[None]],
-                        what: str) -> float:
+async def _shows_within(change: Callable[[], Awaitable[object]],
+                        shown: Callable[[], Awaitable[None]], what: str) -> float:
     started = time.monotonic()
     await change()
     await shown()
