@@ -247,3 +247,32 @@ async def test_the_document_page_of_a_second_tab_hears_its_own_deletion(
     await listening.wait_for(about(shared.document_id, "document", change="deleted"))
     await member.close()
     await shared.owner.close()
+
+
+async def test_a_change_that_rolls_back_is_never_heard_of(
+    live_server: ServerProcess, make_api: Callable[[], Api],
+    channels: Callable[..., EventClient],
+) -> None:
+    """Approving an invite request logs the approval, then invites; when inviting fails (the
+    person joined meanwhile) the whole request rolls back, and so does what it would tell."""
+    alice = await make_api().sign_up("Alice")
+    bob = await make_api().sign_up("Bob")
+    carol = await make_api().sign_up("Carol")
+    shared = await share(live_server, alice, bob, "editor")
+    doc = shared.document_id
+    requested = await bob.http.post(f"/api/documents/{doc}/invite-requests", json={
+        "email": carol.user["email"], "role": "viewer", "reason": "expertise"})
+    assert requested.status_code == 201, requested.text
+    invited = await alice.http.post(f"/api/documents/{doc}/invitations", json={
+        "email": carol.user["email"], "role": "viewer", "reason": "review"})
+    assert (await carol.http.post(
+        f"/api/invitations/{invited.json()['id']}/accept")).status_code == 200
+    owner = await channels(alice).connect()
+
+    approved = await alice.http.post(
+        f"/api/documents/{doc}/invite-requests/{requested.json()['id']}/approve")
+    assert approved.status_code == 409, approved.text
+    await _fence(alice, owner, "Fence")
+    assert owner.matching(about(doc, "invite_request")) == []
+    assert owner.matching(about(doc, "timeline")) == []
+    await shared.owner.close()
