@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LiveChannel, backoff, eventsUrl, forDocument, parseEvent, type LiveEvent, type SocketLike } from "./live";
+import { LiveChannel, about, backoff, eventsUrl, forDocument, parseEvent, refreshOn, type LiveEvent, type SocketLike } from "./live";
 
 class FakeSocket implements SocketLike {
   onopen: ((event: unknown) => void) | null = null;
@@ -106,5 +106,24 @@ describe("LiveChannel", () => {
     expect(sockets[1].closedWith).toBe(1000);
     sockets[1].drop();
     expect(pending).toHaveLength(0);
+  });
+});
+
+describe("refreshOn", () => {
+  it("refetches once for events arriving together, and after a resync, until unsubscribed", async () => {
+    const { sockets, channel } = harness();
+    let refreshes = 0;
+    const stop = refreshOn(about("d1", "section"), () => refreshes++, channel, 5);
+    sockets[0].say({ type: "ready" });
+    sockets[0].say({ type: "section", document_id: "d1", change: "added" });
+    sockets[0].say({ type: "section", document_id: "d1", change: "updated" });
+    sockets[0].say({ type: "section", document_id: "d2", change: "added" });
+    sockets[0].say({ type: "comment", document_id: "d1", change: "created" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(refreshes).toBe(1);
+    stop();
+    sockets[0].say({ type: "section", document_id: "d1", change: "added" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(refreshes).toBe(1);
   });
 });
