@@ -8,6 +8,7 @@ after a change has arrived, anything the change would have told has arrived too.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Callable
 
@@ -276,3 +277,32 @@ async def test_a_change_that_rolls_back_is_never_heard_of(
     assert owner.matching(about(doc, "invite_request")) == []
     assert owner.matching(about(doc, "timeline")) == []
     await shared.owner.close()
+
+
+async def test_event_channels_count_apart_from_document_sockets(
+    start_server: Callable[..., ServerProcess], make_api: Callable[[], Api],
+) -> None:
+    """`WIDEN_MAX_CONNECTIONS_PER_USER` caps each kind on its own: a user at the cap of
+    document sockets still gets an event channel, and the channels have a cap of their own."""
+    server = start_server(max_connections_per_user="2")
+    alice = Api(server.base_url)
+    try:
+        await alice.sign_up("Alice")
+        doc = await alice.create_document()
+        sockets = [await connect(server, alice, doc) for _ in range(2)]
+        channels = [await EventClient(server, alice.token).connect() for _ in range(2)]
+        assert all(not c.closed.is_set() for c in channels)
+        refused = await EventClient(server, alice.token).connect()
+        assert refused.close_code == 4429
+        assert refused.close_reason.startswith("too-many-connections")
+        await channels[0].close()
+        # The server counts the closed channel out once its handler has ended.
+        async with asyncio.timeout(10):
+            while (again := await EventClient(server, alice.token).connect()).closed.is_set():
+                await asyncio.sleep(0.05)
+        for client in (again, channels[1]):
+            await client.close()
+        for socket in sockets:
+            await socket.close()
+    finally:
+        await alice.aclose()

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import Locator, expect
 
-from tests.e2e.conftest import Person, Widen
+from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -22,7 +22,8 @@ WITHIN_S = 1.0
 
 async def _live(person: Person) -> None:
     """The page's live channel listens (the app marks it on <html>)."""
-    await expect(person.page.locator("html")).to_have_attribute("data-live", "ready")
+    await expect(person.page.locator("html")).to_have_attribute("data-live", "ready",
+                                                                timeout=TIMEOUT_MS)
 
 
 async def _shows_within(change: Callable[[], Awaitable[object]],
@@ -49,7 +50,7 @@ async def test_a_rename_a_new_section_a_deletion_and_a_revocation_show_in_the_ot
     # --- the owner's sharing line: private until someone joins
     await ada.goto("/")
     await _live(ada)
-    await expect(_card(ada, document_id)).to_contain_text("Private")
+    await expect(_card(ada, document_id)).to_contain_text("Private", timeout=TIMEOUT_MS)
     invitation = await ada.invite(document_id, ben, "editor", "help")
 
     async def ben_joins() -> None:
@@ -65,8 +66,9 @@ async def test_a_rename_a_new_section_a_deletion_and_a_revocation_show_in_the_ot
     await _live(ben)
     home = await ben.context.new_page()
     await home.goto(f"{ben.base_url}/#/")
-    await expect(home.locator(f'li.doc-card[data-document-id="{document_id}"]')).to_be_visible()
-    await expect(home.locator("html")).to_have_attribute("data-live", "ready")
+    await expect(home.locator(f'li.doc-card[data-document-id="{document_id}"]')).to_be_visible(
+        timeout=TIMEOUT_MS)
+    await expect(home.locator("html")).to_have_attribute("data-live", "ready", timeout=TIMEOUT_MS)
 
     async def rename() -> None:
         await ada.api("PATCH", f"/api/documents/{document_id}", {"title": "Field notes, final"})

@@ -154,7 +154,7 @@ class DocumentPage {
         this.sections.destroyEditors();
         renderUnavailable(ctx, "This document was deleted by its owner.");
       },
-      metadataChanged: () => this.refreshMeta(),
+      metadataChanged: () => this.refreshMeta(0),
       sectionRemoved: (sectionId, title, by) => {
         if (!by || by.id === ctx.user.id) return;
         const card = document.querySelector(`[data-section-id="${CSS.escape(sectionId)}"]`);
@@ -166,7 +166,7 @@ class DocumentPage {
         if (!state.caps.stopped) this.stopEditing(MESSAGES.revoked);
       },
       resync: () => {
-        this.refreshMeta();
+        this.refreshMeta(0);
         this.comments.refresh();
       },
     });
@@ -351,7 +351,9 @@ class DocumentPage {
     this.state.session?.awareness.setLocalStateField("commentsRev", Date.now());
   }
 
-  private refreshMeta(): void {
+  /** Re-read sections and members; what asks within `delayMs` shares the one read (the
+   *  live channel asks at once, awareness bumps a little later, as they come in bursts). */
+  private refreshMeta(delayMs = 150): void {
     const { state } = this;
     if (this.metaRefreshQueued || state.destroyed || state.caps.stopped) return;
     this.metaRefreshQueued = true;
@@ -369,7 +371,7 @@ class DocumentPage {
       } catch {
         /* the socket's close code tells us about lost access */
       }
-    }, 150);
+    }, delayMs);
   }
 
   // ---------------------------------------------------------------- building the page
