@@ -16,7 +16,7 @@ JS_TEST_DEPS := tests/js/node_modules/.package-lock.json
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 .PHONY: run test test-sqlite test-postgres test-frontend lint install migrate bench clean \
-	trust-long
+	trust-long api-types api-types-check
 
 run: $(RUNTIME_STAMP) $(FRONTEND_BUILD)
 	$(PY) -m app
@@ -56,8 +56,27 @@ lint: $(DEV_STAMP)
 
 test: lint test-frontend test-sqlite test-postgres
 
-test-frontend: $(FRONTEND_DEPS)
+test-frontend: $(FRONTEND_DEPS) api-types-check
 	cd frontend && npm test
+
+# The frontend's API types, generated from the server's OpenAPI schema (openapi-typescript).
+# Run `make api-types` after changing a route or a model and commit frontend/src/api-types.ts;
+# `make test-frontend` (so `make test` and CI) fails while the checked-in file differs.
+API_TYPES := frontend/src/api-types.ts
+GENERATE_API_TYPES = schema=$$(mktemp --suffix=.json) && \
+	$(PY) -m app.openapi_dump > "$$schema" && \
+	(cd frontend && npx --no-install openapi-typescript "$$schema" --output "$$out" >/dev/null); \
+	status=$$?; rm -f "$$schema"; exit $$status
+
+api-types: $(RUNTIME_STAMP) $(FRONTEND_DEPS)
+	@out="$(CURDIR)/$(API_TYPES)"; $(GENERATE_API_TYPES)
+	@echo "$(API_TYPES) regenerated from the server's OpenAPI schema"
+
+api-types-check: $(RUNTIME_STAMP) $(FRONTEND_DEPS)
+	@out=$$(mktemp --suffix=.ts); trap 'rm -f "$$out"' EXIT; ($(GENERATE_API_TYPES)) && \
+	if ! diff -u $(API_TYPES) "$$out"; then \
+		echo "$(API_TYPES) does not match the server's OpenAPI schema: run make api-types and commit it"; \
+		exit 1; fi
 
 test-sqlite: $(DEV_STAMP) $(FRONTEND_BUILD) $(JS_TEST_DEPS)
 	$(PY) -m pytest

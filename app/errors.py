@@ -7,6 +7,11 @@ Here a 422 lists where (`loc`), what (`msg`) and which rule (`type`), nothing th
 A change the database refuses because a concurrent one won (a unique index, a row another
 request deleted or changed first) is a 409, not a 500: retrying after a reload can succeed.
 Routes that expect a particular conflict say so more precisely; this is the backstop.
+
+A refusal a client may act on (a 403, 409 or 429) is a `Refusal`: besides `detail`, written for
+people and free to change, its body has a `code`, one stable word a client switches on, as it
+does on the first word of a websocket close reason (DESIGN §5). A 404 stays `{"detail": ...}`
+alone, the same for a missing document as for one the caller may not see.
 """
 
 from __future__ import annotations
@@ -14,13 +19,25 @@ from __future__ import annotations
 import json
 import logging
 
-from fastapi import FastAPI, Request, Response, status
+from fastapi import FastAPI, HTTPException, Request, Response, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 log = logging.getLogger("widen.errors")
+
+
+class Refusal(HTTPException):
+    """An HTTP refusal with a machine-readable `code` (a stable word, e.g. `already-member`)
+    beside the human `detail`; the body is `{"detail": ..., "code": ...}`."""
+
+    def __init__(self, status_code: int, code: str, detail: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code, detail, headers=headers)
+        self.code = code
+
 
 CONFLICT = "This conflicts with a change made at the same time; reload and try again"
 
@@ -30,9 +47,18 @@ _MAX_MESSAGE = 200
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(StaleDataError, _conflict)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc, Refusal):
+        return JSONResponse({"detail": exc.detail, "code": exc.code},
+                            status_code=exc.status_code, headers=exc.headers)
+    return await http_exception_handler(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -57,4 +83,5 @@ async def _conflict(request: Request, exc: Exception) -> Response:
         "event": "http.conflict", "method": request.method, "path": request.url.path,
         "error": type(exc).__name__,
         "cause": type(getattr(exc, "orig", None)).__name__})
-    return JSONResponse({"detail": CONFLICT}, status_code=status.HTTP_409_CONFLICT)
+    return JSONResponse({"detail": CONFLICT, "code": "conflict"},
+                        status_code=status.HTTP_409_CONFLICT)

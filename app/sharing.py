@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, models
+from app.errors import Refusal
 from app.permissions import Role
 from app.timeutil import utcnow
 
@@ -133,8 +134,8 @@ async def settle_invitation(session: AsyncSession, invitation: models.Invitation
         .execution_options(synchronize_session="fetch"))
     if settled.first() is None:
         await session.refresh(invitation)
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"This invitation is already {invitation.status}")
+        raise Refusal(status.HTTP_409_CONFLICT, "already-settled",
+                      f"This invitation is already {invitation.status}")
 
 
 async def create_invitation(
@@ -155,13 +156,13 @@ async def create_invitation(
     sections = await check_sections(session, document.id, role, sections)
     invitee = await session.scalar(select(models.User).where(models.User.email == email))
     if invitee is not None and invitee.id == document.owner_id:
-        raise HTTPException(status.HTTP_409_CONFLICT, "That is the document's owner")
+        raise Refusal(status.HTTP_409_CONFLICT, "is-owner", "That is the document's owner")
     if invitee is not None and await member_grant(session, document.id, invitee.id):
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            "Already a member: change their role instead")
+        raise Refusal(status.HTTP_409_CONFLICT, "already-member",
+                      "Already a member: change their role instead")
     await expire_stale_invitations(session, document_id=document.id)
-    already_pending = HTTPException(status.HTTP_409_CONFLICT,
-                                    "An invitation to this address is already pending")
+    already_pending = Refusal(status.HTTP_409_CONFLICT, "already-pending",
+                              "An invitation to this address is already pending")
     pending = await session.scalar(select(models.Invitation.id).where(
         models.Invitation.document_id == document.id, models.Invitation.email == email,
         models.Invitation.status == PENDING))
@@ -216,8 +217,8 @@ async def transfer_owner(session: AsyncSession, document: models.Document, owner
         .returning(models.Document.id)
         .execution_options(synchronize_session="fetch"))
     if moved.first() is None:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            "The document changed owner meanwhile; reload and try again")
+        raise Refusal(status.HTTP_409_CONFLICT, "conflict",
+                      "The document changed owner meanwhile; reload and try again")
     await remove_grant(session, document.id, new_owner_id)
     session.add(models.Grant(document_id=document.id, user_id=owner_id, role=Role.EDITOR))
     await session.flush()
@@ -234,5 +235,6 @@ async def decide_request(session: AsyncSession, request: models.InviteRequest,
         .execution_options(synchronize_session="fetch"))
     if decided.first() is None:
         await session.refresh(request)
-        raise HTTPException(status.HTTP_409_CONFLICT, f"The request is already {request.status}")
+        raise Refusal(status.HTTP_409_CONFLICT, "already-settled",
+                      f"The request is already {request.status}")
 

@@ -174,7 +174,9 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
                 raise ProtocolError("undecodable: text frames are not part of the protocol",
                                     CloseCode.UNSUPPORTED_DATA)
             if len(data) > limit:
-                raise ProtocolError("too-big: message too big", CloseCode.MESSAGE_TOO_BIG)
+                # Size and limit in the reason: the page tells its user both (a paste too big).
+                raise ProtocolError(f"too-big: a message of {len(data):,} bytes is over the limit "
+                                    f"of {limit:,} bytes", CloseCode.MESSAGE_TOO_BIG)
             if bucket is not None and not bucket.take():
                 raise ProtocolError(f"rate-limited: more than {rate:g} messages a second",
                                     CloseCode.TOO_MANY_REQUESTS)

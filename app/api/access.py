@@ -6,6 +6,7 @@ from fastapi import HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
+from app.errors import Refusal
 from app.permissions import Access, document_access
 
 NOT_FOUND = "Document not found"
@@ -22,9 +23,10 @@ async def require_access(session: AsyncSession, user: models.User, document_id: 
 async def require_owner(session: AsyncSession, user: models.User, document_id: str) -> Access:
     access = await require_access(session, user, document_id)
     if not access.can_manage:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only the owner can do this")
+        raise Refusal(status.HTTP_403_FORBIDDEN, "owner-only", "Only the owner can do this")
     return access
 
 
-def forbid(detail: str) -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, detail)
+def forbid(detail: str, code: str = "not-allowed") -> Refusal:
+    """A 403 for a member whose role does not allow this (`code` says which refusal)."""
+    return Refusal(status.HTTP_403_FORBIDDEN, code, detail)

@@ -12,6 +12,7 @@ from app import models
 from app.api.deps import SESSION_COOKIE, CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.limits import client_address, too_many_requests
 from app.api.schemas import LoginIn, LoginOut, RegisterIn, UserOut
+from app.errors import Refusal
 from app.security import needs_rehash, new_token, token_digest
 from app.services import Services
 from app.timeutil import utcnow
@@ -39,7 +40,8 @@ async def register(
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, "An account with this email exists") from exc
+        raise Refusal(status.HTTP_409_CONFLICT, "email-taken",
+                      "An account with this email exists") from exc
     return user
 
 

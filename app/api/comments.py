@@ -19,6 +19,7 @@ from app import comments, models
 from app.api.access import require_access
 from app.api.deps import CurrentUser, DbSession
 from app.api.schemas import AnchorOut, CommentIn, CommentOut, CommentPatch, UserRef
+from app.errors import Refusal
 from app.permissions import Access, CommentAction
 
 router = APIRouter(prefix="/api/documents/{document_id}/comments", tags=["comments"])
@@ -28,6 +29,11 @@ _HTTP_STATUS = {
     comments.CommentForbidden: 403,
     comments.CommentConflict: 409,
     comments.CommentInvalid: 422,
+}
+# The `code` of a refusal a client may act on (app.errors.Refusal); a 404 and a 422 have none.
+_CODES: dict[type[comments.CommentError], str] = {
+    comments.CommentForbidden: "not-allowed",
+    comments.CommentConflict: "comment-state",
 }
 _ERRORS: dict[int | str, dict[str, str]] = {
     403: {"description": "A member whose role does not allow this"},
@@ -41,7 +47,10 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except comments.CommentError as exc:
-        raise HTTPException(_HTTP_STATUS[type(exc)], exc.detail) from exc
+        code = _CODES.get(type(exc))
+        if code is None:
+            raise HTTPException(_HTTP_STATUS[type(exc)], exc.detail) from exc
+        raise Refusal(_HTTP_STATUS[type(exc)], code, exc.detail) from exc
 
 
 def _b64(data: bytes | None) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from sqlalchemy import func, select
 
 from app import models
 from app.api.access import require_access, require_owner
 from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
+from app.errors import Refusal
 from app.events import Change, stage
 from app.permissions import Access, Role, accessible_documents, document_members
 from app.security import new_token, token_digest
@@ -105,7 +106,8 @@ async def create_ticket(
     user = login.user
     access = await require_access(session, user, document_id)
     if not access.can_open_socket:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role cannot open the live document")
+        raise Refusal(status.HTTP_403_FORBIDDEN, "progress-only",
+                      "Your role cannot open the live document")
     ticket = new_token()
     ttl = services.settings.ticket_ttl_seconds
     session.add(

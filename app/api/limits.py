@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from fastapi import HTTPException, Request, status
+from fastapi import Request, status
+
+from app.errors import Refusal
 
 
 def client_address(request: Request) -> str:
@@ -13,11 +15,12 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def too_many_requests(what: str, wait_seconds: float) -> HTTPException:
+def too_many_requests(what: str, wait_seconds: float) -> Refusal:
     """A 429 that says, in the message and in `Retry-After`, when trying again will work."""
     seconds = max(1, math.ceil(wait_seconds))
-    return HTTPException(
+    return Refusal(
         status.HTTP_429_TOO_MANY_REQUESTS,
+        "rate-limited",
         f"{what}; try again in {seconds} seconds",
         headers={"Retry-After": str(seconds)},
     )

@@ -80,7 +80,7 @@ async def update_section(document_id: str, section_id: str, body: SectionPatch,
     if "title" in changes and not access.can_structure_sections:
         raise forbid("Only the owner or a whole-document editor can rename sections")
     if not access.can_update_section(section_id):
-        raise forbid("You cannot change this section")
+        raise forbid("You cannot change this section", "out-of-scope")
     if "assignee_id" in changes:
         await _check_assignee(session, access, body.assignee_id)
     for field, value in changes.items():

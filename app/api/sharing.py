@@ -24,6 +24,7 @@ from app.api.schemas import (
     TransferIn,
     UserOut,
 )
+from app.errors import Refusal
 from app.permissions import Access, Role, document_access
 from app.services import Services
 from app.sharing import (
@@ -112,8 +113,8 @@ async def withdraw(document_id: str, invitation_id: str, user: CurrentUser,
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
     await expire_stale_invitations(session, document_id=document_id)
     if invitation.status != PENDING:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"The invitation is already {invitation.status}")
+        raise Refusal(status.HTTP_409_CONFLICT, "already-settled",
+                      f"The invitation is already {invitation.status}")
     await settle_invitation(session, invitation, "withdrawn")
     record_invitation_step(session, invitation, "withdrawn", actor_id=user.id)
 
@@ -138,8 +139,8 @@ async def _my_pending_invitation(session: DbSession, user: models.User,
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
     await expire_stale_invitations(session, email=user.email)
     if invitation.status != PENDING:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"This invitation is {invitation.status}")
+        raise Refusal(status.HTTP_409_CONFLICT, "already-settled",
+                      f"This invitation is {invitation.status}")
     return invitation
 
 
@@ -236,10 +237,10 @@ async def remove_member(document_id: str, member_id: str, user: CurrentUser,
     access = await require_access(session, user, document_id)
     leaving = member_id == user.id
     if leaving and access.is_owner:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            "The owner cannot leave; transfer ownership first")
+        raise Refusal(status.HTTP_409_CONFLICT, "owner-cannot-leave",
+                      "The owner cannot leave; transfer ownership first")
     if not leaving and not access.can_manage:
-        raise forbid("Only the owner can remove members")
+        raise forbid("Only the owner can remove members", "owner-only")
     role, sections = await remove_grant(session, document_id, member_id)
     record(session, document_id, "left" if leaving else "revoked", actor_id=user.id,
            subject_id=member_id, role=role, sections=sections)
@@ -313,7 +314,8 @@ async def _pending_request(session: DbSession, document_id: str,
     if request is None or request.document_id != document_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Request not found")
     if request.status != PENDING:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"The request is already {request.status}")
+        raise Refusal(status.HTTP_409_CONFLICT, "already-settled",
+                      f"The request is already {request.status}")
     return request
 
 

@@ -1,189 +1,67 @@
 /**
  * Calls to the Widen HTTP API. Every request is same-origin, sends the session cookie and
- * JSON bodies; errors become ApiError with a readable message taken from {"detail": ...}.
+ * JSON bodies; errors become ApiError with a readable message taken from {"detail": ...} and,
+ * for a refusal the page may act on, its machine-readable `code`.
  */
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-}
+import type { components } from "./api-types";
 
-export type Role = "owner" | "editor" | "reviewer" | "viewer" | "progress";
-export type InvitableRole = Exclude<Role, "owner">;
-export type Reason = "help" | "expertise" | "review" | "progress" | "other";
-export type SectionStatus = "draft" | "in_progress" | "in_review" | "done";
+// The shapes below are the server's own, generated from its OpenAPI schema into api-types.ts
+// (`make api-types`; CI fails when that file no longer matches the server). Where the schema
+// says only `string` for what is one of a few words, the type here names those words.
+type Schemas = components["schemas"];
+/** `T` with the fields of `U` in place of its own. */
+type With<T, U> = Omit<T, keyof U> & U;
 
-export interface DocumentInfo {
-  id: string;
-  title: string;
-  role: Role;
-  /** The sections an editor is limited to; null for the whole document. */
-  sections: string[] | null;
-  owner_id: string;
-  created_at: string;
-  updated_at: string;
-}
+export type User = Schemas["UserOut"];
+export type InvitableRole = Schemas["InvitationIn"]["role"];
+export type Role = "owner" | InvitableRole;
+export type Reason = Schemas["InvitationIn"]["reason"];
+export type SectionStatus = Schemas["SectionIn"]["status"];
 
-export interface Section {
-  id: string;
-  document_id: string;
-  title: string;
-  position: number;
-  status: SectionStatus;
-  assignee_id: string | null;
-  due_date: string | null;
-  root: string;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface SectionPatch {
-  title?: string;
-  status?: SectionStatus;
-  assignee_id?: string | null;
-  due_date?: string | null;
-}
-
-export interface Invitation {
-  id: string;
-  document_id: string;
-  document_title: string;
-  inviter: User;
-  email: string;
-  role: InvitableRole;
-  sections: string[] | null;
-  reason: Reason;
-  message: string | null;
-  expires_at: string | null;
-  status: string;
-  created_at: string;
-  responded_at: string | null;
-}
-
-export interface InvitationIn {
-  email: string;
-  role: InvitableRole;
-  sections?: string[] | null;
-  reason: Reason;
-  message?: string | null;
-}
-
-export interface Member {
-  user: User;
-  role: Role;
-  sections: string[] | null;
-  reason: Reason | null;
-  since: string;
-}
+/** A document as I see it; `sections` lists the sections an editor is limited to (null: all). */
+export type DocumentInfo = With<Schemas["DocumentOut"], { role: Role }>;
+export type Section = With<Schemas["SectionOut"], { status: SectionStatus }>;
+export type SectionPatch = Schemas["SectionPatch"];
+export type Invitation = With<Schemas["InvitationOut"], { role: InvitableRole; reason: Reason }>;
+export type InvitationIn = Schemas["InvitationIn"];
+export type Member = With<Schemas["MemberOut"], { role: Role; reason: Reason | null }>;
 
 /** A person in the sharing log: members other than the owner see no address of anyone who
  * is not a member now (`email` null), and not the invitee of an invitation nobody took up. */
-export interface LogUser {
-  id: string;
-  name: string;
-  email: string | null;
-}
+export type LogUser = Schemas["LogUserOut"];
+export type SharingEvent = Schemas["SharingEventOut"];
+export type SharingSummary = Schemas["SharingSummary"];
+export type SharingLog = Schemas["SharingLogOut"];
 
-export interface SharingEvent {
-  id: number;
-  at: string;
-  kind: string;
-  actor: LogUser | null;
-  subject: LogUser | null;
-  subject_email: string | null;
-  role: string | null;
-  sections: string[] | null;
-  reason: string | null;
-  message: string | null;
-  invitation_id: string | null;
-}
+/** `words` is null when the server could not count them (the document could not be read). */
+export type SectionProgress = With<Schemas["SectionProgress"], { status: SectionStatus }>;
+export type Progress = With<Schemas["ProgressOut"], { role: Role; sections: SectionProgress[] }>;
 
-export interface SharingSummary {
-  created_at: string;
-  private_until: string | null;
-  private_for_seconds: number;
-  first_need: string | null;
-  members: number;
-}
-
-export interface SharingLog {
-  summary: SharingSummary;
-  events: SharingEvent[];
-}
-
-export interface SectionProgress {
-  id: string;
-  title: string;
-  status: SectionStatus;
-  assignee: User | null;
-  due_date: string | null;
-  overdue: boolean;
-  /** null when the server could not count them (the document could not be read). */
-  words: number | null;
-}
-
-export interface Progress {
-  document_id: string;
-  title: string;
-  role: Role;
-  sections_total: number;
-  sections_done: number;
-  words_total: number | null;
-  next_due: string | null;
-  last_edit_at: string | null;
-  sections: SectionProgress[];
-  contributors: { user: User; edits: number; last_edit_at: string }[];
-}
-
-export type CommentStatus = "open" | "accepted" | "rejected" | "resolved";
-export type CommentAction = "reply" | "edit" | "delete" | "accept" | "reject" | "resolve" | "reopen";
-export type CommentDecision = "accept" | "reject" | "resolve" | "reopen";
-
+export type CommentStatus = Schemas["CommentStatus"];
+export type CommentAction = Schemas["CommentAction"];
+export type CommentDecision = Exclude<CommentAction, "reply" | "edit" | "delete">;
 /** Two Yjs relative positions (base64) in a section's Y.XmlFragment. */
-export interface CommentAnchor {
-  start: string;
-  end: string;
-}
-
-/** A comment, suggestion or reply as the server records it. */
-export interface CommentRecord {
-  id: string;
-  document_id: string;
-  section_id: string;
-  /** Set on a reply: its thread. */
-  parent_id: string | null;
-  /** Null when the account is gone, or a migrated comment's author was uncertain. */
-  author: { id: string; name: string } | null;
-  body: string;
-  quote: string;
-  anchor: CommentAnchor | null;
-  suggestion: string | null;
-  status: CommentStatus;
-  decided_by: { id: string; name: string } | null;
-  decided_at: string | null;
-  created_at: string;
-  updated_at: string;
-  edited_at: string | null;
-  /** What I may do to it now, as the server's policy says. */
-  actions: CommentAction[];
-}
-
-export interface NewThread {
-  section_id: string;
-  anchor: CommentAnchor;
-  quote: string;
-  body: string;
-  suggestion?: string | null;
-}
+export type CommentAnchor = Schemas["AnchorOut"];
+/** A comment, suggestion or reply as the server records it; `actions` is what I may do to it
+ * now, as the server's policy says. */
+export type CommentRecord = Schemas["CommentOut"];
+export type NewThread = With<Omit<Schemas["CommentIn"], "parent_id">, { section_id: string; anchor: CommentAnchor }>;
 
 export class ApiError extends Error {
   readonly status: number;
+  /** The refusal's stable word (`already-member`, `rate-limited`, …) for the page to switch
+   * on; null when the server gave none (a 404, a 422). `message` is for people only. */
+  readonly code: string | null;
+  /** Seconds to wait before trying again, from `Retry-After` (a 429); null without one. */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, code: string | null = null, retryAfter: number | null = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -264,7 +142,14 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     if (response.status === 401 && !path.startsWith("/api/auth/") && path !== "/api/me") {
       onUnauthorized?.();
     }
-    throw new ApiError(response.status, detail || fallbackMessage(response.status, response.statusText));
+    const code = data && typeof data === "object" && "code" in data && typeof data.code === "string" ? data.code : null;
+    const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+    throw new ApiError(
+      response.status,
+      detail || fallbackMessage(response.status, response.statusText),
+      code,
+      Number.isFinite(retryAfter) ? retryAfter : null,
+    );
   }
   return data as T;
 }
@@ -275,7 +160,7 @@ const doc = (id: string): string => `/api/documents/${enc(id)}`;
 export const getMe = (): Promise<User> => api<User>("GET", "/api/me");
 export const register = (name: string, email: string, password: string): Promise<User> =>
   api<User>("POST", "/api/auth/register", { name, email, password });
-export const login = (email: string, password: string): Promise<{ token: string; user: User }> =>
+export const login = (email: string, password: string): Promise<Schemas["LoginOut"]> =>
   api("POST", "/api/auth/login", { email, password });
 export const logout = (): Promise<void> => api<void>("POST", "/api/auth/logout");
 

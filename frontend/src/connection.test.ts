@@ -5,38 +5,56 @@ const run = (events: ConnectionEvent[], from: ConnectionModel = INITIAL): Connec
 
 describe("classifyClose: what a close code means for the page", () => {
   it("stops on revocation, with a plain message", () => {
-    const action = classifyClose(4403, "access revoked", "access revoked");
+    const action = classifyClose(4403, "revoked: your access was revoked", "revoked: your access was revoked");
     expect(action).toMatchObject({ kind: "stop", reason: "revoked" });
     if (action.kind === "stop") expect(action.message).toMatch(/revoked/);
   });
 
-  it("stops when an update outside my scope was refused, quoting the reason", () => {
-    const action = classifyClose(4403, "write outside scope", "write outside scope: section:x");
+  it("stops when an update outside my scope was refused, quoting the server's text", () => {
+    const action = classifyClose(4403, "", "out-of-scope: update outside your write scope");
     expect(action).toMatchObject({ kind: "stop", reason: "refused-write" });
-    if (action.kind === "stop") expect(action.message).toContain("write outside scope: section:x");
+    if (action.kind === "stop") expect(action.message).toContain("(update outside your write scope)");
+  });
+
+  it("decides on the reason's first word, never on words in its text", () => {
+    // The text mentions "revoked" and "progress"; the word says what happened.
+    expect(classifyClose(4403, "", "out-of-scope: that section was revoked from progress")).toMatchObject({ kind: "stop", reason: "refused-write" });
+    expect(classifyClose(1006, "", "read-only: revoked")).toMatchObject({ kind: "stop", reason: "refused-write" });
+    expect(classifyClose(4403, "Revoked")).toMatchObject({ kind: "stop", reason: "revoked" });
   });
 
   it("sends progress members to the progress view", () => {
-    expect(classifyClose(4403, "your role sees progress, not the text")).toMatchObject({ kind: "stop", reason: "progress-only" });
+    expect(classifyClose(4403, "progress-only: your role sees progress, not the text")).toMatchObject({ kind: "stop", reason: "progress-only" });
+  });
+
+  it("stops on a refused origin", () => {
+    expect(classifyClose(4403, "origin: origin not allowed")).toMatchObject({ kind: "stop", reason: "origin" });
   });
 
   it("stops on 4404 and 4401", () => {
-    expect(classifyClose(4404, "not found")).toMatchObject({ kind: "stop", reason: "not-found" });
-    expect(classifyClose(4401, "not signed in")).toMatchObject({ kind: "stop", reason: "signed-out" });
+    expect(classifyClose(4404, "not-found")).toMatchObject({ kind: "stop", reason: "not-found" });
+    expect(classifyClose(4401, "signed-out: not signed in")).toMatchObject({ kind: "stop", reason: "signed-out" });
   });
 
   it("re-reads access on 4409", () => {
-    expect(classifyClose(4409, "access changed")).toEqual({ kind: "access-changed" });
+    expect(classifyClose(4409, "access-changed: reconnect to continue with your new access")).toEqual({ kind: "access-changed" });
   });
 
-  it("retries on network-level closes and server restarts", () => {
-    for (const code of [1000, 1001, 1006, 1009, 1012, 1013, 0]) {
+  it("stops on a message too big, saying its size and the limit (reconnecting would loop)", () => {
+    const action = classifyClose(1009, "too-big: a message of 9,000,000 bytes is over the limit of 8,388,608 bytes");
+    expect(action).toMatchObject({ kind: "stop", reason: "too-big" });
+    if (action.kind === "stop") expect(action.message).toContain("(a message of 9,000,000 bytes is over the limit of 8,388,608 bytes)");
+    expect(classifyClose(1009, "")).toMatchObject({ kind: "stop", reason: "too-big" });
+  });
+
+  it("retries on network-level closes, server restarts and rate limits", () => {
+    for (const code of [1000, 1001, 1006, 1012, 1013, 4429, 0]) {
       expect(classifyClose(code, "")).toEqual({ kind: "retry" });
     }
   });
 
   it("treats an auth denial as final even without a 44xx close", () => {
-    expect(classifyClose(1006, "", "access revoked")).toMatchObject({ kind: "stop", reason: "revoked" });
+    expect(classifyClose(1006, "", "revoked: your access was revoked")).toMatchObject({ kind: "stop", reason: "revoked" });
   });
 });
 

@@ -12,9 +12,10 @@ export type CloseAction =
   /** Anything else: the provider retries with back-off. */
   | { kind: "retry" };
 
-export type StopReason = "revoked" | "refused-write" | "progress-only" | "not-found" | "signed-out" | "origin";
+export type StopReason = "revoked" | "refused-write" | "progress-only" | "not-found" | "signed-out" | "origin" | "too-big";
 
 export const CLOSE = {
+  MESSAGE_TOO_BIG: 1009,
   UNAUTHORIZED: 4401,
   FORBIDDEN: 4403,
   NOT_FOUND: 4404,
@@ -30,14 +31,27 @@ export const MESSAGES: Record<StopReason, string> = {
   "not-found": "This document does not exist or you have no access to it.",
   "signed-out": "You are signed out. Sign in again to continue.",
   origin: "This server does not accept live connections from this address.",
+  "too-big":
+    "Your last change is too big to send, so it was not saved and editing has stopped here. Copy what you need, then reload the page to continue without it.",
 };
 
 /**
- * What to do after the socket closed. `deniedReason` is the text of a y-websocket auth
+ * A close or denial reason split as DESIGN §5 writes it: a stable word a client switches on,
+ * then optionally `: ` and text for people ("revoked: your access was revoked"). The page
+ * decides on the word alone, never on the text, which may change.
+ */
+export function splitReason(reason: string): { word: string; text: string } {
+  const at = reason.indexOf(":");
+  if (at < 0) return { word: reason.trim().toLowerCase(), text: "" };
+  return { word: reason.slice(0, at).trim().toLowerCase(), text: reason.slice(at + 1).trim() };
+}
+
+/**
+ * What to do after the socket closed. `deniedReason` is the reason of a y-websocket auth
  * message ([2, 0, reason]) received just before, if any; the close reason is used otherwise.
  */
 export function classifyClose(code: number, closeReason = "", deniedReason: string | null = null): CloseAction {
-  const reason = (deniedReason ?? closeReason ?? "").toLowerCase();
+  const { word, text } = splitReason(deniedReason ?? closeReason ?? "");
   switch (code) {
     case CLOSE.UNAUTHORIZED:
       return stop("signed-out");
@@ -45,16 +59,17 @@ export function classifyClose(code: number, closeReason = "", deniedReason: stri
       return stop("not-found");
     case CLOSE.ACCESS_CHANGED:
       return { kind: "access-changed" };
+    case CLOSE.MESSAGE_TOO_BIG:
+      // Reconnecting would send the same change again and be closed again: stop and say so.
+      return stop("too-big", text);
     case CLOSE.FORBIDDEN:
-      if (reason.includes("revoked")) return stop("revoked");
-      if (reason.includes("progress")) return stop("progress-only");
-      if (reason.includes("origin")) return stop("origin");
-      return stop("refused-write", deniedReason ?? closeReason);
+      if (word === "revoked") return stop("revoked");
+      if (word === "progress-only") return stop("progress-only");
+      if (word === "origin") return stop("origin");
+      return stop("refused-write", text || word);
     default:
       // An auth message without a 44xx close still means the server refused us.
-      if (deniedReason !== null) {
-        return reason.includes("revoked") ? stop("revoked") : stop("refused-write", deniedReason);
-      }
+      if (deniedReason !== null) return word === "revoked" ? stop("revoked") : stop("refused-write", text || word);
       return { kind: "retry" };
   }
 }
@@ -63,6 +78,9 @@ function stop(reason: StopReason, detail?: string): CloseAction {
   let message = MESSAGES[reason];
   if (reason === "refused-write" && detail) {
     message = `The server refused one of your changes (${detail}), so editing has stopped here. Reload the page to continue with the access you have now.`;
+  }
+  if (reason === "too-big" && detail) {
+    message = `Your last change is too big to send (${detail}), so it was not saved and editing has stopped here. Copy what you need, then reload the page to continue without it.`;
   }
   return { kind: "stop", reason, message };
 }

@@ -106,7 +106,7 @@ export function initials(name: string): string {
 
 /** A stable, readable colour for a user (6-digit hex, as y-prosemirror's cursors need). */
 // Dark enough for white initials on them (WCAG AA, 4.5:1), distinct enough for cursors.
-const PALETTE = [
+export const PALETTE = [
   "#c2410c", "#1d4ed8", "#15803d", "#7e22ce", "#be185d", "#0e7490", "#a16207", "#4338ca",
   "#047857", "#b91c1c",
 ];

@@ -14,6 +14,13 @@ import { live } from "./live";
 const app = document.getElementById("app") as HTMLElement;
 const account = document.getElementById("account") as HTMLElement;
 
+// The skip link moves focus to the page's content. Followed as a link it would set the hash,
+// which is the router's, and leave for the home page.
+document.querySelector(".skip-link")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  app.focus();
+});
+
 let currentUser: User | null = null;
 let cleanups: (() => void)[] = [];
 let viewToken = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { userColor } from "./labels";
-import { displayName, hexColor, isDrawableCursorState, isRelativePosition, remoteUser } from "./presence";
+import { PALETTE, userColor } from "./labels";
+import { displayName, distinctColors, hexColor, isDrawableCursorState, isRelativePosition, remoteUser } from "./presence";
 
 describe("awareness colours", () => {
   it("accepts #rgb and #rrggbb, as lowercase #rrggbb", () => {
@@ -97,5 +97,39 @@ describe("remote cursors", () => {
     expect(isDrawableCursorState({ user: { id: "u1" }, cursor: "here" }, "section:s1")).toBe(false);
     expect(isDrawableCursorState({ user: { id: "u1" }, cursor: { anchor: at } }, "section:s1")).toBe(false);
     expect(isDrawableCursorState({ user: { id: "u1" } }, "section:s1")).toBe(false);
+  });
+});
+
+describe("distinct colours for the people present", () => {
+  // Ids whose own colours collide: found by trying, so the test holds whatever the hash.
+  const colliding = (): [string, string] => {
+    const seen = new Map<string, string>();
+    for (let i = 0; ; i++) {
+      const id = `user-${i}`;
+      const other = seen.get(userColor(id));
+      if (other) return [other, id];
+      seen.set(userColor(id), id);
+    }
+  };
+
+  it("gives two people whose colours collide two different colours, the same on every page", () => {
+    const [a, b] = colliding();
+    expect(userColor(a)).toBe(userColor(b));
+    const one = distinctColors([a, b]);
+    const other = distinctColors([b, a, b]);
+    expect(one.get(a)).not.toBe(one.get(b));
+    expect(one).toEqual(other);
+    const smaller = [a, b].sort()[0];
+    expect(one.get(smaller)).toBe(userColor(smaller)); // the smaller id keeps its own
+  });
+
+  it("keeps everyone distinct while the palette lasts", () => {
+    const ids = Array.from({ length: PALETTE.length }, (_, i) => `person-${i}`);
+    const colors = distinctColors(ids);
+    expect(new Set(colors.values()).size).toBe(PALETTE.length);
+  });
+
+  it("leaves a person alone with their own colour", () => {
+    expect(distinctColors(["solo"]).get("solo")).toBe(userColor("solo"));
   });
 });

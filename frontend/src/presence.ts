@@ -10,7 +10,7 @@
  * it without throwing (a throw there breaks the section for this reader).
  */
 
-import { userColor } from "./labels";
+import { PALETTE, userColor } from "./labels";
 
 /** A remote user as the page may draw them. */
 export interface RemoteUser {
@@ -91,4 +91,23 @@ export function isDrawableCursorState(state: Record<string, unknown>, rootName: 
   const { user, cursor } = state;
   if (user != null && !isRecord(user)) return false;
   return isRecord(cursor) && isRelativePosition(cursor.anchor, rootName) && isRelativePosition(cursor.head, rootName);
+}
+
+/**
+ * A colour for each person present, distinct while the palette lasts: everyone keeps their own
+ * colour (`userColor`) unless someone with a smaller id has it already, then takes the first
+ * free one. Every page that sees the same people computes the same answer, so a person's
+ * avatar and cursor have one colour on every screen.
+ */
+export function distinctColors(userIds: Iterable<string>): Map<string, string> {
+  const ids = [...new Set(userIds)].sort();
+  const taken = new Set<string>();
+  const colors = new Map<string, string>();
+  for (const id of ids) {
+    let color = userColor(id);
+    if (taken.has(color)) color = PALETTE.find((c) => !taken.has(c)) ?? color;
+    taken.add(color);
+    colors.set(id, color);
+  }
+  return colors;
 }

@@ -74,6 +74,8 @@ export class DocSession {
     this.provider.awareness.setLocalStateField("user", { id: user.id, name: user.name, color: user.color });
 
     this.provider.on("status", ({ status }: { status: "connecting" | "connected" | "disconnected" }) => {
+      if (status === "connected") this.announceAgain();
+      if (status === "disconnected") this.forgetOthers();
       this.dispatch({ type: "status", status });
     });
     this.provider.on("sync", (synced: boolean) => {
@@ -111,6 +113,29 @@ export class DocSession {
     });
     if (typeof navigator !== "undefined" && navigator.onLine === false) {
       this.dispatch({ type: "network", online: false });
+    }
+  }
+
+  /**
+   * Publish my awareness state under a new clock. The server and the others keep the clock of
+   * my last state after my socket closed, and ignore a state that does not advance it: without
+   * this, I would be missing from their presence lists until my next periodic renewal.
+   */
+  private announceAgain(): void {
+    const awareness = this.provider.awareness;
+    const state = awareness.getLocalState();
+    if (state !== null) awareness.setLocalState(state);
+  }
+
+  /**
+   * After a disconnect y-websocket drops the others' states but keeps their clocks, so the
+   * states the server sends on reconnect (same clocks) would be ignored and the others missing
+   * here until they renew theirs. Forget the clocks with the states.
+   */
+  private forgetOthers(): void {
+    const awareness = this.provider.awareness;
+    for (const clientId of [...awareness.meta.keys()]) {
+      if (clientId !== this.ydoc.clientID && !awareness.states.has(clientId)) awareness.meta.delete(clientId);
     }
   }
 

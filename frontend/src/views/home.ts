@@ -1,7 +1,6 @@
 import {
   acceptInvitation,
   allProgress,
-  createDocument,
   declineInvitation,
   listDocuments,
   listMembers,
@@ -15,6 +14,7 @@ import { button, errorText, h, setMessage, toast } from "../dom";
 import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { live, refreshOn, type LiveEvent } from "../live";
+import { createDocumentToWrite } from "../new-document";
 import { docHref, progressHref, timelineHref } from "../routes";
 
 interface HomeData {
@@ -207,7 +207,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     }
     createButton.disabled = true;
     try {
-      const created = await createDocument(title);
+      const created = await createDocumentToWrite(title);
       location.hash = docHref(created.id);
     } catch (error) {
       setMessage(createError, errorText(error));

@@ -15,6 +15,7 @@ import { icon } from "../../icons";
 import { userColor } from "../../labels";
 import { capabilities, describeAccess, writeScopeNarrowed } from "../../permissions";
 import { MESSAGES, type CloseAction, type ConnectionModel } from "../../connection";
+import { takeJustCreated } from "../../new-document";
 import { DocSession } from "../../session";
 import { AccessLine } from "./access-line";
 import { DocActions } from "./actions";
@@ -52,12 +53,15 @@ class DocumentPage {
   private readonly seenRevs = new Map<number, number>();
   private readonly seenCommentRevs = new Map<number, number>();
   private metaRefreshQueued = false;
+  /** A document just created here: the caret goes into its first section once it is live. */
+  private caretPending: boolean;
   private started = false;
   private cleanup: () => void = () => {};
 
   constructor(ctx: AppContext, id: string) {
     this.ctx = ctx;
     this.state = new DocState(ctx, id);
+    this.caretPending = takeJustCreated(id);
     this.title = new TitleRow(this.state);
     this.accessLine = new AccessLine(this.state);
     this.presence = new PresenceList(this.state);
@@ -208,6 +212,11 @@ class DocumentPage {
     // Sections become editable after the first sync, and stay so offline.
     this.sections.refreshEditable();
     this.toolbar.update();
+    if (this.caretPending && model.everSynced) {
+      this.caretPending = false;
+      const first = this.state.ordered()[0];
+      if (first) this.sections.editors.get(first.id)?.view.focus();
+    }
   }
 
   private onStop(action: Extract<CloseAction, { kind: "stop" }>): void {
@@ -237,7 +246,7 @@ class DocumentPage {
           .catch(() => undefined);
         return;
       default:
-        this.stopEditing(action.message, action.reason === "refused-write");
+        this.stopEditing(action.message, action.reason === "refused-write" || action.reason === "too-big");
     }
   }
 

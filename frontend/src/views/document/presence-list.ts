@@ -2,7 +2,7 @@
 
 import { h } from "../../dom";
 import { initials } from "../../labels";
-import { remoteUser } from "../../presence";
+import { distinctColors, remoteUser } from "../../presence";
 import type { DocState } from "./state";
 
 /** One person with the document open (several tabs of one person count once). */
@@ -38,6 +38,13 @@ export class PresenceList {
       users.set(user.id, { id: user.id, name: user.name, color: user.color, me, section: prev?.section ?? section });
     });
     const list = [...users.values()].sort((a, b) => Number(b.me) - Number(a.me));
+    // One colour per person on every screen: mine, if it changed, goes out in my awareness
+    // state, so my cursor has it for the others too.
+    const colors = distinctColors(list.map((u) => u.id));
+    for (const u of list) u.color = colors.get(u.id) ?? u.color;
+    const mine = list.find((u) => u.id === this.state.ctx.user.id);
+    const local = session.awareness.getLocalState()?.user as { color?: unknown } | undefined;
+    if (mine && local && local.color !== mine.color) session.awareness.setLocalStateField("user", { ...local, color: mine.color });
     this.el.replaceChildren(
       ...list.map((u) => {
         const label = u.me ? `${u.name} (you)` : u.name;
