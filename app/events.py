@@ -16,8 +16,8 @@ its `change` and fields, and who hears it:
   the owner.
 - `invite_request`: `requested`, `approved`, `refused` (`requester_id`); the owner and the
   requester.
-- `comment`: `created`, `edited`, `decided`, `deleted` (`comment`: id, section_id, parent_id,
-  author_id, status, body); members who read the text (never a `progress` member).
+- `comment`: `created`, `edited`, `decided`, `deleted` (`actor_id`; `comment`: id, section_id,
+  parent_id, author_id, status, body); members who read the text (never a `progress` member).
 - `progress`: words, contributors or statuses changed; every member.
 - `timeline`: `entry`, the sharing-log step exactly as that member's `GET .../log` shows it;
   every member.
@@ -110,9 +110,11 @@ def section_change(section: models.Section, change: str, **data: Any) -> Change:
                   {"change": change, "section_id": section.id, **data})
 
 
-def comment_change(comment: models.Comment, change: str) -> Change:
-    """Comments quote the text: only those who read it hear of them."""
-    return Change(comment.document_id, "comment", {"change": change, "comment": {
+def comment_change(comment: models.Comment, change: str, actor_id: str) -> Change:
+    """Comments quote the text: only those who read it hear of them. `actor_id` lets the
+    page that made the change tell its own change from others' (it already shows it)."""
+    return Change(comment.document_id, "comment", {"change": change, "actor_id": actor_id,
+                                                   "comment": {
         "id": comment.id, "section_id": comment.section_id, "parent_id": comment.parent_id,
         "author_id": comment.author_id, "status": comment.status,
         "body": None if change == "deleted" else comment.body,

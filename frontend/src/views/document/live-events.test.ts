@@ -25,7 +25,8 @@ describe("dispatch", () => {
     dispatch({ type: "section", change: "removed", section_id: "s2", title: "Costs", deleted_by: { id: "u", name: "Ada" } }, "me", on);
     dispatch({ type: "member", change: "joined", user_id: "other" }, "me", on);
     dispatch({ type: "member", change: "removed", user_id: "me" }, "me", on);
-    dispatch({ type: "comment", change: "created" }, "me", on);
+    dispatch({ type: "comment", change: "created", actor_id: "other" }, "me", on);
+    dispatch({ type: "comment", change: "created", actor_id: "me" }, "me", on);
     dispatch({ type: "document", change: "deleted" }, "me", on);
     dispatch({ type: "progress" }, "me", on);
     expect(calls).toEqual(["renamed New", "metadata", "removed s2 Costs by Ada", "metadata", "metadata", "revoked", "comments", "deleted"]);

@@ -48,7 +48,10 @@ export function dispatch(event: LiveEvent, me: string, on: DocumentEvents): void
       else on.metadataChanged();
       return;
     case "comment":
-      on.commentsChanged();
+      // My own change: this page shows what the server answered already, and re-reading
+      // now would redraw the panel under whatever I do next (my other tabs hear of it by
+      // the awareness bump).
+      if (event.actor_id !== me) on.commentsChanged();
       return;
   }
 }
