@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
+from app.events import comment_change, stage
 from app.models import CommentStatus
 from app.permissions import Access, CommentAction
 from app.timeutil import utcnow
@@ -158,6 +159,7 @@ async def create_comment(
         status=CommentStatus.OPEN,
     )
     await _insert(session, comment, "The section was deleted meanwhile")
+    stage(session, comment_change(comment, "created", author_id))
     return comment
 
 
@@ -179,6 +181,7 @@ async def create_reply(session: AsyncSession, access: Access, author_id: str, *,
         status=CommentStatus.OPEN,
     )
     await _insert(session, reply, "The thread was deleted meanwhile")
+    stage(session, comment_change(reply, "created", author_id))
     return reply
 
 
@@ -199,6 +202,7 @@ async def edit_comment(session: AsyncSession, access: Access, user_id: str, comm
         raise CommentForbidden("Only its author can edit a comment")
     comment.body = _check_body(body, may_be_empty=comment.suggestion is not None)
     comment.edited_at = comment.updated_at = utcnow()
+    stage(session, comment_change(comment, "edited", user_id))
     return comment
 
 
@@ -210,6 +214,7 @@ async def delete_comment(session: AsyncSession, access: Access, user_id: str,
         raise CommentForbidden("Only its author or the document's owner can delete a comment")
     await session.execute(delete(models.Comment).where(models.Comment.parent_id == comment.id))
     await session.delete(comment)
+    stage(session, comment_change(comment, "deleted", user_id))
 
 
 async def decide(session: AsyncSession, access: Access, user_id: str, comment_id: str,
@@ -238,6 +243,7 @@ async def decide(session: AsyncSession, access: Access, user_id: str, comment_id
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise CommentConflict("Someone else decided it meanwhile")
     await session.refresh(comment)
+    stage(session, comment_change(comment, "decided", user_id))
     return comment
 
 

@@ -32,6 +32,11 @@ class Connections:
         for peer in list(self._by_login.get(login_id, ())):
             peer.close(CloseCode.UNAUTHORIZED, "signed-out: you signed out")
 
+    def close_all(self, code: int, reason: str) -> None:
+        for peers in list(self._by_user.values()):
+            for peer in list(peers):
+                peer.close(code, reason)
+
 
 def _discard(table: defaultdict[str, set[Peer]], key: str, peer: Peer) -> None:
     peers = table.get(key)

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from app import ws
+from app import event_channel, ws
 from app.access_log import AccessLog
 from app.api import (
     auth,
@@ -30,8 +30,10 @@ from app.body_limit import BodyLimit
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
+from app.event_fanout import EventFanout
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
+from app.progress_events import ProgressNotices
 from app.ratelimit import SlidingWindowLimit
 from app.search.indexer import SearchIndexer
 from app.sections import retired_roots
@@ -41,6 +43,7 @@ from app.settings import Settings
 from app.throttle import LoginThrottle
 from app.trash import TrashPurger
 from app.workers import TextWorkers
+from crdt.broker import InProcessBroker
 from crdt.protocol import CloseCode
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
@@ -65,12 +68,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rejected_dir=settings.rejected_dir,
         )
         sessions = create_sessionmaker(engine)
+        broker = InProcessBroker()
+        events = EventFanout(sessions, broker)
+        progress_notices = ProgressNotices(store, events,
+                                           settings.live_progress_interval_ms / 1000)
         rooms = Rooms(
             store,
             idle_seconds=settings.room_idle_seconds,
             awareness_max_bytes=settings.awareness_max_bytes,
             max_depth=settings.max_document_depth,
             retired_roots=partial(retired_roots, sessions),
+            changed=progress_notices.changed,
         )
         text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
         passwords = PasswordHashing(settings.password_hash_workers)
@@ -90,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             word_counts=WordCounts(rooms, store, text_workers),
             connections=Connections(),
             search_index=search_index,
+            broker=broker,
+            events=events,
+            event_connections=Connections(),
         )
         store.start()
         purger = TrashPurger(sessions, store, keep=timedelta(days=settings.trash_days),
@@ -104,6 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await purger.stop()
             # Tell every client, wait for every room's last writes, then stop the writer.
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
+            app.state.services.event_connections.close_all(CloseCode.GOING_AWAY,
+                                                           "server shutting down")
+            await progress_notices.close()
             await store.stop()
             await search_index.stop()
             text_workers.close()
@@ -130,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(progress.router)
     app.include_router(search.router)
     app.include_router(health.router)
+    # Before `/ws/{document_id}`, which would otherwise take `events` for a document id.
+    app.include_router(event_channel.router)
     app.include_router(ws.router)
     app.include_router(docs.router)
 

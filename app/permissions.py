@@ -162,6 +162,17 @@ async def document_access(session: AsyncSession, user_id: str, document_id: str)
     return _from_grant(document, grant) if grant is not None else None
 
 
+async def document_members(session: AsyncSession, document_id: str) -> dict[str, Access]:
+    """Everyone with access to the document (the owner and every grant), by user id; empty
+    for a document that does not exist."""
+    document = await session.get(Document, document_id)
+    if document is None:
+        return {}
+    grants = await session.scalars(select(Grant).where(Grant.document_id == document_id))
+    return {document.owner_id: Access(document, Role.OWNER),
+            **{grant.user_id: _from_grant(document, grant) for grant in grants}}
+
+
 async def accessible_documents(session: AsyncSession, user_id: str) -> list[Access]:
     rows = await session.execute(
         select(Document, Grant)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.connections import Connections
+from app.event_fanout import EventFanout
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
 from app.ratelimit import SlidingWindowLimit
@@ -14,6 +15,7 @@ from app.search.indexer import SearchIndexer
 from app.settings import Settings
 from app.throttle import LoginThrottle
 from app.workers import TextWorkers
+from crdt.broker import Broker
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
 
@@ -29,6 +31,10 @@ class Services:
     text_workers: TextWorkers
     word_counts: WordCounts
     connections: Connections
+    broker: Broker
+    events: EventFanout
+    # Live event channels (`/ws/events`), counted apart from document sockets.
+    event_connections: Connections
     passwords: PasswordHashing
     registrations: SlidingWindowLimit
     search_index: SearchIndexer

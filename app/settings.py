@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     trash_days: float = Field(default=30.0, gt=0)
     trash_purge_interval_seconds: float = Field(default=3600.0, gt=0)
 
+    # Events one live event channel may have waiting to be sent; a client further behind is
+    # closed with 1013 (it reconnects and refetches).
+    live_event_queue: int = Field(default=256, ge=1)
+    # Text edits tell pages following progress at most once per document in this window.
+    live_progress_interval_ms: float = Field(default=500.0, gt=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="before")

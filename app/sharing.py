@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import models
+from app import events, models
 from app.errors import Refusal
 from app.permissions import Role
 from app.timeutil import utcnow
@@ -42,11 +42,13 @@ def record(
     message: str | None = None,
     invitation_id: str | None = None,
 ) -> None:
-    session.add(models.SharingEvent(
+    event = models.SharingEvent(
         document_id=document_id, kind=kind, actor_id=actor_id, at=at or utcnow(),
         subject_id=subject_id, subject_email=subject_email, role=role, sections=sections,
         reason=reason, message=message, invitation_id=invitation_id,
-    ))
+    )
+    session.add(event)
+    events.stage_log_step(session, event)
 
 
 def record_invitation_step(

@@ -40,6 +40,7 @@ class Peer:
         scope: WriteScope | None = None,
         identity: dict[str, str] | None = None,
         label: str = "",
+        max_queued: int = MAX_QUEUED_MESSAGES,
     ) -> None:
         self.channel = channel
         self.origin = origin
@@ -47,7 +48,7 @@ class Peer:
         self.identity = identity
         self.label = label
         self.awareness_client_ids: set[int] = set()
-        self._outbox: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue(MAX_QUEUED_MESSAGES)
+        self._outbox: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue(max_queued)
         self._closing = False
         self._sender = asyncio.create_task(self._drain(), name=f"widen-peer-send-{label}")
 
@@ -63,7 +64,7 @@ class Peer:
         except asyncio.QueueFull:
             log.warning("peer too slow; disconnecting",
                         extra={"event": "peer.slow", "peer": self.label})
-            self._close_now(CloseCode.TRY_AGAIN_LATER, "too slow to keep up")
+            self._close_now(CloseCode.TRY_AGAIN_LATER, "try-later: too slow to keep up")
 
     def close(self, code: int, reason: str) -> None:
         """Close after what is already queued (e.g. a permission-denied message) is sent."""

@@ -62,6 +62,9 @@ _COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 
 _generations = itertools.count(1)
 
+# Told of every change to a document's content, with the store sequence that makes it durable.
+Changed = Callable[[str, int], None]
+
 
 @dataclass(frozen=True, slots=True)
 class _Unrelayed:
@@ -81,8 +84,10 @@ class Room:
         *,
         awareness_max_bytes: int,
         max_depth: int,
+        changed: Changed | None = None,
     ) -> None:
         self.name = name
+        self._changed = changed
         self.doc: Doc[Any] = Doc()
         self.awareness = Awareness(self.doc)
         # The server is no participant: it must not appear among the users present.
@@ -178,6 +183,7 @@ class Room:
             if update != EMPTY_UPDATE:
                 self.last_seq = self._store.append(self.name, origin, update)
                 self._publish(_Unrelayed(self.last_seq, create_update_message(update)))
+                self._tell_changed()
 
     def clear_root(self, name: str, origin: str | None) -> None:
         """Delete everything in a root, whichever kind of type its writers made it."""
@@ -219,6 +225,11 @@ class Room:
         # Relayed as received, never merged with others: yrs's merge_updates can turn
         # individually valid updates into bytes no client decodes, or into different content.
         self._publish(_Unrelayed(self.last_seq, create_update_message(update), exclude=peer))
+        self._tell_changed()
+
+    def _tell_changed(self) -> None:
+        if self._changed is not None:
+            self._changed(self.name, self.last_seq)
 
     def _claim_client_ids(self, peer: Peer,
                           clocks: dict[int, tuple[int, int]]) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from crdt.guard import WriteScope
 from crdt.peer import Peer
-from crdt.room import Room
+from crdt.room import Changed, Room
 from crdt.store import UpdateStore
 
 log = logging.getLogger("widen.rooms")
@@ -45,12 +45,14 @@ class Rooms:
         awareness_max_bytes: int,
         max_depth: int,
         retired_roots: RetiredRoots = _no_retired_roots,
+        changed: Changed | None = None,
     ) -> None:
         self._store = store
         self._idle_seconds = idle_seconds
         self._awareness_max_bytes = awareness_max_bytes
         self._max_depth = max_depth
         self._retired_roots = retired_roots
+        self._changed = changed
         self._entries: dict[str, _Entry] = {}
         self._unloads: set[asyncio.Task[None]] = set()
 
@@ -179,7 +181,7 @@ class Rooms:
 
     def _new_room(self, name: str) -> Room:
         return Room(name, self._store, awareness_max_bytes=self._awareness_max_bytes,
-                    max_depth=self._max_depth)
+                    max_depth=self._max_depth, changed=self._changed)
 
     def _start_unload(self, entry: _Entry) -> None:
         entry.idle_timer = None

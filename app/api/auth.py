@@ -109,6 +109,7 @@ async def logout(response: Response, login: CurrentLogin, session: DbSession,
         .values(used_at=now))
     response.delete_cookie(SESSION_COOKIE, path="/")
     tasks.add_task(services.connections.sign_out, login.session_id)
+    tasks.add_task(services.event_connections.sign_out, login.session_id)
 
 
 @router.get("/me", response_model=UserOut)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
 from app.cross_site import refuse_cross_site
+from app.events import staged
 from app.security import token_digest
 from app.services import Services
 from app.timeutil import utcnow
@@ -28,9 +29,14 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_db(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: it commits when the route returns, rolls back if it raises."""
-    async with services.sessions() as session, session.begin():
-        yield session
+    """One transaction per request: it commits when the route returns, rolls back if it raises.
+    What it changed is then told to the pages that show it (`app.events`): only once
+    committed, so a rolled-back change is never heard of."""
+    async with services.sessions() as session:
+        async with session.begin():
+            yield session
+        changes = staged(session)
+    await services.events.publish(changes)
 
 
 # "function" scope: the transaction commits before the response is sent, so a client that

@@ -12,7 +12,8 @@ from app.api.access import NOT_FOUND, require_access, require_owner
 from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
 from app.errors import Refusal
-from app.permissions import Access, Role, accessible_documents
+from app.events import Change, stage
+from app.permissions import Access, Role, accessible_documents, document_members
 from app.security import new_token, token_digest
 from app.sharing import record
 from app.timeutil import utcnow
@@ -80,6 +81,8 @@ async def rename_document(
     access = await require_owner(session, user, document_id)
     access.document.title = body.title.strip() or "Untitled"
     access.document.updated_at = utcnow()
+    stage(session, Change(document_id, "document",
+                          {"change": "renamed", "title": access.document.title}))
     # After the commit, so the indexer reads the new title.
     tasks.add_task(services.search_index.changed_soon, document_id)
     return await document_out(session, access)
@@ -93,6 +96,8 @@ async def delete_document(
     """Into the owner's trash (`app.trash`): gone for everyone at once, restorable by the
     owner, members and all, until the trash period ends."""
     await require_owner(session, user, document_id)
+    stage(session, Change(document_id, "document", {"change": "deleted"},
+                          former_members=tuple(await document_members(session, document_id))))
     live.shut_document(services.rooms, document_id)
     # The room's last writes land first, so the document sleeps in the trash complete. This
     # waits for the update writer: it comes before this transaction writes anything, or on

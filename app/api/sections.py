@@ -10,6 +10,7 @@ from app import models
 from app.api.access import forbid, require_access
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import SectionIn, SectionOrderIn, SectionOut, SectionPatch
+from app.events import Change, section_change, stage
 from app.locks import lock_document
 from app.permissions import Access
 from app.sections import delete_section as delete_section_content
@@ -69,6 +70,7 @@ async def create_section(document_id: str, body: SectionIn, user: CurrentUser,
     await session.flush()
     # Search finds its title once the indexer has read it, after this commit.
     tasks.add_task(services.search_index.changed_soon, document_id)
+    stage(session, section_change(section, "added"))
     return section
 
 
@@ -94,6 +96,7 @@ async def update_section(document_id: str, section_id: str, body: SectionPatch,
     section.updated_at = utcnow()
     if "title" in changes:
         tasks.add_task(services.search_index.changed_soon, document_id)
+    stage(session, section_change(section, "updated", fields=sorted(changes)))
     return section
 
 
@@ -111,6 +114,8 @@ async def reorder_sections(document_id: str, body: SectionOrderIn, user: Current
     for position, section_id in enumerate(body.section_ids, start=1):
         sections[section_id].position = position
     await session.flush()
+    stage(session, Change(document_id, "section",
+                          {"change": "reordered", "section_ids": body.section_ids}))
     return await _ordered(session, document_id)
 
 
@@ -125,6 +130,8 @@ async def delete_section(document_id: str, section_id: str, user: CurrentUser,
         raise forbid("Only the owner or a whole-document editor can delete sections")
     section = await _section(session, document_id, section_id)
     await delete_section_content(session, services.rooms, section, user.id)
+    stage(session, section_change(section, "removed", title=section.title,
+                                  deleted_by={"id": user.id, "name": user.name}))
     tasks.add_task(empty_deleted_section, services.rooms, document_id, section_id, user.id)
     # Search leaves the section out at once; its entry goes at the next indexing.
     tasks.add_task(services.search_index.changed_soon, document_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from sqlalchemy import select
 
-from app import live, models
+from app import live, log_view, models
 from app.api.access import forbid, require_access, require_owner
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import (
@@ -17,17 +17,15 @@ from app.api.schemas import (
     InvitationOut,
     InviteRequestIn,
     InviteRequestOut,
-    LogUserOut,
     MemberOut,
     MemberPatch,
-    SharingEventOut,
     SharingLogOut,
     SharingSummary,
     TransferIn,
     UserOut,
 )
 from app.errors import Refusal
-from app.permissions import Access, LogReader, Role, document_access
+from app.permissions import Access, Role, document_access
 from app.services import Services
 from app.sharing import (
     PENDING,
@@ -365,23 +363,8 @@ async def sharing_log(document_id: str, user: CurrentUser, session: DbSession) -
     reader sees of a step is the policy's (`LogReader`): the owner all, members less."""
     access = await require_access(session, user, document_id)
     await expire_stale_invitations(session, document_id=document_id)
-    events = list(await session.scalars(
-        select(models.SharingEvent).where(models.SharingEvent.document_id == document_id)
-        .order_by(models.SharingEvent.at, models.SharingEvent.id)))
-    member_ids = set(await session.scalars(
-        select(models.Grant.user_id).where(models.Grant.document_id == document_id)))
-    members = await _users(session, {access.document.owner_id, *member_ids})
-    reader = LogReader.of(access, {u.id: u.email for u in members.values()}, events)
-    views = [reader.view(e) for e in events]
-    users = await _users(session, {u for v in views for u in (v.actor_id, v.subject_id)})
-
-    def person(user_id: str | None) -> LogUserOut | None:
-        if user_id is None or user_id not in users:
-            return None
-        found = users[user_id]
-        return LogUserOut(id=found.id, name=found.name,
-                          email=found.email if reader.shows_email_of(found.id) else None)
-
+    events = await log_view.history(session, document_id)
+    members = len(await log_view.member_ids(session, document_id)) + 1
     first_invite = next((e for e in events if e.kind == "invited"), None)
     created = access.document.created_at
     private_until = first_invite.at if first_invite else None
@@ -390,12 +373,6 @@ async def sharing_log(document_id: str, user: CurrentUser, session: DbSession) -
         private_until=private_until,
         private_for_seconds=((private_until or utcnow()) - created).total_seconds(),
         first_need=first_invite.reason if first_invite else None,
-        members=len(member_ids) + 1,
+        members=members,
     )
-    return SharingLogOut(summary=summary, events=[
-        SharingEventOut(
-            id=e.id, at=e.at, kind=e.kind, actor=person(v.actor_id),
-            subject=person(v.subject_id), subject_email=v.subject_email, role=e.role,
-            sections=e.sections, reason=e.reason, message=v.message,
-            invitation_id=e.invitation_id)
-        for e, v in zip(events, views, strict=True)])
+    return SharingLogOut(summary=summary, events=await log_view.render(session, access, events))

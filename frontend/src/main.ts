@@ -9,6 +9,7 @@ import { renderTimelinePage } from "./views/timeline-view";
 import { renderProgressPage } from "./views/progress-view";
 import type { AppContext } from "./context";
 import { parseRoute } from "./routes";
+import { live } from "./live";
 
 const app = document.getElementById("app") as HTMLElement;
 const account = document.getElementById("account") as HTMLElement;
@@ -78,6 +79,8 @@ async function route(options: { notice?: string } = {}): Promise<void> {
   renderAccount();
   document.title = "Widen";
   if (!currentUser) {
+    // One live channel per signed-in user: none while signed out.
+    live.stop();
     renderAuth({
       notice: options.notice ?? "",
       mount,

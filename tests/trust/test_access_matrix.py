@@ -122,6 +122,7 @@ POST   D/comments/{comment_id}/resolve           401  401  401  404  200  200  2
 POST   D/comments/{comment_id}/reopen            401  401  401  404  200  200  200  403  403  403
 GET    D/progress                                401  401  401  404  200  200  200  200  200  200
 WS     /ws/{document_id}                         4401 4401 4401 4404 open open open open open 4403
+WS     /ws/events                                4401 4401 4401 open open open open open open open
 """
 # Why a few cells read as they do:
 # - owner, PATCH its own "member" grant: the owner holds no grant to change (404, not a member);
@@ -153,6 +154,9 @@ PUBLIC = {
     # Browsers send the cookie, other clients a ticket: `app.ws._admit` reads both itself,
     # and the WS line of the table checks it for every caller.
     "WS /ws/{document_id}": "authenticates in app.ws._admit (ticket or cookie)",
+    # The live event channel: cookie (from an allowed origin) or bearer token, read by
+    # `app.event_channel._admit`; what each user hears is the fan-out's (tests/test_live_events).
+    "WS /ws/events": "authenticates in app.event_channel._admit (cookie or bearer)",
 }
 
 Expected = int | str
@@ -562,13 +566,13 @@ async def _http(cast: Cast, person: Person | None, method: str, path: str,
     return Answer(response.status_code, None)
 
 
-async def _socket(cast: Cast, person: Person | None, document_id: str) -> Answer:
+async def _socket(cast: Cast, person: Person | None, path: str) -> Answer:
     """A browser's socket: the session cookie (if any) from an allowed origin."""
     headers = {"Origin": cast.server.base_url}
     if person is not None:
         headers["Cookie"] = f"{SESSION_COOKIE}={person.token}"
     async with asyncio.timeout(10), websockets.connect(
-        f"{cast.server.ws_url}/{document_id}", additional_headers=headers
+        f"{cast.server.base_url.replace('http', 'ws', 1)}{path}", additional_headers=headers
     ) as ws:
         try:
             await ws.recv()
@@ -582,7 +586,7 @@ async def _ask(cast: Cast, person: Person | None, row: Row, call: Call) -> Answe
     if call.query:
         path = f"{path}?{urlencode(call.query)}"
     if row.method == "WS":
-        return await _socket(cast, person, call.params["document_id"])
+        return await _socket(cast, person, path)
     return await _http(cast, person, row.method, path, call.body)
 
 

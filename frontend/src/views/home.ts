@@ -17,6 +17,7 @@ import type { AppContext } from "../context";
 import { button, errorText, h, setMessage, toast } from "../dom";
 import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
+import { live, refreshOn, type LiveEvent } from "../live";
 import { createDocumentToWrite } from "../new-document";
 import { docHref, progressHref, timelineHref } from "../routes";
 import { trashPanel } from "./trash";
@@ -31,11 +32,12 @@ interface HomeData {
   trash: TrashedDocument[];
 }
 
-async function load(): Promise<HomeData> {
-  const [documents, invitations, progressList, trash] = await Promise.all([
+/** Documents, invitations, the trash and who shares what; progress (word counts, slower)
+ *  comes apart, so a change to the first shows without waiting for the second. */
+async function load(progress: Map<string, Progress>): Promise<HomeData> {
+  const [documents, invitations, trash] = await Promise.all([
     listDocuments(),
     myInvitations(),
-    allProgress().catch(() => [] as Progress[]),
     listTrash(),
   ]);
   // A document of mine is a private draft while nobody else has a grant on it.
@@ -47,7 +49,7 @@ async function load(): Promise<HomeData> {
   return {
     documents,
     invitations,
-    progress: new Map(progressList.map((p) => [p.document_id, p])),
+    progress,
     memberCounts: new Map(owned.map((d, i) => [d.id, counts[i]])),
     trash,
   };
@@ -274,16 +276,26 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     heading,
   );
 
+  let progress = new Map<string, Progress>();
   const refresh = async (): Promise<void> => {
     let data: HomeData;
     try {
-      data = await load();
+      data = await load(progress);
     } catch (error) {
       if (!ctx.alive()) return;
       mainCol.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, `Could not load your documents: ${errorText(error)}`));
       return;
     }
     if (!ctx.alive()) return;
+    draw(data);
+    const list = await allProgress().catch(() => null);
+    if (!list || !ctx.alive()) return;
+    progress = new Map(list.map((p) => [p.document_id, p]));
+    draw({ ...data, progress });
+  };
+  let drawn: HomeData | null = null;
+  const draw = (data: HomeData): void => {
+    drawn = data;
     roles.clear();
     for (const d of data.documents) roles.set(d.id, d.role);
     const shown = sortDocuments(filterDocuments(data.documents, controls.filter()), controls.sort());
@@ -333,5 +345,31 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     );
     sideCol.replaceChildren(inbox, follow, trashPanel(data.trash, () => void refresh()));
   };
+  // Titles, who shares what (the "Private" / "Shared with" line), invitations and progress
+  // change elsewhere: the live channel says when.
+  ctx.onLeave(refreshOn((e) => HOME_EVENTS.has(e.type), () => void refresh()));
+  // Someone joined or left a document of mine: its sharing line changes at once, before the
+  // refetch confirms it.
+  ctx.onLeave(
+    live.subscribe({
+      onEvent: (event) => {
+        const counts = drawn?.memberCounts;
+        const id = event.document_id;
+        const step = sharingStep(event);
+        if (!drawn || !counts || !id || !counts.has(id) || step === 0) return;
+        counts.set(id, Math.max(0, (counts.get(id) ?? 0) + step));
+        draw(drawn);
+      },
+    }),
+  );
   await refresh();
 }
+
+/** How a member event changes the number of people a document is shared with. */
+export function sharingStep(event: LiveEvent): number {
+  if (event.type !== "member") return 0;
+  if (event.change === "joined") return 1;
+  return event.change === "removed" ? -1 : 0;
+}
+
+const HOME_EVENTS = new Set(["document", "member", "invitation", "section", "progress"]);

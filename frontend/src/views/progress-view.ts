@@ -5,6 +5,7 @@ import type { AppContext } from "../context";
 import { errorText, h } from "../dom";
 import { icon } from "../icons";
 import { formatDate, relativeTime, statusLabel } from "../labels";
+import { about, refreshOn } from "../live";
 import { docHref } from "../routes";
 
 export function progressContent(p: Progress): HTMLElement {
@@ -64,19 +65,23 @@ export async function renderProgressPage(ctx: AppContext, id: string): Promise<v
   const body = h("div", {}, h("p", { class: "muted", role: "status" }, "Loading progress…"));
   const back = h("a", { href: "#/", class: "back-link" }, icon("back", 16), "Your documents");
   ctx.mount(h("div", { class: "page" }, back, heading, body), heading);
-  try {
-    const p = await documentProgress(id);
-    if (!ctx.alive()) return;
-    document.title = `Progress of “${p.title}” — Widen`;
-    heading.textContent = `Progress of “${p.title}”`;
-    if (p.role !== "progress") {
-      back.href = docHref(id);
-      back.replaceChildren(icon("back", 16), "Back to the document");
+  const load = async (): Promise<void> => {
+    try {
+      const p = await documentProgress(id);
+      if (!ctx.alive()) return;
+      document.title = `Progress of “${p.title}” — Widen`;
+      heading.textContent = `Progress of “${p.title}”`;
+      if (p.role !== "progress") {
+        back.href = docHref(id);
+        back.replaceChildren(icon("back", 16), "Back to the document");
+      }
+      body.replaceChildren(progressContent(p));
+    } catch (error) {
+      if (!ctx.alive()) return;
+      const message = error instanceof ApiError && error.status === 404 ? "This document does not exist or you have no access to it." : errorText(error);
+      body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, message));
     }
-    body.replaceChildren(progressContent(p));
-  } catch (error) {
-    if (!ctx.alive()) return;
-    const message = error instanceof ApiError && error.status === 404 ? "This document does not exist or you have no access to it." : errorText(error);
-    body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, message));
-  }
+  };
+  ctx.onLeave(refreshOn(about(id, "progress", "section", "document", "member"), () => void load()));
+  await load();
 }

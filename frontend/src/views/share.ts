@@ -20,6 +20,7 @@ import {
   type Section,
 } from "../api";
 import { button, errorText, h, setMessage, toast, uid } from "../dom";
+import { about, refreshOn } from "../live";
 import { icon } from "../icons";
 import { inviteRequestRow } from "./invite-requests";
 import { REASONS, ROLES, initials, reasonLabel, relativeTime, roleForReason, roleLabel, userColor } from "../labels";
@@ -352,7 +353,12 @@ export function openShareDialog(options: ShareOptions): void {
     ),
     body,
   );
-  dialog.addEventListener("close", () => dialog.remove());
+  // Someone accepts, declines or leaves while the dialog is open: the lists follow.
+  const unfollow = refreshOn(about(documentId, "member", "invitation"), () => void refreshLists());
+  dialog.addEventListener("close", () => {
+    unfollow();
+    dialog.remove();
+  });
   document.body.append(dialog);
   syncScope();
   dialog.showModal();

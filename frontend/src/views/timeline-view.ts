@@ -5,6 +5,7 @@ import type { AppContext } from "../context";
 import { errorText, h } from "../dom";
 import { icon } from "../icons";
 import { formatDateTime, relativeTime } from "../labels";
+import { about, refreshOn } from "../live";
 import { docHref } from "../routes";
 import { buildTimeline, type TimelineModel, type TimelineStep } from "../timeline";
 
@@ -99,19 +100,23 @@ export async function renderTimelinePage(ctx: AppContext, id: string): Promise<v
     ),
     heading,
   );
-  try {
-    const [doc, log, sections] = await Promise.all([getDocument(id), sharingLog(id), listSections(id)]);
-    if (!ctx.alive()) return;
-    document.title = `How “${doc.title}” became social — Widen`;
-    sub.textContent = `“${doc.title}” — every step that widened who can see it, with who, why and when. Last change ${relativeTime(log.events.at(-1)?.at ?? doc.created_at)}.`;
-    const titles = new Map(sections.map((s) => [s.id, s.title]));
-    const positions = new Map(sections.map((s) => [s.id, s.position]));
-    body.replaceChildren(
-      timelineContent(buildTimeline(log, (sid) => titles.get(sid), (sid) => positions.get(sid) ?? Number.MAX_SAFE_INTEGER)),
-    );
-  } catch (error) {
-    if (!ctx.alive()) return;
-    const message = error instanceof ApiError && error.status === 404 ? "This document does not exist or you have no access to it." : errorText(error);
-    body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, message));
-  }
+  const load = async (): Promise<void> => {
+    try {
+      const [doc, log, sections] = await Promise.all([getDocument(id), sharingLog(id), listSections(id)]);
+      if (!ctx.alive()) return;
+      document.title = `How “${doc.title}” became social — Widen`;
+      sub.textContent = `“${doc.title}” — every step that widened who can see it, with who, why and when. Last change ${relativeTime(log.events.at(-1)?.at ?? doc.created_at)}.`;
+      const titles = new Map(sections.map((s) => [s.id, s.title]));
+      const positions = new Map(sections.map((s) => [s.id, s.position]));
+      body.replaceChildren(
+        timelineContent(buildTimeline(log, (sid) => titles.get(sid), (sid) => positions.get(sid) ?? Number.MAX_SAFE_INTEGER)),
+      );
+    } catch (error) {
+      if (!ctx.alive()) return;
+      const message = error instanceof ApiError && error.status === 404 ? "This document does not exist or you have no access to it." : errorText(error);
+      body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, message));
+    }
+  };
+  ctx.onLeave(refreshOn(about(id, "timeline", "section", "document"), () => void load()));
+  await load();
 }

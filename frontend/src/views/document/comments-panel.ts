@@ -22,10 +22,10 @@ import { CommentFeed, anchorRange, can, createdMs, resolveRange, type CommentAnc
 import type { SectionList } from "./sections";
 import type { DocState } from "./state";
 
-// Comments are re-read at once when a peer's page bumps `commentsRev` in its awareness state
-// (after it changed one), and polled this slowly as a fallback. Both go once the per-user live
-// event channel of issue 8 ("Reach") pushes comment events.
-const COMMENTS_POLL_MS = 30_000;
+// Comments are re-read when the live event channel says one changed (the page calls
+// `refresh`), and at once when a peer's page bumps `commentsRev` in its awareness state: never
+// polled.
+const COMMENTS_POLL_MS = 0;
 
 interface Selected {
   editor: SectionEditor;

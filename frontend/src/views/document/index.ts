@@ -19,6 +19,7 @@ import { takeJustCreated } from "../../new-document";
 import { DocSession } from "../../session";
 import { AccessLine } from "./access-line";
 import { DocActions } from "./actions";
+import { followDocument, sectionRemovedNotice } from "./live-events";
 import { CommentsPanel } from "./comments-panel";
 import { ConnectionStatus } from "./connection-status";
 import { PresenceList } from "./presence-list";
@@ -28,7 +29,6 @@ import { TitleRow } from "./title";
 import { Toolbar } from "./toolbar";
 import { renderProgressOnly, renderUnavailable } from "./unavailable";
 
-const META_POLL_MS = 15_000;
 const NOW_PROGRESS_ONLY = "Your access changed: you now follow this document's progress only.";
 
 export async function renderDocument(ctx: AppContext, id: string): Promise<void> {
@@ -50,7 +50,6 @@ class DocumentPage {
   private readonly toolbar: Toolbar;
   private readonly alertBox = h("div", { class: "alert alert-error doc-alert", role: "alert", id: "doc-alert" });
   private readonly noticeBox = h("div", { class: "alert alert-info doc-notice", role: "status", id: "doc-notice" });
-  private readonly timers: number[] = [];
   private readonly seenRevs = new Map<number, number>();
   private readonly seenCommentRevs = new Map<number, number>();
   private metaRefreshQueued = false;
@@ -117,7 +116,7 @@ class DocumentPage {
     this.started = true;
     this.openSession();
     this.comments.start();
-    this.timers.push(window.setInterval(() => this.refreshMeta(), META_POLL_MS));
+    const unfollow = this.followLiveEvents();
     const onKey = (event: KeyboardEvent): void => {
       if ((event.ctrlKey || event.metaKey) && event.altKey && event.key.toLowerCase() === "m") {
         event.preventDefault();
@@ -130,17 +129,51 @@ class DocumentPage {
     this.cleanup = () => {
       document.removeEventListener("keydown", onKey);
       document.removeEventListener("selectionchange", onSelectionChange);
+      unfollow();
     };
   }
 
   destroy(): void {
     this.state.destroyed = true;
     this.cleanup();
-    for (const t of this.timers) clearInterval(t);
     if (this.started) this.comments.stop();
     this.sections.destroyEditors();
     this.state.session?.destroy();
     this.state.session = null;
+  }
+
+  /** Changes made elsewhere (titles, sections, members, comments, revocation) arrive on the
+   *  live event channel; the page never polls for them. */
+  private followLiveEvents(): () => void {
+    const { state, ctx } = this;
+    return followDocument(state.id, ctx.user.id, {
+      renamed: (title) => {
+        state.info = { ...state.info, title };
+        document.title = `${title} — Widen`;
+        // Not while I am renaming it myself: my input stays.
+        if (!this.title.el.querySelector("input")) this.title.render();
+      },
+      deleted: () => {
+        if (state.destroyed) return;
+        this.sections.destroyEditors();
+        renderUnavailable(ctx, "This document was deleted by its owner.");
+      },
+      metadataChanged: () => this.refreshMeta(0),
+      sectionRemoved: (sectionId, title, by) => {
+        if (!by || by.id === ctx.user.id) return;
+        const card = document.querySelector(`[data-section-id="${CSS.escape(sectionId)}"]`);
+        const wasIn = !!card && card.contains(document.activeElement);
+        setMessage(this.noticeBox, sectionRemovedNotice(title || (state.sectionTitle(sectionId) ?? ""), by, wasIn));
+      },
+      commentsChanged: () => this.comments.refresh(),
+      revoked: () => {
+        if (!state.caps.stopped) this.stopEditing(MESSAGES.revoked);
+      },
+      resync: () => {
+        this.refreshMeta(0);
+        this.comments.refresh();
+      },
+    });
   }
 
   private async showProgressOnly(notice: string | null): Promise<void> {
@@ -327,7 +360,9 @@ class DocumentPage {
     this.state.session?.awareness.setLocalStateField("commentsRev", Date.now());
   }
 
-  private refreshMeta(): void {
+  /** Re-read sections and members; what asks within `delayMs` shares the one read (the
+   *  live channel asks at once, awareness bumps a little later, as they come in bursts). */
+  private refreshMeta(delayMs = 150): void {
     const { state } = this;
     if (this.metaRefreshQueued || state.destroyed || state.caps.stopped) return;
     this.metaRefreshQueued = true;
@@ -345,7 +380,7 @@ class DocumentPage {
       } catch {
         /* the socket's close code tells us about lost access */
       }
-    }, 150);
+    }, delayMs);
   }
 
   // ---------------------------------------------------------------- building the page

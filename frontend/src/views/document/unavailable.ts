@@ -8,6 +8,7 @@ import type { AppContext } from "../../context";
 import { errorText, h } from "../../dom";
 import { icon } from "../../icons";
 import { MESSAGES } from "../../connection";
+import { about, refreshOn } from "../../live";
 import { progressContent } from "../progress-view";
 
 export function renderUnavailable(ctx: AppContext, message: string): void {
@@ -40,10 +41,17 @@ export async function renderProgressOnly(ctx: AppContext, documentId: string, ti
     ),
     heading,
   );
-  try {
-    const progress = await documentProgress(documentId);
-    if (ctx.alive()) body.replaceChildren(progressContent(progress));
-  } catch (error) {
-    if (ctx.alive()) body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, errorText(error)));
-  }
+  const load = async (): Promise<void> => {
+    try {
+      const progress = await documentProgress(documentId);
+      if (!ctx.alive()) return;
+      heading.textContent = progress.title;
+      body.replaceChildren(progressContent(progress));
+    } catch (error) {
+      if (ctx.alive()) body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, errorText(error)));
+    }
+  };
+  // Progress, sections and the title change elsewhere: the live channel says when.
+  ctx.onLeave(refreshOn(about(documentId, "progress", "section", "document"), () => void load()));
+  await load();
 }

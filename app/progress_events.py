@@ -1,0 +1,51 @@
+"""Text edits move progress (words, contributors): pages following it hear a `progress` event.
+
+Typing changes a document many times a second; a page needs to hear of it once in a while.
+The first edit after a quiet spell starts a window (`WIDEN_LIVE_PROGRESS_INTERVAL_MS`); when
+it ends, and the window's edits are durable (progress is computed from stored rows), one event
+goes to every member. So a page learns of a change within about one window, and no document
+costs more than one event per window however fast its writers type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.event_fanout import EventFanout
+from app.events import Change
+from crdt.store import UpdateStore
+
+log = logging.getLogger("widen.events")
+
+
+class ProgressNotices:
+    def __init__(self, store: UpdateStore, fanout: EventFanout, interval: float) -> None:
+        self._store = store
+        self._fanout = fanout
+        self._interval = interval
+        # Documents in a window, with the store sequence of their last edit so far.
+        self._waiting: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def changed(self, document_id: str, seq: int) -> None:
+        if document_id in self._waiting:
+            self._waiting[document_id] = max(seq, self._waiting[document_id])
+            return
+        self._waiting[document_id] = seq
+        task = asyncio.get_running_loop().create_task(
+            self._tell(document_id), name=f"widen-progress-{document_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tell(self, document_id: str) -> None:
+        await asyncio.sleep(self._interval)
+        seq = self._waiting.pop(document_id)
+        await self._store.wait_durable(seq)
+        await self._fanout.publish([Change(document_id, "progress")])
+
+    async def close(self) -> None:
+        """At shutdown: whatever has not been told is not (pages refetch when they reconnect)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

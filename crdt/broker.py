@@ -1,0 +1,70 @@
+"""Fan-out of messages to named channels: the seam between the process that makes a change and
+the processes whose clients must hear of it (DESIGN §2 "broker", §6 "Multi-process").
+
+One process needs nothing more than `InProcessBroker`. With several processes a Redis pub/sub
+broker implements the same protocol (issue 12): `publish` sends to every process, and each
+delivers to the subscriptions it holds. Messages are bytes, so they cross a process unchanged,
+and delivery is a plain callback that must not block: a subscriber that needs to wait queues
+the message itself (and drops itself when its queue is full, see `app.event_channel`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Protocol
+
+Deliver = Callable[[bytes], None]
+
+
+class Subscription(Protocol):
+    async def close(self) -> None:
+        """Stop delivering; messages published afterwards are not delivered."""
+
+
+class Broker(Protocol):
+    async def publish(self, channel: str, message: bytes) -> None:
+        """Deliver `message` to every current subscription of `channel`, in any process;
+        messages published by one caller to one channel arrive in the order published."""
+
+    async def subscribe(self, channel: str, deliver: Deliver) -> Subscription:
+        """Once this returns, every message published to `channel` is passed to `deliver`."""
+
+
+class _LocalSubscription:
+    def __init__(self, broker: InProcessBroker, channel: str, deliver: Deliver) -> None:
+        self._broker = broker
+        self.channel = channel
+        self.deliver = deliver
+
+    async def close(self) -> None:
+        self._broker.unsubscribe(self)
+
+
+class InProcessBroker:
+    """Every subscriber lives in this process: publishing is calling them."""
+
+    def __init__(self) -> None:
+        self._subscriptions: defaultdict[str, list[_LocalSubscription]] = defaultdict(list)
+
+    @property
+    def subscriptions(self) -> int:
+        return sum(len(s) for s in self._subscriptions.values())
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        for subscription in list(self._subscriptions.get(channel, ())):
+            subscription.deliver(message)
+
+    async def subscribe(self, channel: str, deliver: Deliver) -> Subscription:
+        subscription = _LocalSubscription(self, channel, deliver)
+        self._subscriptions[channel].append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: _LocalSubscription) -> None:
+        subscribers = self._subscriptions.get(subscription.channel)
+        if subscribers is None:
+            return
+        if subscription in subscribers:
+            subscribers.remove(subscription)
+        if not subscribers:
+            del self._subscriptions[subscription.channel]
