@@ -32,6 +32,11 @@ class Connections:
         for peer in list(self._by_login.get(login_id, ())):
             peer.close(CloseCode.UNAUTHORIZED, "signed-out: you signed out")
 
+    def sign_out_everywhere(self, user_id: str) -> None:
+        """Close every socket of the user, whichever login opened it (a password reset)."""
+        for peer in list(self._by_user.get(user_id, ())):
+            peer.close(CloseCode.UNAUTHORIZED, "signed-out: your password was reset")
+
 
 def _discard(table: defaultdict[str, set[Peer]], key: str, peer: Peer) -> None:
     peers = table.get(key)

@@ -13,11 +13,13 @@ from fastapi.staticfiles import StaticFiles
 
 from app import ws
 from app.access_log import AccessLog
-from app.api import auth, comments, docs, documents, health, progress, sections, sharing
+from app.api import account, auth, comments, docs, documents, health, progress, sections, sharing
 from app.body_limit import BodyLimit
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
+from app.mailer import deliver
+from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
 from app.ratelimit import SlidingWindowLimit
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
         passwords = PasswordHashing(settings.password_hash_workers)
+        mail = (MailSender(settings, sessions, partial(deliver, settings))
+                if settings.sends_mail else None)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -69,11 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             login_throttle=LoginThrottle.from_settings(settings),
             passwords=passwords,
             registrations=SlidingWindowLimit(settings.registrations_per_hour, 3600),
+            reset_requests=SlidingWindowLimit(settings.registrations_per_hour, 3600),
+            mail=mail,
             text_workers=text_workers,
             word_counts=WordCounts(rooms, store, text_workers),
             connections=Connections(),
         )
         store.start()
+        if mail is not None:
+            mail.start()
         log.info("server started", extra={"event": "server.started", "host": settings.host,
                                           "port": settings.port})
         try:
@@ -82,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Tell every client, wait for every room's last writes, then stop the writer.
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             await store.stop()
+            if mail is not None:
+                await mail.stop()
             text_workers.close()
             await engine.dispose()
             passwords.close()
@@ -98,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(auth.router)
+    app.include_router(account.router)
     app.include_router(documents.router)
     app.include_router(sections.router)
     app.include_router(comments.router)

@@ -39,6 +39,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the user proved they hold `email` (a verification link); None: not proved, and
+    # nothing sent to the address reaches them by address alone (DESIGN §8).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Session(Base):
@@ -175,6 +178,10 @@ class Invitation(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The invitation link's secret, hashed (`app.links`); a new link replaces the old one.
+    link_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True,
+                                                     default=None)
+    link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class InviteRequest(Base):
@@ -272,3 +279,43 @@ class Comment(Base):
     @property
     def is_reply(self) -> bool:
         return self.parent_id is not None
+
+
+class AccountToken(Base):
+    """A single-use secret mailed to an account's address: to verify it, or to reset the
+    password. Only its hash is kept."""
+
+    __tablename__ = "account_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    # The address the mail went to: a verification proves this one, not a later address.
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class OutgoingMail(Base):
+    """A mail waiting to be sent, being retried, sent or given up on (`app.outbox`).
+
+    Queued in the transaction of the step that causes it, so a committed invitation always
+    has its mail on the way, and a mail server that is down loses nothing."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    invitation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), index=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When a sender may next try it; a sender claims a row by moving this forward.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import Widen
+from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -34,8 +35,8 @@ async def test_timeline_and_home(widen: Widen) -> None:
         document_id, rex, "reviewer", "review", message="A last read, please."
     )
     await ada.invite(document_id, bea, "progress", "progress")
-    await sam.api("POST", f"/api/invitations/{to_sam['id']}/accept")
-    await rex.api("POST", f"/api/invitations/{to_rex['id']}/decline")
+    await sam.api("POST", f"/api/invitations/{to_sam['id']}/accept", by_link(to_sam))
+    await rex.api("POST", f"/api/invitations/{to_rex['id']}/decline", by_link(to_rex))
     await ada.api(
         "PATCH",
         f"/api/documents/{document_id}/members/{sam.user['id']}",
@@ -47,7 +48,7 @@ async def test_timeline_and_home(widen: Widen) -> None:
     await bea.invite(budget_id, ada, "reviewer", "review", message="Could you check the numbers?")
     plan_id, (goals_id, _) = await bea.create_document("Quarterly plan", ["Goals", "Risks"])
     follow = await bea.invite(plan_id, ada, "progress", "progress")
-    await ada.api("POST", f"/api/invitations/{follow['id']}/accept")
+    await ada.api("POST", f"/api/invitations/{follow['id']}/accept", by_link(follow))
     await bea.api(
         "PATCH",
         f"/api/documents/{plan_id}/sections/{goals_id}",

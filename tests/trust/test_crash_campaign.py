@@ -43,7 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crdt.schema import doc_clients, doc_updates
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.wire import RecordingClient
 
@@ -192,7 +192,8 @@ async def _round(number: int, server: ServerProcess, apis: list[Api],
                 "email": member.user["email"], "role": "editor", "reason": "help"})
             assert response.status_code == 201, response.text
             accepted = await member.http.post(
-                f"/api/invitations/{response.json()['id']}/accept")
+                f"/api/invitations/{response.json()['id']}/accept",
+                json=by_link(response.json()))
             assert accepted.status_code == 200, accepted.text
     typists = []
     for index in range(rng.randint(6, 10)):
@@ -396,7 +397,8 @@ async def test_a_member_holding_another_members_lost_edits_resyncs_and_loses_not
         response = await alice.http.post(f"/api/documents/{document_id}/invitations", json={
             "email": bob.user["email"], "role": "editor", "reason": "help"})
         assert response.status_code == 201, response.text
-        accepted = await bob.http.post(f"/api/invitations/{response.json()['id']}/accept")
+        accepted = await bob.http.post(f"/api/invitations/{response.json()['id']}/accept",
+                                       json=by_link(response.json()))
         assert accepted.status_code == 200, accepted.text
         a = await _connect(server, alice, document_id)
         b = await _connect(server, bob, document_id)
