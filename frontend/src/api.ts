@@ -7,6 +7,9 @@ export interface User {
   id: string;
   email: string;
   name: string;
+  /** Only on GET /api/me: whether the address is proven, and whether this server mails. */
+  email_verified?: boolean;
+  mail_enabled?: boolean;
 }
 
 export type Role = "owner" | "editor" | "reviewer" | "viewer" | "progress";
@@ -59,6 +62,17 @@ export interface Invitation {
   status: string;
   created_at: string;
   responded_at: string | null;
+  /** The owner's only: the link, just after it was made, and what became of its mail. */
+  link?: string | null;
+  link_expires_at?: string | null;
+  mail?: MailStatus | null;
+}
+
+export interface MailStatus {
+  status: "queued" | "sent" | "retrying" | "failed";
+  attempts: number;
+  error: string | null;
+  sent_at: string | null;
 }
 
 export interface InvitationIn {
@@ -278,6 +292,13 @@ export const register = (name: string, email: string, password: string): Promise
 export const login = (email: string, password: string): Promise<{ token: string; user: User }> =>
   api("POST", "/api/auth/login", { email, password });
 export const logout = (): Promise<void> => api<void>("POST", "/api/auth/logout");
+export const requestVerification = (): Promise<{ detail: string }> =>
+  api("POST", "/api/auth/verification");
+export const verifyEmail = (token: string): Promise<User> => api("POST", "/api/auth/verify", { token });
+export const requestPasswordReset = (email: string): Promise<{ detail: string }> =>
+  api("POST", "/api/auth/password-reset", { email });
+export const resetPassword = (token: string, password: string): Promise<void> =>
+  api("POST", "/api/auth/password-reset/confirm", { token, password });
 
 export const listDocuments = (): Promise<DocumentInfo[]> => api("GET", "/api/documents");
 export const createDocument = (title: string): Promise<DocumentInfo> =>
@@ -298,8 +319,8 @@ export const reorderSections = (id: string, sectionIds: string[]): Promise<Secti
   api("PUT", `${doc(id)}/sections/order`, { section_ids: sectionIds });
 
 export const myInvitations = (): Promise<Invitation[]> => api("GET", "/api/invitations");
-export const acceptInvitation = (invitationId: string): Promise<Invitation> =>
-  api("POST", `/api/invitations/${enc(invitationId)}/accept`);
+export const acceptInvitation = (invitationId: string, token?: string): Promise<Invitation> =>
+  api("POST", `/api/invitations/${enc(invitationId)}/accept`, token ? { token } : undefined);
 export const declineInvitation = (invitationId: string): Promise<Invitation> =>
   api("POST", `/api/invitations/${enc(invitationId)}/decline`);
 
@@ -309,6 +330,9 @@ export const invite = (id: string, body: InvitationIn): Promise<Invitation> =>
   api("POST", `${doc(id)}/invitations`, body);
 export const withdrawInvitation = (id: string, invitationId: string): Promise<void> =>
   api("DELETE", `${doc(id)}/invitations/${enc(invitationId)}`);
+/** A fresh link for a pending invitation; the earlier one stops working. */
+export const newInvitationLink = (id: string, invitationId: string): Promise<Invitation> =>
+  api("POST", `${doc(id)}/invitations/${enc(invitationId)}/link`);
 
 export const listMembers = (id: string): Promise<Member[]> => api("GET", `${doc(id)}/members`);
 export const changeMember = (

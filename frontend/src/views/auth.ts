@@ -1,5 +1,5 @@
-import { getMe, login, register, type User } from "../api";
-import { errorText, h, setMessage } from "../dom";
+import { getMe, login, register, requestPasswordReset, type User } from "../api";
+import { button, errorText, h, setMessage } from "../dom";
 import { icon } from "../icons";
 
 interface AuthOptions {
@@ -51,6 +51,33 @@ export function renderAuth(options: AuthOptions): void {
       setMessage(signinError, errorText(error));
       signinButton.disabled = false;
       signinPassword.input.focus();
+    }
+  });
+
+  // --- forgotten password: a link by mail (a server without mail says so)
+  const resetEmail = field("reset-email", "Email", { type: "email", required: true, autocomplete: "username" });
+  const resetResult = h("p", { class: "alert alert-info", role: "status", id: "reset-result" });
+  resetResult.hidden = true;
+  const resetButton = h("button", { type: "submit", class: "btn btn-block" }, "Mail me a link");
+  const resetForm = h("form", { id: "reset-request-form", class: "auth-form" }, resetEmail.wrapper, resetResult, resetButton);
+  resetForm.hidden = true;
+  const forgot = button("Forgot your password?", { class: "btn btn-link", "aria-expanded": "false", "aria-controls": "reset-request-form" }, () => {
+    resetForm.hidden = !resetForm.hidden;
+    forgot.setAttribute("aria-expanded", String(!resetForm.hidden));
+    if (!resetForm.hidden) {
+      resetEmail.input.value = signinEmail.input.value;
+      resetEmail.input.focus();
+    }
+  });
+  resetForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    resetButton.disabled = true;
+    try {
+      setMessage(resetResult, (await requestPasswordReset(resetEmail.input.value.trim())).detail);
+    } catch (error) {
+      setMessage(resetResult, errorText(error));
+    } finally {
+      resetButton.disabled = false;
     }
   });
 
@@ -123,7 +150,7 @@ export function renderAuth(options: AuthOptions): void {
       "div",
       { class: "auth-cards" },
       notice,
-      h("div", { class: "card" }, signinForm),
+      h("div", { class: "card" }, signinForm, forgot, resetForm),
       h("div", { class: "card" }, signupForm),
     ),
   );

@@ -15,6 +15,7 @@ import { button, errorText, h, setMessage, toast } from "../dom";
 import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { docHref, progressHref, timelineHref } from "../routes";
+import { verifyBanner } from "./verify-banner";
 
 interface HomeData {
   documents: DocumentInfo[];
@@ -284,7 +285,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
       listSection("shared-by-me-heading", "Shared by me", "Yours, with people you invited.", sharedByMe.map((d) => docCard(d, data)), "You have not shared a document yet."),
       listSection("shared-heading", "Shared with me", "Documents others invited you to.", sharedWithMe.map((d) => docCard(d, data)), "Nothing shared with you yet."),
     );
-    sideCol.replaceChildren(inbox, follow);
+    sideCol.replaceChildren(...[verifyBanner(ctx.user), inbox, follow].filter((el): el is HTMLElement => el !== null));
   };
   await refresh();
 }
