@@ -13,7 +13,18 @@ from fastapi.staticfiles import StaticFiles
 
 from app import ws
 from app.access_log import AccessLog
-from app.api import account, auth, comments, docs, documents, health, progress, sections, sharing
+from app.api import (
+    account,
+    auth,
+    comments,
+    docs,
+    documents,
+    health,
+    notifications,
+    progress,
+    sections,
+    sharing,
+)
 from app.body_limit import BodyLimit
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
@@ -113,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sections.router)
     app.include_router(comments.router)
     app.include_router(sharing.router)
+    app.include_router(notifications.router)
     app.include_router(progress.router)
     app.include_router(health.router)
     app.include_router(ws.router)

@@ -121,6 +121,35 @@ class SentOut(BaseModel):
     detail: str
 
 
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: str
+    document_id: str | None
+    actor_id: str | None
+    text: str
+    path: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationMailIn(InputModel):
+    """Which kinds of notification also come by mail: only the kinds given change."""
+
+    invited: bool | None = None
+    invite_request: bool | None = None
+    reply: bool | None = None
+    mention: bool | None = None
+
+
+class NotificationMailOut(BaseModel):
+    invited: bool
+    invite_request: bool
+    reply: bool
+    mention: bool
+
+
 class LoginOut(BaseModel):
     token: str
     expires_at: datetime
@@ -404,6 +433,8 @@ class CommentIn(InputModel):
     body: str = Field(default="", max_length=MAX_BODY_CHARS)
     suggestion: str | None = Field(default=None, max_length=MAX_SUGGESTION_CHARS)
     parent_id: str | None = Field(default=None, max_length=36)
+    # Members mentioned in the body (their user ids; the body carries "@Name" for people).
+    mentions: list[Id] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _thread_or_reply(self) -> CommentIn:

@@ -30,6 +30,7 @@ from app.api.schemas import (
     UserOut,
 )
 from app.links import issue_invitation_link, link_matches
+from app.notifications import Kind, notify
 from app.permissions import Access, LogReader, Role, document_access
 from app.services import Services
 from app.sharing import (
@@ -94,9 +95,17 @@ async def _send_out(session: DbSession, services: Services, tasks: BackgroundTas
     the request commits). The link is returned to the owner, to copy when no mail goes."""
     settings = services.settings
     link = issue_invitation_link(settings.link_base, invitation)
+    document = await session.get(models.Document, invitation.document_id)
+    assert document is not None and invitation.link_expires_at is not None
+    invitee = await session.scalar(
+        select(models.User).where(models.User.email == invitation.email))
+    if invitee is not None and proves_address(invitee, invitation.email):
+        # Its own mail (below) says it all: the inbox gets it, no second mail.
+        await notify(session, settings, recipient=invitee, kind=Kind.INVITED,
+                     text=f"{inviter.name} invites you to “{document.title}” as "
+                          f"{invitation.role}", path="#/", document_id=None,
+                     actor_id=inviter.id, mail=False)
     if settings.sends_mail:
-        document = await session.get(models.Document, invitation.document_id)
-        assert document is not None and invitation.link_expires_at is not None
         subject, body = mail_texts.invitation(
             inviter=inviter.name, document_title=document.title, role=invitation.role,
             reason=invitation.reason, message=invitation.message, link=link,
@@ -364,7 +373,8 @@ async def _request_out(session: DbSession, request: models.InviteRequest) -> Inv
 @router.post("/documents/{document_id}/invite-requests", status_code=status.HTTP_201_CREATED,
              response_model=InviteRequestOut)
 async def request_invite(document_id: str, body: InviteRequestIn, user: CurrentUser,
-                         session: DbSession) -> InviteRequestOut:
+                         session: DbSession, services: ServicesDep,
+                         tasks: BackgroundTasks) -> InviteRequestOut:
     access = await require_access(session, user, document_id)
     if not access.can_request_invite:
         raise forbid("Only editors can ask the owner to invite someone")
@@ -377,6 +387,13 @@ async def request_invite(document_id: str, body: InviteRequestIn, user: CurrentU
     record(session, document_id, "invite_requested", actor_id=user.id,
            subject_email=request.email, role=request.role, sections=sections,
            reason=request.reason, message=request.message)
+    owner = await session.get(models.User, access.document.owner_id)
+    assert owner is not None
+    await notify(session, services.settings, recipient=owner, kind=Kind.INVITE_REQUEST,
+                 text=f"{user.name} asks you to invite {request.email} to "
+                      f"“{access.document.title}” as {request.role}",
+                 path=f"#/d/{document_id}", document_id=document_id, actor_id=user.id)
+    tasks.add_task(services.wake_mail)
     return await _request_out(session, request)
 
 

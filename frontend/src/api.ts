@@ -334,6 +334,27 @@ export const withdrawInvitation = (id: string, invitationId: string): Promise<vo
 export const newInvitationLink = (id: string, invitationId: string): Promise<Invitation> =>
   api("POST", `${doc(id)}/invitations/${enc(invitationId)}/link`);
 
+export type NotificationKind = "invited" | "invite_request" | "reply" | "mention";
+export interface AppNotification {
+  id: string;
+  kind: NotificationKind;
+  document_id: string | null;
+  actor_id: string | null;
+  text: string;
+  /** Where it leads in the web app (a hash route). */
+  path: string;
+  created_at: string;
+  read_at: string | null;
+}
+export type MailChoices = Record<NotificationKind, boolean>;
+export const myNotifications = (): Promise<AppNotification[]> => api("GET", "/api/notifications");
+export const markNotificationRead = (id: string): Promise<AppNotification> =>
+  api("POST", `/api/notifications/${enc(id)}/read`);
+export const mailChoices = (): Promise<MailChoices> => api("GET", "/api/notifications/mail");
+export const changeMailChoices = (choices: Partial<MailChoices>): Promise<MailChoices> =>
+  api("PATCH", "/api/notifications/mail", choices);
+export const mentionable = (id: string): Promise<User[]> => api("GET", `${doc(id)}/mentionable`);
+
 export const listMembers = (id: string): Promise<Member[]> => api("GET", `${doc(id)}/members`);
 export const changeMember = (
   id: string,

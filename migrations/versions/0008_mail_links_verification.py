@@ -8,6 +8,7 @@ An invitation reaches only the holder of its address (DESIGN §8): by its link (
 expiring secret on the invitation) or by a verified address (`users.email_verified_at`).
 Existing accounts start unverified: until now nobody proved an address. Verification and
 password-reset secrets live in `account_tokens`; mail waits in `mail_outbox` until sent.
+Notifications (the in-app inbox) and each user's opt-outs of their mail get tables too.
 """
 
 from collections.abc import Sequence
@@ -60,9 +61,36 @@ def upgrade() -> None:
     )
     op.create_index("ix_mail_outbox_invitation_id", "mail_outbox", ["invitation_id"])
     op.create_index("ix_mail_outbox_next_attempt_at", "mail_outbox", ["next_attempt_at"])
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("document_id", sa.String(length=36), nullable=True),
+        sa.Column("actor_id", sa.String(length=36), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("path", sa.String(length=300), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("read_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["document_id"], ["documents.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["actor_id"], ["users.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_notifications_user_id", "notifications", ["user_id"])
+    op.create_table(
+        "mail_opt_outs",
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", "kind"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("mail_opt_outs")
+    op.drop_index("ix_notifications_user_id", table_name="notifications")
+    op.drop_table("notifications")
     op.drop_index("ix_mail_outbox_next_attempt_at", table_name="mail_outbox")
     op.drop_index("ix_mail_outbox_invitation_id", table_name="mail_outbox")
     op.drop_table("mail_outbox")

@@ -87,6 +87,12 @@ POST   /api/invitations/{invitation_id}/decline [own, by its link]
 POST   /api/invitations/{invitation_id}/decline [someone else's]
                                                  401  401  401  404  404  404  404  404  404  404
 GET    /api/progress                             401  401  401  200  200  200  200  200  200  200
+GET    /api/notifications                        401  401  401  200  200  200  200  200  200  200
+POST   /api/notifications/{notification_id}/read [the owner's]
+                                                 401  401  401  404  200  404  404  404  404  404
+GET    /api/notifications/mail                   401  401  401  200  200  200  200  200  200  200
+PATCH  /api/notifications/mail                   401  401  401  200  200  200  200  200  200  200
+GET    D/mentionable                             401  401  401  404  200  200  200  200  403  403
 GET    D                                         401  401  401  404  200  200  200  200  200  200
 PATCH  D                                         401  401  401  404  200  403  403  403  403  403
 DELETE D                                         401  401  401  404  204  403  403  403  403  403
@@ -130,6 +136,8 @@ WS     /ws/{document_id}                         4401 4401 4401 4404 open open o
 # - owner, invite-requests: asking is how editors widen; the owner invites directly (403);
 # - an invitation reaches only who proves its address: by its link, or a verified address;
 #   these accounts never verified theirs, so without the link it does not exist for them (404);
+# - a notification is its recipient's alone: anyone else gets the 404 of a missing one;
+# - whom a comment may mention is asked by those who may comment (viewers and progress: 403);
 # - verification and password reset need mail: the matrix's server has none (409); a made-up
 #   link's secret is refused (400), whoever sends it;
 # - progress, sections and invite-requests lists: metadata, no text (200);
@@ -390,6 +398,17 @@ async def _reset_request(cell: Cell) -> Call:
     return Call({}, {"email": cell.identity.email})
 
 
+async def _owners_notification(cell: Cell) -> Call:
+    """A fresh invite request by the editor notifies the owner: that notification's id."""
+    await cell.cast.invite_request(cell.matrix.world.document_id)
+    inbox = await cell.cast.expect(cell.cast.owner, "GET", "/api/notifications", 200)
+    return Call({"notification_id": str(inbox[0]["id"])})
+
+
+async def _mail_choice(cell: Cell) -> Call:
+    return Call({}, {"reply": False})
+
+
 async def _logout(cell: Cell) -> Call:
     """A signed-in caller signs out a login of its own, so its session outlives the cell."""
     person = cell.person
@@ -501,6 +520,8 @@ PREPARE: dict[str, Prepare] = {
     "POST /api/auth/logout": _logout,
     "POST /api/documents": _on_document(body=lambda: {"title": "Mine"}),
     "POST /api/auth/verify": _made_up_link,
+    "POST /api/notifications/{notification_id}/read [the owner's]": _owners_notification,
+    "PATCH /api/notifications/mail": _mail_choice,
     "POST /api/auth/password-reset": _reset_request,
     "POST /api/auth/password-reset/confirm": _made_up_reset,
     "POST /api/invitations/{invitation_id}/accept [own, by its link]": _invitation_to(own=True),

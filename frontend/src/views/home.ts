@@ -16,6 +16,7 @@ import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { docHref, progressHref, timelineHref } from "../routes";
 import { verifyBanner } from "./verify-banner";
+import { notificationsPanel } from "./notifications-panel";
 
 interface HomeData {
   documents: DocumentInfo[];
@@ -285,7 +286,9 @@ export async function renderHome(ctx: AppContext): Promise<void> {
       listSection("shared-by-me-heading", "Shared by me", "Yours, with people you invited.", sharedByMe.map((d) => docCard(d, data)), "You have not shared a document yet."),
       listSection("shared-heading", "Shared with me", "Documents others invited you to.", sharedWithMe.map((d) => docCard(d, data)), "Nothing shared with you yet."),
     );
-    sideCol.replaceChildren(...[verifyBanner(ctx.user), inbox, follow].filter((el): el is HTMLElement => el !== null));
+    const notifications = await notificationsPanel(ctx.user);
+    if (!ctx.alive()) return;
+    sideCol.replaceChildren(...[verifyBanner(ctx.user), inbox, notifications, follow].filter((el): el is HTMLElement => el !== null));
   };
   await refresh();
 }
