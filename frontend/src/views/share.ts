@@ -53,7 +53,8 @@ function mailLine(mail: MailStatus | null | undefined): HTMLElement | null {
   return h(
     "div",
     { class: "alert alert-error small mail-status", role: "alert", "data-mail-status": mail.status },
-    `${what} ${mail.error ?? ""} Copy the link to pass it on another way.`,
+    `${what} Use “New link” to pass it on another way.`,
+    mail.error ? h("small", { class: "mail-error" }, mail.error) : null,
   );
 }
 
@@ -337,9 +338,10 @@ export function openShareDialog(options: ShareOptions): void {
         "div",
         { class: "person" },
         h("span", { class: "avatar avatar-pending", "aria-hidden": "true" }, icon("mail", 15)),
-        h("div", {}, h("strong", {}, inv.email), h("div", { class: "muted small" }, `${roleLabel(inv.role)}${scope ? ` · ${scope}` : ""} · ${reasonLabel(inv.reason)} · sent ${relativeTime(inv.created_at)}`), mailLine(inv.mail)),
+        h("div", {}, h("strong", {}, inv.email), h("div", { class: "muted small" }, `${roleLabel(inv.role)}${scope ? ` · ${scope}` : ""} · ${reasonLabel(inv.reason)} · sent ${relativeTime(inv.created_at)}`)),
       ),
       h("div", { class: "row nowrap" }, copyLink, withdraw),
+      mailLine(inv.mail),
     );
   };
 
