@@ -36,6 +36,10 @@ class Connections:
         for peers in list(self._by_user.values()):
             for peer in list(peers):
                 peer.close(code, reason)
+    def sign_out_everywhere(self, user_id: str) -> None:
+        """Close every socket of the user, whichever login opened it (a password reset)."""
+        for peer in list(self._by_user.get(user_id, ())):
+            peer.close(CloseCode.UNAUTHORIZED, "signed-out: your password was reset")
 
 
 def _discard(table: defaultdict[str, set[Peer]], key: str, peer: Peer) -> None:

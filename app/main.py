@@ -15,11 +15,13 @@ from fastapi.staticfiles import StaticFiles
 from app import event_channel, ws
 from app.access_log import AccessLog
 from app.api import (
+    account,
     auth,
     comments,
     docs,
     documents,
     health,
+    notifications,
     progress,
     search,
     sections,
@@ -31,6 +33,8 @@ from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
+from app.mailer import deliver
+from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
 from app.progress_events import ProgressNotices
@@ -85,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_index = SearchIndexer(sessions, rooms, store, text_workers,
                                      delay_seconds=settings.search_index_delay_seconds)
         store.on_committed(search_index.changed)
+        mail = (MailSender(settings, sessions, partial(deliver, settings))
+                if settings.sends_mail else None)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -94,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             login_throttle=LoginThrottle.from_settings(settings),
             passwords=passwords,
             registrations=SlidingWindowLimit(settings.registrations_per_hour, 3600),
+            reset_requests=SlidingWindowLimit(settings.registrations_per_hour, 3600),
+            mail=mail,
             text_workers=text_workers,
             word_counts=WordCounts(rooms, store, text_workers),
             connections=Connections(),
@@ -107,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                              interval=settings.trash_purge_interval_seconds)
         purger.start()
         search_index.start()
+        if mail is not None:
+            mail.start()
         log.info("server started", extra={"event": "server.started", "host": settings.host,
                                           "port": settings.port})
         try:
@@ -120,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await progress_notices.close()
             await store.stop()
             await search_index.stop()
+            if mail is not None:
+                await mail.stop()
             text_workers.close()
             await engine.dispose()
             passwords.close()
@@ -136,11 +148,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(auth.router)
+    app.include_router(account.router)
     app.include_router(documents.router)
     app.include_router(sections.router)
     app.include_router(comments.router)
     app.include_router(sharing.router)
     app.include_router(trash.router)
+    app.include_router(notifications.router)
     app.include_router(progress.router)
     app.include_router(search.router)
     app.include_router(health.router)

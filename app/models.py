@@ -40,6 +40,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the user proved they hold `email` (a verification link); None: not proved, and
+    # nothing sent to the address reaches them by address alone (DESIGN §8).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Session(Base):
@@ -179,6 +182,10 @@ class Invitation(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The invitation link's secret, hashed (`app.links`); a new link replaces the old one.
+    link_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True,
+                                                     default=None)
+    link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class InviteRequest(Base):
@@ -309,3 +316,74 @@ class SearchState(Base):
     )
     revision: Mapped[int] = mapped_column(BigInteger)
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+class AccountToken(Base):
+    """A single-use secret mailed to an account's address: to verify it, or to reset the
+    password. Only its hash is kept."""
+
+    __tablename__ = "account_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    # The address the mail went to: a verification proves this one, not a later address.
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class OutgoingMail(Base):
+    """A mail waiting to be sent, being retried, sent or given up on (`app.outbox`).
+
+    Queued in the transaction of the step that causes it, so a committed invitation always
+    has its mail on the way, and a mail server that is down loses nothing."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    invitation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), index=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When a sender may next try it; a sender claims a row by moving this forward.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Notification(Base):
+    """Something that happened for one user: an invitation, an invite request to answer, a
+    reply to their comment, a mention (`app.notifications` makes every one)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    document_id: Mapped[str | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), default=None
+    )
+    actor_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # One line saying what happened, and where in the web app it leads (a hash route).
+    text: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class MailOptOut(Base):
+    """A kind of notification the user wants no mail for (it still shows in the inbox)."""
+
+    __tablename__ = "mail_opt_outs"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)

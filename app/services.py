@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.connections import Connections
 from app.event_fanout import EventFanout
+from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
 from app.ratelimit import SlidingWindowLimit
@@ -38,3 +39,12 @@ class Services:
     passwords: PasswordHashing
     registrations: SlidingWindowLimit
     search_index: SearchIndexer
+    # Password-reset requests per client address, a brake like `registrations`.
+    reset_requests: SlidingWindowLimit
+    # None when no SMTP server is configured: nothing is mailed (DESIGN §8).
+    mail: MailSender | None = None
+
+    def wake_mail(self) -> None:
+        """After a commit that queued mail: send it now rather than at the next tick."""
+        if self.mail is not None:
+            self.mail.wake()

@@ -90,6 +90,22 @@ class Settings(BaseSettings):
     # Text edits tell pages following progress at most once per document in this window.
     live_progress_interval_ms: float = Field(default=500.0, gt=0)
 
+    # Mail (DESIGN §8). Without an SMTP host no mail is sent: the share dialog offers each
+    # invitation's link to copy, and accounts stay unverified (they still work on their own
+    # documents). Links in mail are built on `public_url` (default: this server's address).
+    public_url: str = ""
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Widen <widen@localhost>"
+    # A mail that fails is retried this many times in all, waiting `mail_retry_seconds`, then
+    # twice as long each time; the failure shows on its invitation meanwhile.
+    mail_max_attempts: int = Field(default=6, ge=1)
+    mail_retry_seconds: float = Field(default=30.0, gt=0)
+    mail_timeout_seconds: float = Field(default=30.0, gt=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="before")
@@ -110,6 +126,15 @@ class Settings(BaseSettings):
             {f"http://{self.host}:{self.port}", f"http://localhost:{self.port}",
              f"http://127.0.0.1:{self.port}"}
         )
+
+    @property
+    def sends_mail(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def link_base(self) -> str:
+        """Where the web app is reached from outside: every link in a mail starts here."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

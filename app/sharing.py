@@ -91,6 +91,12 @@ async def check_sections(
     return unique
 
 
+def proves_address(user: models.User, email: str) -> bool:
+    """Whether the user has shown they hold `email`: only then does what was sent to the
+    address reach them without its link (DESIGN §8). Registering an address proves nothing."""
+    return user.email == email and user.email_verified_at is not None
+
+
 async def expire_stale_invitations(session: AsyncSession, *, email: str | None = None,
                                    document_id: str | None = None) -> None:
     """Mark pending invitations past their expiry, logging each at the moment it expired.
@@ -179,8 +185,11 @@ async def create_invitation(
         # A concurrent request invited the same address first (one pending invitation per
         # address per document is a unique index, migration 0004_http_trust).
         raise already_pending from exc
+    # The log names the invitee's account only if it proved the address: until then whoever
+    # registered it may not be the person invited.
+    known = invitee if invitee is not None and proves_address(invitee, email) else None
     record(session, document.id, "invited", actor_id=inviter_id,
-           subject_id=invitee.id if invitee else None, subject_email=email, role=role,
+           subject_id=known.id if known else None, subject_email=email, role=role,
            sections=sections, reason=reason, message=message, invitation_id=invitation.id)
     return invitation
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.api import Api
+from tests.support.mailbox import Mailbox
 from tests.support.pgadmin import create_database, drop_database
 from tests.support.server import ServerProcess
 
@@ -49,6 +50,22 @@ def start_server(
 @pytest.fixture
 def live_server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
     return start_server()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def mailing_server(start_server: Callable[..., ServerProcess],
+                   mailbox: Mailbox) -> ServerProcess:
+    """A server that sends its mail to `mailbox`."""
+    return start_server(**mailbox.settings())
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import websockets
 from pycrdt import Awareness, Doc, Map, XmlFragment, XmlText, create_awareness_message
 
 from crdt.protocol import create_permission_denied_message
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.jsclient import JsYClient
 from tests.support.server import ServerProcess
 from tests.support.sharing import append as _append
@@ -110,7 +110,8 @@ async def test_reviewer_and_viewer_write_nothing_into_the_document(
     carol = await make_api().sign_up("Carol")
     response = await alice.http.post(f"/api/documents/{shared.document_id}/invitations", json={
         "email": carol.user["email"], "role": "viewer", "reason": "progress"})
-    await carol.http.post(f"/api/invitations/{response.json()['id']}/accept")
+    await carol.http.post(f"/api/invitations/{response.json()['id']}/accept",
+                          json=by_link(response.json()))
     viewer = await connect(live_server, carol, shared.document_id)
     assert _text(viewer, shared.section_a) == "alpha"  # reads
     await viewer.edit(lambda d: d.get("comments", type=Map).__setitem__("v1", "no"))
@@ -210,7 +211,8 @@ async def test_official_js_client_as_viewer_reads_and_its_writes_reach_no_one(
     await owner.append("shared text")
     response = await alice.http.post(f"/api/documents/{document_id}/invitations", json={
         "email": bob.user["email"], "role": "viewer", "reason": "review"})
-    await bob.http.post(f"/api/invitations/{response.json()['id']}/accept")
+    await bob.http.post(f"/api/invitations/{response.json()['id']}/accept",
+                        json=by_link(response.json()))
 
     js = JsYClient()
     await js.start(live_server.ws_url, document_id, ticket=await bob.ticket(document_id),

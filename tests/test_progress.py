@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 from pycrdt import XmlElement, XmlFragment, XmlText
 
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
 
@@ -44,7 +44,8 @@ async def test_progress_member_sees_counts_statuses_and_contributors_not_text(
         invitation = await alice.http.post(f"/api/documents/{document_id}/invitations", json={
             "email": manager.user["email"], "role": "progress", "reason": "progress",
             "message": "Keep an eye on the deadline"})
-        await manager.http.post(f"/api/invitations/{invitation.json()['id']}/accept")
+        await manager.http.post(f"/api/invitations/{invitation.json()['id']}/accept",
+                                json=by_link(invitation.json()))
 
         response = await manager.http.get(f"/api/documents/{document_id}/progress")
         assert response.status_code == 200, response.text

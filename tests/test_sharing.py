@@ -6,19 +6,45 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 
 from app.api.deps import SESSION_COOKIE
 from tests.support.api import Api
+from tests.support.mailbox import Mailbox, VerifiedApi, verify_address
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
 
 Json = dict[str, Any]
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+@pytest.fixture
+def live_server(mailing_server: ServerProcess) -> ServerProcess:
+    """A server that mails: every account here proves its address (as a person would, by the
+    mailed link), so invitations reach it by address as well as by link."""
+    return mailing_server
+
+
+@pytest.fixture
+async def make_api(live_server: ServerProcess,
+                   mailbox: Mailbox) -> AsyncIterator[Callable[[], Api]]:
+    clients: list[Api] = []
+
+    def make() -> Api:
+        api = VerifiedApi(live_server.base_url, mailbox)
+        clients.append(api)
+        return api
+
+    yield make
+    for api in clients:
+        await api.aclose()
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -122,7 +148,8 @@ async def _send(api: Api, method: str, path: str, body: Any) -> int | str:
 # --- invitations -----------------------------------------------------------------------------
 
 async def test_invitations_accept_decline_withdraw_wait_and_conflict(
-    make_api: Callable[[], Api], alice: Api, bob: Api
+    make_api: Callable[[], Api], alice: Api, bob: Api, live_server: ServerProcess,
+    mailbox: Mailbox
 ) -> None:
     carol = await make_api().sign_up("Carol")
     document_id = await alice.create_document("Grant proposal")
@@ -203,7 +230,12 @@ async def test_invitations_accept_decline_withdraw_wait_and_conflict(
             "email": email, "role": "viewer", "reason": "help"})
         assert response.status_code == 409, (email, response.text)
 
-    later = await make_api().sign_up("Later", "later.COMER@example.org")
+    # Registering the address proves nothing: until verified, the invitation stays hidden.
+    later = await Api(live_server.base_url).sign_up("Later", "later.COMER@example.org")
+    assert (await later.http.get("/api/invitations")).json() == []
+    assert (await later.http.get(base)).status_code == 404
+    assert (await _respond(later, waiting["id"])).status_code == 404
+    await verify_address(later, mailbox)
     inbox = (await later.http.get("/api/invitations")).json()
     assert [(i["id"], i["document_title"], i["inviter"]["name"], i["reason"], i["message"])
             for i in inbox] == [(waiting["id"], "Grant proposal", "Alice", "review",
@@ -213,6 +245,7 @@ async def test_invitations_accept_decline_withdraw_wait_and_conflict(
         await later.http.get("/api/documents")).json()] == [(document_id, "reviewer", None)]
     assert _members(await alice.http.get(f"{base}/members")) == [
         *expected_members, (later.user["id"], "reviewer", None)]
+    await later.aclose()
 
     # Sections scope only an editor, and only with this document's sections; reasons are a
     # fixed list.

@@ -9,9 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import models
+from app.api.account import me_out
 from app.api.deps import SESSION_COOKIE, CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.limits import client_address, too_many_requests
-from app.api.schemas import LoginIn, LoginOut, RegisterIn, UserOut
+from app.api.schemas import LoginIn, LoginOut, MeOut, RegisterIn, UserOut
 from app.errors import Refusal
 from app.security import needs_rehash, new_token, token_digest
 from app.services import Services
@@ -112,6 +113,6 @@ async def logout(response: Response, login: CurrentLogin, session: DbSession,
     tasks.add_task(services.event_connections.sign_out, login.session_id)
 
 
-@router.get("/me", response_model=UserOut)
-async def me(user: CurrentUser) -> models.User:
-    return user
+@router.get("/me", response_model=MeOut)
+async def me(user: CurrentUser, services: ServicesDep) -> MeOut:
+    return me_out(user, services)

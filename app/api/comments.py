@@ -12,12 +12,12 @@ import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from sqlalchemy import select
 
-from app import comments, models
+from app import comment_notices, comments, models
 from app.api.access import require_access
-from app.api.deps import CurrentUser, DbSession
+from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import AnchorOut, CommentIn, CommentOut, CommentPatch, UserRef
 from app.errors import Refusal
 from app.permissions import Access, CommentAction
@@ -103,11 +103,15 @@ async def list_comments(document_id: str, user: CurrentUser,
              responses=_ERRORS | {422: {"description": "Not a thread of this document's "
                                                        "sections, or a bad anchor or body"}})
 async def create_comment(document_id: str, body: CommentIn, user: CurrentUser,
-                         session: DbSession) -> CommentOut:
+                         session: DbSession, services: ServicesDep,
+                         tasks: BackgroundTasks) -> CommentOut:
     """Start a thread on a section's text (a comment, or a suggested replacement) or reply to
-    one. The owner, editors (on every section) and reviewers may; the author is the caller."""
+    one. The owner, editors (on every section) and reviewers may; the author is the caller.
+    `mentions` (user ids) must be members who can read the text; they and the thread's author
+    are notified."""
     access = await require_access(session, user, document_id)
     with _translated():
+        mentioned = await comment_notices.check_mentions(session, access, body.mentions)
         if body.parent_id is not None:
             comment = await comments.create_reply(session, access, user.id,
                                                   parent_id=body.parent_id, body=body.body)
@@ -117,6 +121,8 @@ async def create_comment(document_id: str, body: CommentIn, user: CurrentUser,
                 session, access, user.id, section_id=body.section_id,
                 anchor=body.anchor.decoded(), quote=body.quote, body=body.body,
                 suggestion=body.suggestion)
+    await comment_notices.announce(session, services.settings, access, user, comment, mentioned)
+    tasks.add_task(services.wake_mail)
     return await _out(session, access, user, comment)
 
 

@@ -92,6 +92,64 @@ class UserOut(BaseModel):
     name: str
 
 
+class MeOut(UserOut):
+    """The signed-in user, with what the app needs to offer address verification."""
+
+    email_verified: bool
+    # Whether this server sends mail at all (verification and reset links need it).
+    mail_enabled: bool
+
+
+# A secret from a link (`app.links`): 43 characters as issued; bounded like every string.
+LinkToken = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class VerifyIn(InputModel):
+    token: LinkToken
+
+
+class ResetRequestIn(InputModel):
+    email: EmailStr
+
+
+class ResetIn(InputModel):
+    token: LinkToken
+    password: str = Field(min_length=8, max_length=1024)
+
+
+class SentOut(BaseModel):
+    detail: str
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: str
+    document_id: str | None
+    actor_id: str | None
+    text: str
+    path: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationMailIn(InputModel):
+    """Which kinds of notification also come by mail: only the kinds given change."""
+
+    invited: bool | None = None
+    invite_request: bool | None = None
+    reply: bool | None = None
+    mention: bool | None = None
+
+
+class NotificationMailOut(BaseModel):
+    invited: bool
+    invite_request: bool
+    reply: bool
+    mention: bool
+
+
 class LoginOut(BaseModel):
     token: str
     expires_at: datetime
@@ -191,6 +249,16 @@ class InvitationIn(InputModel):
     expires_at: datetime | None = None
 
 
+MailState = Literal["queued", "sent", "retrying", "failed"]
+
+
+class MailStatusOut(BaseModel):
+    status: MailState
+    attempts: int
+    error: str | None
+    sent_at: datetime | None
+
+
 class InvitationOut(BaseModel):
     id: str
     document_id: str
@@ -205,6 +273,17 @@ class InvitationOut(BaseModel):
     status: str
     created_at: datetime
     responded_at: datetime | None
+    # The owner's only: the invitation link, just after it was made (only its hash is kept),
+    # and what became of its mail (None: none was sent, the server has no SMTP).
+    link: str | None = None
+    link_expires_at: datetime | None = None
+    mail: MailStatusOut | None = None
+
+
+class InvitationAnswerIn(InputModel):
+    """Accepting or declining by the invitation's link: its secret proves the address."""
+
+    token: LinkToken | None = None
 
 
 class MemberOut(BaseModel):
@@ -383,6 +462,8 @@ class CommentIn(InputModel):
     body: str = Field(default="", max_length=MAX_BODY_CHARS)
     suggestion: str | None = Field(default=None, max_length=MAX_SUGGESTION_CHARS)
     parent_id: str | None = Field(default=None, max_length=36)
+    # Members mentioned in the body (their user ids; the body carries "@Name" for people).
+    mentions: list[Id] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _thread_or_reply(self) -> CommentIn:

@@ -9,14 +9,17 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from sqlalchemy import select
 
-from app import live, log_view, models
+from app import live, log_view, mail_texts, models, outbox
 from app.api.access import forbid, require_access, require_owner
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import (
+    InvitationAnswerIn,
     InvitationIn,
     InvitationOut,
     InviteRequestIn,
     InviteRequestOut,
+    MailState,
+    MailStatusOut,
     MemberOut,
     MemberPatch,
     SharingLogOut,
@@ -25,6 +28,8 @@ from app.api.schemas import (
     UserOut,
 )
 from app.errors import Refusal
+from app.links import issue_invitation_link, link_matches
+from app.notifications import Kind, notify
 from app.permissions import Access, Role, document_access
 from app.services import Services
 from app.sharing import (
@@ -34,6 +39,7 @@ from app.sharing import (
     decide_request,
     expire_stale_invitations,
     member_grant,
+    proves_address,
     record,
     record_invitation_step,
     remove_grant,
@@ -53,7 +59,8 @@ async def _users(session: DbSession, ids: set[str | None]) -> dict[str, models.U
         select(models.User).where(models.User.id.in_(wanted)))}
 
 
-async def _invitation_out(session: DbSession, invitation: models.Invitation) -> InvitationOut:
+async def _invitation_out(session: DbSession, invitation: models.Invitation, *,
+                          for_owner: bool = False, link: str | None = None) -> InvitationOut:
     document = await session.get(models.Document, invitation.document_id)
     inviter = await session.get(models.User, invitation.inviter_id)
     assert document is not None and inviter is not None
@@ -63,7 +70,49 @@ async def _invitation_out(session: DbSession, invitation: models.Invitation) -> 
         sections=invitation.sections, reason=invitation.reason, message=invitation.message,
         expires_at=invitation.expires_at, status=invitation.status,
         created_at=invitation.created_at, responded_at=invitation.responded_at,
+        link=link, link_expires_at=invitation.link_expires_at if for_owner else None,
+        mail=await _mail_status(session, invitation.id) if for_owner else None,
     )
+
+
+async def _mail_status(session: DbSession, invitation_id: str) -> MailStatusOut | None:
+    """What became of the invitation's latest mail, so the owner sees a failure."""
+    mail = await session.scalar(
+        select(models.OutgoingMail).where(models.OutgoingMail.invitation_id == invitation_id)
+        .order_by(models.OutgoingMail.created_at.desc()).limit(1))
+    if mail is None:
+        return None
+    state: MailState = ("sent" if mail.sent_at else "failed" if mail.gave_up_at
+                        else "retrying" if mail.last_error else "queued")
+    return MailStatusOut(status=state, attempts=mail.attempts, error=mail.last_error,
+                         sent_at=mail.sent_at)
+
+
+async def _send_out(session: DbSession, services: Services, tasks: BackgroundTasks,
+                    invitation: models.Invitation, inviter: models.User) -> str:
+    """Give a new invitation its link and, with SMTP configured, queue its mail (sent once
+    the request commits). The link is returned to the owner, to copy when no mail goes."""
+    settings = services.settings
+    link = issue_invitation_link(settings.link_base, invitation)
+    document = await session.get(models.Document, invitation.document_id)
+    assert document is not None and invitation.link_expires_at is not None
+    invitee = await session.scalar(
+        select(models.User).where(models.User.email == invitation.email))
+    if invitee is not None and proves_address(invitee, invitation.email):
+        # Its own mail (below) says it all: the inbox gets it, no second mail.
+        await notify(session, settings, recipient=invitee, kind=Kind.INVITED,
+                     text=f"{inviter.name} invites you to “{document.title}” as "
+                          f"{invitation.role}", path="#/", document_id=None,
+                     actor_id=inviter.id, mail=False)
+    if settings.sends_mail:
+        subject, body = mail_texts.invitation(
+            inviter=inviter.name, document_title=document.title, role=invitation.role,
+            reason=invitation.reason, message=invitation.message, link=link,
+            link_expires_at=invitation.link_expires_at)
+        outbox.queue(session, to_address=invitation.email, subject=subject, body=body,
+                     invitation_id=invitation.id)
+        tasks.add_task(services.wake_mail)
+    return link
 
 
 def _after_commit(tasks: BackgroundTasks, services: Services, document_id: str,
@@ -82,14 +131,35 @@ def _after_commit(tasks: BackgroundTasks, services: Services, document_id: str,
 @router.post("/documents/{document_id}/invitations", status_code=status.HTTP_201_CREATED,
              response_model=InvitationOut)
 async def invite(document_id: str, body: InvitationIn, user: CurrentUser,
-                 session: DbSession) -> InvitationOut:
+                 session: DbSession, services: ServicesDep,
+                 tasks: BackgroundTasks) -> InvitationOut:
     access = await require_owner(session, user, document_id)
     invitation = await create_invitation(
         session, access.document, user.id, email=body.email, role=body.role,
         sections=body.sections, reason=body.reason, message=body.message,
         expires_at=body.expires_at,
     )
-    return await _invitation_out(session, invitation)
+    link = await _send_out(session, services, tasks, invitation, user)
+    await session.flush()
+    return await _invitation_out(session, invitation, for_owner=True, link=link)
+
+
+@router.post("/documents/{document_id}/invitations/{invitation_id}/link",
+             response_model=InvitationOut)
+async def new_link(document_id: str, invitation_id: str, user: CurrentUser,
+                   session: DbSession, services: ServicesDep) -> InvitationOut:
+    """A fresh link for a pending invitation, to copy (the earlier link stops working):
+    only hashes are kept, so a link cannot be shown twice."""
+    await require_owner(session, user, document_id)
+    await expire_stale_invitations(session, document_id=document_id)
+    invitation = await session.get(models.Invitation, invitation_id)
+    if invitation is None or invitation.document_id != document_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
+    if invitation.status != PENDING:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"This invitation is {invitation.status}")
+    link = issue_invitation_link(services.settings.link_base, invitation)
+    await session.flush()
+    return await _invitation_out(session, invitation, for_owner=True, link=link)
 
 
 @router.get("/documents/{document_id}/invitations", response_model=list[InvitationOut])
@@ -100,7 +170,7 @@ async def document_invitations(document_id: str, user: CurrentUser,
     invitations = await session.scalars(
         select(models.Invitation).where(models.Invitation.document_id == document_id)
         .order_by(models.Invitation.created_at))
-    return [await _invitation_out(session, i) for i in invitations]
+    return [await _invitation_out(session, i, for_owner=True) for i in invitations]
 
 
 @router.delete("/documents/{document_id}/invitations/{invitation_id}",
@@ -123,7 +193,10 @@ async def withdraw(document_id: str, invitation_id: str, user: CurrentUser,
 
 @router.get("/invitations", response_model=list[InvitationOut])
 async def my_invitations(user: CurrentUser, session: DbSession) -> list[InvitationOut]:
-    """Pending invitations to my email, including those sent before I had an account."""
+    """Pending invitations to my address, including those sent before I had an account, once
+    I proved the address is mine (a verified address); until then, only links bring them."""
+    if not proves_address(user, user.email):
+        return []
     await expire_stale_invitations(session, email=user.email)
     invitations = await session.scalars(
         select(models.Invitation)
@@ -134,18 +207,33 @@ async def my_invitations(user: CurrentUser, session: DbSession) -> list[Invitati
     return [await _invitation_out(session, i) for i in invitations]
 
 
-async def _my_pending_invitation(session: DbSession, user: models.User,
-                                 invitation_id: str) -> models.Invitation:
+async def _my_pending_invitation(session: DbSession, user: models.User, invitation_id: str,
+                                 answer: InvitationAnswerIn | None) -> models.Invitation:
+    """The invitation, if the caller proves its address: by its link's secret, or by a
+    verified address. Anyone else gets the 404 of an invitation that does not exist."""
+    token = answer.token if answer is not None else None
     invitation = await session.get(models.Invitation, invitation_id)
     document = (await session.get(models.Document, invitation.document_id)
                 if invitation is not None else None)
-    if (invitation is None or invitation.email != user.email or document is None
-            or document.deleted_at is not None):
+    proved = invitation is not None and (
+        link_matches(invitation, token) if token is not None
+        else proves_address(user, invitation.email))
+    # A document in the trash is nowhere, its invitations with it.
+    if invitation is None or not proved or document is None or document.deleted_at is not None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Invitation not found")
-    await expire_stale_invitations(session, email=user.email)
+    await expire_stale_invitations(session, document_id=invitation.document_id)
+    if invitation.status == "accepted" and token is not None:
+        raise Refusal(status.HTTP_409_CONFLICT, "link-used-up",
+                      "This invitation link is used up: it was accepted already")
     if invitation.status != PENDING:
         raise Refusal(status.HTTP_409_CONFLICT, "already-settled",
                       f"This invitation is {invitation.status}")
+    if token is not None and invitation.link_expires_at is not None \
+            and invitation.link_expires_at <= utcnow():
+        raise Refusal(status.HTTP_409_CONFLICT, "link-expired",
+                      "This invitation link has expired: ask the owner for a new one")
+    if document.owner_id == user.id:
+        raise Refusal(status.HTTP_409_CONFLICT, "own-document", "You own this document")
     return invitation
 
 
@@ -157,8 +245,9 @@ async def _respond(session: DbSession, invitation: models.Invitation, user: mode
 
 
 @router.post("/invitations/{invitation_id}/accept", response_model=InvitationOut)
-async def accept(invitation_id: str, user: CurrentUser, session: DbSession) -> InvitationOut:
-    invitation = await _my_pending_invitation(session, user, invitation_id)
+async def accept(invitation_id: str, user: CurrentUser, session: DbSession,
+                 body: InvitationAnswerIn | None = None) -> InvitationOut:
+    invitation = await _my_pending_invitation(session, user, invitation_id, body)
     await _respond(session, invitation, user, "accepted")
     grant = await member_grant(session, invitation.document_id, user.id)
     if grant is None:
@@ -172,8 +261,9 @@ async def accept(invitation_id: str, user: CurrentUser, session: DbSession) -> I
 
 
 @router.post("/invitations/{invitation_id}/decline", response_model=InvitationOut)
-async def decline(invitation_id: str, user: CurrentUser, session: DbSession) -> InvitationOut:
-    invitation = await _my_pending_invitation(session, user, invitation_id)
+async def decline(invitation_id: str, user: CurrentUser, session: DbSession,
+                  body: InvitationAnswerIn | None = None) -> InvitationOut:
+    invitation = await _my_pending_invitation(session, user, invitation_id, body)
     await _respond(session, invitation, user, "declined")
     return await _invitation_out(session, invitation)
 
@@ -285,7 +375,8 @@ async def _request_out(session: DbSession, request: models.InviteRequest) -> Inv
 @router.post("/documents/{document_id}/invite-requests", status_code=status.HTTP_201_CREATED,
              response_model=InviteRequestOut)
 async def request_invite(document_id: str, body: InviteRequestIn, user: CurrentUser,
-                         session: DbSession) -> InviteRequestOut:
+                         session: DbSession, services: ServicesDep,
+                         tasks: BackgroundTasks) -> InviteRequestOut:
     access = await require_access(session, user, document_id)
     if not access.can_request_invite:
         raise forbid("Only editors can ask the owner to invite someone")
@@ -298,6 +389,13 @@ async def request_invite(document_id: str, body: InviteRequestIn, user: CurrentU
     record(session, document_id, "invite_requested", actor_id=user.id,
            subject_email=request.email, role=request.role, sections=sections,
            reason=request.reason, message=request.message)
+    owner = await session.get(models.User, access.document.owner_id)
+    assert owner is not None
+    await notify(session, services.settings, recipient=owner, kind=Kind.INVITE_REQUEST,
+                 text=f"{user.name} asks you to invite {request.email} to "
+                      f"“{access.document.title}” as {request.role}",
+                 path=f"#/d/{document_id}", document_id=document_id, actor_id=user.id)
+    tasks.add_task(services.wake_mail)
     return await _request_out(session, request)
 
 
@@ -327,7 +425,8 @@ async def _pending_request(session: DbSession, document_id: str,
 @router.post("/documents/{document_id}/invite-requests/{request_id}/approve",
              response_model=InviteRequestOut)
 async def approve_request(document_id: str, request_id: str, user: CurrentUser,
-                          session: DbSession) -> InviteRequestOut:
+                          session: DbSession, services: ServicesDep,
+                          tasks: BackgroundTasks) -> InviteRequestOut:
     access = await require_owner(session, user, document_id)
     request = await _pending_request(session, document_id, request_id)
     await decide_request(session, request, "approved")
@@ -338,6 +437,7 @@ async def approve_request(document_id: str, request_id: str, user: CurrentUser,
         session, access.document, user.id, email=request.email, role=request.role,
         sections=request.sections, reason=request.reason, message=request.message,
         expires_at=None)
+    await _send_out(session, services, tasks, invitation, user)
     request.invitation_id = invitation.id
     return await _request_out(session, request)
 

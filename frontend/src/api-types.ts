@@ -75,6 +75,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Verification
+         * @description Mail me a link that proves my address.
+         */
+        post: operations["send_verification_api_auth_verification_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify
+         * @description Open from the mailed link, signed in or not: the link alone proves the address.
+         */
+        post: operations["verify_api_auth_verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Reset
+         * @description The same answer whether the address has an account or not: it tells nobody who
+         *     does. Counted per client address, as registrations are.
+         */
+        post: operations["request_reset_api_auth_password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Password
+         * @description A new password, and every session, ticket and open socket of the account ends: whoever
+         *     held the old password is out. The link also proves the address.
+         */
+        post: operations["reset_password_api_auth_password_reset_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents": {
         parameters: {
             query?: never;
@@ -212,6 +294,8 @@ export interface paths {
          * Create Comment
          * @description Start a thread on a section's text (a comment, or a suggested replacement) or reply to
          *     one. The owner, editors (on every section) and reviewers may; the author is the caller.
+         *     `mentions` (user ids) must be members who can read the text; they and the thread's author
+         *     are notified.
          */
         post: operations["create_comment_api_documents__document_id__comments_post"];
         delete?: never;
@@ -343,6 +427,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/{document_id}/invitations/{invitation_id}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New Link
+         * @description A fresh link for a pending invitation, to copy (the earlier link stops working):
+         *     only hashes are kept, so a link cannot be shown twice.
+         */
+        post: operations["new_link_api_documents__document_id__invitations__invitation_id__link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{document_id}/invitations/{invitation_id}": {
         parameters: {
             query?: never;
@@ -369,7 +474,8 @@ export interface paths {
         };
         /**
          * My Invitations
-         * @description Pending invitations to my email, including those sent before I had an account.
+         * @description Pending invitations to my address, including those sent before I had an account, once
+         *     I proved the address is mine (a verified address); until then, only links bring them.
          */
         get: operations["my_invitations_api_invitations_get"];
         put?: never;
@@ -588,6 +694,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Notifications
+         * @description My latest notifications, newest first.
+         */
+        get: operations["my_notifications_api_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark Read */
+        post: operations["mark_read_api_notifications__notification_id__read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Mail Choices */
+        get: operations["mail_choices_api_notifications_mail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change Mail Choices
+         * @description Switch a kind's mail on or off; the inbox keeps every kind regardless.
+         */
+        patch: operations["change_mail_choices_api_notifications_mail_patch"];
+        trace?: never;
+    };
+    "/api/documents/{document_id}/mentionable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Mentionable
+         * @description Whom a comment here may mention: members who can read the text (never a `progress`
+         *     member). Asked by those who may comment.
+         */
+        get: operations["mentionable_api_documents__document_id__mentionable_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{document_id}/progress": {
         parameters: {
             query?: never;
@@ -715,6 +900,8 @@ export interface components {
             suggestion?: string | null;
             /** Parent Id */
             parent_id?: string | null;
+            /** Mentions */
+            mentions?: string[];
         };
         /** CommentOut */
         CommentOut: {
@@ -849,6 +1036,14 @@ export interface components {
             /** Search Indexed */
             search_indexed: number;
         };
+        /**
+         * InvitationAnswerIn
+         * @description Accepting or declining by the invitation's link: its secret proves the address.
+         */
+        InvitationAnswerIn: {
+            /** Token */
+            token?: string | null;
+        };
         /** InvitationIn */
         InvitationIn: {
             /**
@@ -903,6 +1098,11 @@ export interface components {
             created_at: string;
             /** Responded At */
             responded_at: string | null;
+            /** Link */
+            link?: string | null;
+            /** Link Expires At */
+            link_expires_at?: string | null;
+            mail?: components["schemas"]["MailStatusOut"] | null;
         };
         /** InviteRequestIn */
         InviteRequestIn: {
@@ -988,6 +1188,36 @@ export interface components {
             expires_at: string;
             user: components["schemas"]["UserOut"];
         };
+        /** MailStatusOut */
+        MailStatusOut: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "sent" | "retrying" | "failed";
+            /** Attempts */
+            attempts: number;
+            /** Error */
+            error: string | null;
+            /** Sent At */
+            sent_at: string | null;
+        };
+        /**
+         * MeOut
+         * @description The signed-in user, with what the app needs to offer address verification.
+         */
+        MeOut: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /** Email Verified */
+            email_verified: boolean;
+            /** Mail Enabled */
+            mail_enabled: boolean;
+        };
         /** MemberOut */
         MemberOut: {
             user: components["schemas"]["UserOut"];
@@ -1009,6 +1239,53 @@ export interface components {
             role?: ("editor" | "reviewer" | "viewer" | "progress") | null;
             /** Sections */
             sections?: string[] | null;
+        };
+        /**
+         * NotificationMailIn
+         * @description Which kinds of notification also come by mail: only the kinds given change.
+         */
+        NotificationMailIn: {
+            /** Invited */
+            invited?: boolean | null;
+            /** Invite Request */
+            invite_request?: boolean | null;
+            /** Reply */
+            reply?: boolean | null;
+            /** Mention */
+            mention?: boolean | null;
+        };
+        /** NotificationMailOut */
+        NotificationMailOut: {
+            /** Invited */
+            invited: boolean;
+            /** Invite Request */
+            invite_request: boolean;
+            /** Reply */
+            reply: boolean;
+            /** Mention */
+            mention: boolean;
+        };
+        /** NotificationOut */
+        NotificationOut: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Document Id */
+            document_id: string | null;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Text */
+            text: string;
+            /** Path */
+            path: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Read At */
+            read_at: string | null;
         };
         /** ProgressOut */
         ProgressOut: {
@@ -1044,6 +1321,21 @@ export interface components {
             password: string;
             /** Name */
             name: string;
+        };
+        /** ResetIn */
+        ResetIn: {
+            /** Token */
+            token: string;
+            /** Password */
+            password: string;
+        };
+        /** ResetRequestIn */
+        ResetRequestIn: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
         };
         /**
          * SearchHitOut
@@ -1142,6 +1434,11 @@ export interface components {
             overdue: boolean;
             /** Words */
             words: number | null;
+        };
+        /** SentOut */
+        SentOut: {
+            /** Detail */
+            detail: string;
         };
         /**
          * SharingEventOut
@@ -1264,6 +1561,11 @@ export interface components {
             /** Context */
             ctx?: Record<string, never>;
         };
+        /** VerifyIn */
+        VerifyIn: {
+            /** Token */
+            token: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1372,7 +1674,124 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["MeOut"];
+                };
+            };
+        };
+    };
+    send_verification_api_auth_verification_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SentOut"];
+                };
+            };
+        };
+    };
+    verify_api_auth_verify_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_reset_api_auth_password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetRequestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reset_password_api_auth_password_reset_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2187,6 +2606,38 @@ export interface operations {
             };
         };
     };
+    new_link_api_documents__document_id__invitations__invitation_id__link_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     withdraw_api_documents__document_id__invitations__invitation_id__delete: {
         parameters: {
             query?: never;
@@ -2246,7 +2697,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["InvitationAnswerIn"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -2277,7 +2732,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["InvitationAnswerIn"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -2630,6 +3089,141 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DocumentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_notifications_api_notifications_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationOut"][];
+                };
+            };
+        };
+    };
+    mark_read_api_notifications__notification_id__read_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    mail_choices_api_notifications_mail_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationMailOut"];
+                };
+            };
+        };
+    };
+    change_mail_choices_api_notifications_mail_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationMailIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationMailOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    mentionable_api_documents__document_id__mentionable_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"][];
                 };
             };
             /** @description Validation Error */

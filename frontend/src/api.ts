@@ -13,7 +13,9 @@ type Schemas = components["schemas"];
 /** `T` with the fields of `U` in place of its own. */
 type With<T, U> = Omit<T, keyof U> & U;
 
-export type User = Schemas["UserOut"];
+/** Someone; on GET /api/me also whether the address is proven and whether this server mails. */
+export type User = Schemas["UserOut"] &
+  Partial<Pick<Schemas["MeOut"], "email_verified" | "mail_enabled">>;
 export type InvitableRole = Schemas["InvitationIn"]["role"];
 export type Role = "owner" | InvitableRole;
 export type Reason = Schemas["InvitationIn"]["reason"];
@@ -34,6 +36,10 @@ export type SectionPatch = Schemas["SectionPatch"];
 export type Invitation = With<Schemas["InvitationOut"], { role: InvitableRole; reason: Reason }>;
 export type InvitationIn = Schemas["InvitationIn"];
 export type Member = With<Schemas["MemberOut"], { role: Role; reason: Reason | null }>;
+/** What became of an invitation's mail (the owner's only). */
+export type MailStatus = With<Schemas["MailStatusOut"], {
+  status: "queued" | "sent" | "retrying" | "failed";
+}>;
 
 /** A person in the sharing log: members other than the owner see no address of anyone who
  * is not a member now (`email` null), and not the invitee of an invitation nobody took up. */
@@ -176,6 +182,13 @@ export const register = (name: string, email: string, password: string): Promise
 export const login = (email: string, password: string): Promise<Schemas["LoginOut"]> =>
   api("POST", "/api/auth/login", { email, password });
 export const logout = (): Promise<void> => api<void>("POST", "/api/auth/logout");
+export const requestVerification = (): Promise<{ detail: string }> =>
+  api("POST", "/api/auth/verification");
+export const verifyEmail = (token: string): Promise<User> => api("POST", "/api/auth/verify", { token });
+export const requestPasswordReset = (email: string): Promise<{ detail: string }> =>
+  api("POST", "/api/auth/password-reset", { email });
+export const resetPassword = (token: string, password: string): Promise<void> =>
+  api("POST", "/api/auth/password-reset/confirm", { token, password });
 
 export const listDocuments = (): Promise<DocumentInfo[]> => api("GET", "/api/documents");
 export const createDocument = (title: string): Promise<DocumentInfo> =>
@@ -198,8 +211,8 @@ export const reorderSections = (id: string, sectionIds: string[]): Promise<Secti
   api("PUT", `${doc(id)}/sections/order`, { section_ids: sectionIds });
 
 export const myInvitations = (): Promise<Invitation[]> => api("GET", "/api/invitations");
-export const acceptInvitation = (invitationId: string): Promise<Invitation> =>
-  api("POST", `/api/invitations/${enc(invitationId)}/accept`);
+export const acceptInvitation = (invitationId: string, token?: string): Promise<Invitation> =>
+  api("POST", `/api/invitations/${enc(invitationId)}/accept`, token ? { token } : undefined);
 export const declineInvitation = (invitationId: string): Promise<Invitation> =>
   api("POST", `/api/invitations/${enc(invitationId)}/decline`);
 
@@ -209,6 +222,30 @@ export const invite = (id: string, body: InvitationIn): Promise<Invitation> =>
   api("POST", `${doc(id)}/invitations`, body);
 export const withdrawInvitation = (id: string, invitationId: string): Promise<void> =>
   api("DELETE", `${doc(id)}/invitations/${enc(invitationId)}`);
+/** A fresh link for a pending invitation; the earlier one stops working. */
+export const newInvitationLink = (id: string, invitationId: string): Promise<Invitation> =>
+  api("POST", `${doc(id)}/invitations/${enc(invitationId)}/link`);
+
+export type NotificationKind = "invited" | "invite_request" | "reply" | "mention";
+export interface AppNotification {
+  id: string;
+  kind: NotificationKind;
+  document_id: string | null;
+  actor_id: string | null;
+  text: string;
+  /** Where it leads in the web app (a hash route). */
+  path: string;
+  created_at: string;
+  read_at: string | null;
+}
+export type MailChoices = Record<NotificationKind, boolean>;
+export const myNotifications = (): Promise<AppNotification[]> => api("GET", "/api/notifications");
+export const markNotificationRead = (id: string): Promise<AppNotification> =>
+  api("POST", `/api/notifications/${enc(id)}/read`);
+export const mailChoices = (): Promise<MailChoices> => api("GET", "/api/notifications/mail");
+export const changeMailChoices = (choices: Partial<MailChoices>): Promise<MailChoices> =>
+  api("PATCH", "/api/notifications/mail", choices);
+export const mentionable = (id: string): Promise<User[]> => api("GET", `${doc(id)}/mentionable`);
 
 export const listMembers = (id: string): Promise<Member[]> => api("GET", `${doc(id)}/members`);
 export const changeMember = (

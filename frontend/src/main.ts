@@ -7,6 +7,7 @@ import { renderHome } from "./views/home";
 import { renderDocument } from "./views/document";
 import { renderTimelinePage } from "./views/timeline-view";
 import { renderProgressPage } from "./views/progress-view";
+import { INVITE_NOTICE, renderInvitePage, renderResetPage, renderVerifyPage } from "./views/mail-links";
 import type { AppContext } from "./context";
 import { parseRoute } from "./routes";
 import { live } from "./live";
@@ -78,11 +79,25 @@ async function route(options: { notice?: string } = {}): Promise<void> {
   teardown();
   renderAccount();
   document.title = "Widen";
+  const r = parseRoute(location.hash);
+  // A mailed link for an account works signed in or not.
+  if (r.name === "verify") {
+    await renderVerifyPage(mount, r.token, currentUser);
+    return;
+  }
+  if (r.name === "reset") {
+    renderResetPage(mount, r.token, () => {
+      currentUser = null;
+      history.replaceState(null, "", location.pathname + location.search);
+      void route({ notice: "Your password is changed, and you are signed out everywhere: sign in with the new one." });
+    });
+    return;
+  }
   if (!currentUser) {
     // One live channel per signed-in user: none while signed out.
     live.stop();
     renderAuth({
-      notice: options.notice ?? "",
+      notice: options.notice ?? (r.name === "invite" ? INVITE_NOTICE : ""),
       mount,
       signedIn: (user) => {
         currentUser = user;
@@ -106,7 +121,6 @@ async function route(options: { notice?: string } = {}): Promise<void> {
       void route({ notice: notice ?? "Your session ended — sign in again." });
     },
   };
-  const r = parseRoute(location.hash);
   switch (r.name) {
     case "home":
       await renderHome(ctx);
@@ -119,6 +133,9 @@ async function route(options: { notice?: string } = {}): Promise<void> {
       break;
     case "progress":
       await renderProgressPage(ctx, r.id);
+      break;
+    case "invite":
+      await renderInvitePage(ctx, r.id, r.token);
       break;
   }
 }

@@ -4,9 +4,25 @@ export type Route =
   | { name: "home" }
   | { name: "document"; id: string }
   | { name: "timeline"; id: string }
-  | { name: "progress"; id: string };
+  | { name: "progress"; id: string }
+  /** Links that arrive by mail: an invitation, an address to verify, a password to reset. */
+  | { name: "invite"; id: string; token: string }
+  | { name: "verify"; token: string }
+  | { name: "reset"; token: string };
+
+const SECRET = "([A-Za-z0-9_-]{1,128})";
+
+function parseMailLink(hash: string): Route | null {
+  const invite = new RegExp(`^#/invite/([0-9a-fA-F-]{1,64})/${SECRET}$`).exec(hash);
+  if (invite) return { name: "invite", id: invite[1], token: invite[2] };
+  const account = new RegExp(`^#/(verify|reset)/${SECRET}$`).exec(hash);
+  if (account) return { name: account[1] as "verify" | "reset", token: account[2] };
+  return null;
+}
 
 export function parseRoute(hash: string): Route {
+  const mailed = parseMailLink(hash);
+  if (mailed) return mailed;
   const match = /^#\/d\/([^/?#]+)(?:\/(timeline|progress))?\/?$/.exec(hash);
   if (!match) return { name: "home" };
   let id: string;

@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0009_search_index"
-down_revision: str | Sequence[str] | None = "0007_rejected_updates"
+down_revision: str | Sequence[str] | None = "0008_mail_links_verification"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -49,3 +49,17 @@ class Api:
         response = await self.http.post(f"/api/documents/{document_id}/ticket")
         assert response.status_code == 200, response.text
         return str(response.json()["ticket"])
+
+
+def link_token(invitation: dict[str, Any]) -> str:
+    """The secret of an invitation's link, as the owner got it in the invitation's answer."""
+    link = str(invitation["link"])
+    prefix = f"/#/invite/{invitation['id']}/"
+    assert prefix in link, link
+    return link.split(prefix, 1)[1]
+
+
+def by_link(invitation: dict[str, Any]) -> dict[str, str]:
+    """The body that accepts (or declines) an invitation by its link: what proves the
+    invitee holds the invited address."""
+    return {"token": link_token(invitation)}

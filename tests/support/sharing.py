@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pycrdt import XmlFragment, XmlText
 
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
 
@@ -55,6 +55,7 @@ async def share(server: ServerProcess, owner: Api, member: Api, role: str,
         body["sections"] = [ids[0]]
     response = await owner.http.post(f"/api/documents/{document_id}/invitations", json=body)
     assert response.status_code == 201, response.text
-    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept")
+    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept",
+                                      json=by_link(response.json()))
     assert accepted.status_code == 200, accepted.text
     return Shared(document_id, roots[0], roots[1], owner_client)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app import models
 from app.security import token_digest
 from app.timeutil import utcnow
-from tests.support.api import PASSWORD
+from tests.support.api import PASSWORD, by_link
 from tests.support.server import ServerProcess
 
 # The member roles of a world, as (role, scoped to section A?). "bystander" is a plain viewer
@@ -130,19 +130,21 @@ class Cast:
         return login
 
     async def invite(self, document_id: str, email: str, role: str = "viewer",
-                     sections: list[str] | None = None) -> str:
+                     sections: list[str] | None = None) -> tuple[str, str]:
+        """The invitation's id and its link's secret."""
         body: dict[str, Any] = {"email": email, "role": role, "reason": "help"}
         if sections is not None:
             body["sections"] = sections
         invitation = await self.expect(self.owner, "POST",
                                        f"/api/documents/{document_id}/invitations", 201, body)
-        return str(invitation["id"])
+        return str(invitation["id"]), by_link(invitation)["token"]
 
     async def add_member(self, document_id: str, name: str, role: str,
                          sections: list[str] | None = None) -> None:
         person = self.people[name]
-        invitation_id = await self.invite(document_id, person.email, role, sections)
-        await self.expect(person, "POST", f"/api/invitations/{invitation_id}/accept", 200)
+        invitation_id, token = await self.invite(document_id, person.email, role, sections)
+        await self.expect(person, "POST", f"/api/invitations/{invitation_id}/accept", 200,
+                          {"token": token})
 
     async def add_section(self, document_id: str, title: str) -> str:
         section = await self.expect(self.owner, "POST", f"/api/documents/{document_id}/sections",
@@ -160,7 +162,7 @@ class Cast:
         for name in members:
             role, scoped = MEMBER_ROLES[name]
             await self.add_member(document_id, name, role, [section_a] if scoped else None)
-        pending = await self.invite(document_id, outsider_email(), "reviewer")
+        pending, _ = await self.invite(document_id, outsider_email(), "reviewer")
         return World(document_id, section_a, section_b, pending)
 
     async def invite_request(self, document_id: str, requester: str = "editor") -> str:

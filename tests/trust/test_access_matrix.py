@@ -40,7 +40,7 @@ from starlette.routing import Mount
 from app.api.deps import SESSION_COOKIE, get_current_login
 from app.main import create_app
 from app.settings import Settings
-from tests.support.api import PASSWORD
+from tests.support.api import PASSWORD, by_link
 from tests.support.world import (
     MEMBER_ROLES,
     Cast,
@@ -69,21 +69,33 @@ GET    /api/health                               200  200  200  200  200  200  2
 POST   /api/auth/register                        201  201  201  201  201  201  201  201  201  201
 POST   /api/auth/login                           200  200  200  200  200  200  200  200  200  200
 POST   /api/auth/logout                          401  401  401  204  204  204  204  204  204  204
+POST   /api/auth/verification                    401  401  401  409  409  409  409  409  409  409
+POST   /api/auth/verify                          400  400  400  400  400  400  400  400  400  400
+POST   /api/auth/password-reset                  409  409  409  409  409  409  409  409  409  409
+POST   /api/auth/password-reset/confirm          400  400  400  400  400  400  400  400  400  400
 GET    /api/me                                   401  401  401  200  200  200  200  200  200  200
 POST   /api/documents                            401  401  401  201  201  201  201  201  201  201
 GET    /api/documents                            401  401  401  200  200  200  200  200  200  200
 GET    /api/invitations                          401  401  401  200  200  200  200  200  200  200
-POST   /api/invitations/{invitation_id}/accept [own]
+POST   /api/invitations/{invitation_id}/accept [own, by its link]
                                                  401  401  401  200  200  200  200  200  200  200
+POST   /api/invitations/{invitation_id}/accept [own address, unverified, no link]
+                                                 401  401  401  404  404  404  404  404  404  404
 POST   /api/invitations/{invitation_id}/accept [someone else's]
                                                  401  401  401  404  404  404  404  404  404  404
-POST   /api/invitations/{invitation_id}/decline [own]
+POST   /api/invitations/{invitation_id}/decline [own, by its link]
                                                  401  401  401  200  200  200  200  200  200  200
 POST   /api/invitations/{invitation_id}/decline [someone else's]
                                                  401  401  401  404  404  404  404  404  404  404
 GET    /api/progress                             401  401  401  200  200  200  200  200  200  200
 GET    /api/trash                                401  401  401  200  200  200  200  200  200  200
 GET    /api/search                               401  401  401  200  200  200  200  200  200  200
+GET    /api/notifications                        401  401  401  200  200  200  200  200  200  200
+POST   /api/notifications/{notification_id}/read [the owner's]
+                                                 401  401  401  404  200  404  404  404  404  404
+GET    /api/notifications/mail                   401  401  401  200  200  200  200  200  200  200
+PATCH  /api/notifications/mail                   401  401  401  200  200  200  200  200  200  200
+GET    D/mentionable                             401  401  401  404  200  200  200  200  403  403
 GET    D                                         401  401  401  404  200  200  200  200  200  200
 GET    D [in the trash]                          401  401  401  404  404  404  404  404  404  404
 POST   D/restore [in the trash]                  401  401  401  404  200  404  404  404  404  404
@@ -101,6 +113,7 @@ DELETE D/sections/{section_id}                   401  401  401  404  204  204  4
 POST   D/invitations                             401  401  401  404  201  403  403  403  403  403
 GET    D/invitations                             401  401  401  404  200  403  403  403  403  403
 DELETE D/invitations/{invitation_id}             401  401  401  404  204  403  403  403  403  403
+POST   D/invitations/{invitation_id}/link        401  401  401  404  200  403  403  403  403  403
 GET    D/members                                 401  401  401  404  200  200  200  200  200  200
 PATCH  D/members/{member_id} [someone else]      401  401  401  404  200  403  403  403  403  403
 PATCH  D/members/{member_id} [own grant]         401  401  401  404  404  403  403  403  403  403
@@ -130,6 +143,12 @@ WS     /ws/events                                4401 4401 4401 open open open o
 # - owner, invite-requests: asking is how editors widen; the owner invites directly (403);
 # - a document in the trash exists for nobody, its owner included, except to be restored by
 #   the owner; restoring one that is not deleted is an owner's action (403), and a conflict;
+# - an invitation reaches only who proves its address: by its link, or a verified address;
+#   these accounts never verified theirs, so without the link it does not exist for them (404);
+# - a notification is its recipient's alone: anyone else gets the 404 of a missing one;
+# - whom a comment may mention is asked by those who may comment (viewers and progress: 403);
+# - verification and password reset need mail: the matrix's server has none (409); a made-up
+#   link's secret is refused (400), whoever sends it;
 # - progress, sections and invite-requests lists: metadata, no text (200);
 # - comments quote the text: progress members get 403 on every comment route; a section editor
 #   comments everywhere and decides (accept, reject, resolve, reopen) in its own section A, where
@@ -151,6 +170,9 @@ PUBLIC = {
     "GET /api/health": "for load balancers; tells nothing of anyone's documents",
     "POST /api/auth/register": "how an account begins",
     "POST /api/auth/login": "how a session begins",
+    "POST /api/auth/verify": "the mailed link alone proves the address, from any browser",
+    "POST /api/auth/password-reset": "whoever lost their password has no session",
+    "POST /api/auth/password-reset/confirm": "the mailed link's secret is the credential",
     # Browsers send the cookie, other clients a ticket: `app.ws._admit` reads both itself,
     # and the WS line of the table checks it for every caller.
     "WS /ws/{document_id}": "authenticates in app.ws._admit (ticket or cookie)",
@@ -385,6 +407,29 @@ async def _login(cell: Cell) -> Call:
     return Call({}, {"email": cell.cast.owner.email, "password": PASSWORD})
 
 
+async def _made_up_link(cell: Cell) -> Call:
+    return Call({}, {"token": "a-secret-nobody-was-ever-sent"})
+
+
+async def _made_up_reset(cell: Cell) -> Call:
+    return Call({}, {"token": "a-secret-nobody-was-ever-sent", "password": "new password 1"})
+
+
+async def _reset_request(cell: Cell) -> Call:
+    return Call({}, {"email": cell.identity.email})
+
+
+async def _owners_notification(cell: Cell) -> Call:
+    """A fresh invite request by the editor notifies the owner: that notification's id."""
+    await cell.cast.invite_request(cell.matrix.world.document_id)
+    inbox = await cell.cast.expect(cell.cast.owner, "GET", "/api/notifications", 200)
+    return Call({"notification_id": str(inbox[0]["id"])})
+
+
+async def _mail_choice(cell: Cell) -> Call:
+    return Call({}, {"reply": False})
+
+
 async def _logout(cell: Cell) -> Call:
     """A signed-in caller signs out a login of its own, so its session outlives the cell."""
     person = cell.person
@@ -393,10 +438,10 @@ async def _logout(cell: Cell) -> Call:
     return Call({}, person=await cell.cast.log_in(person))
 
 
-def _invitation_to(own: bool) -> Prepare:
+def _invitation_to(own: bool, link: bool = True) -> Prepare:
     async def prepare(cell: Cell) -> Call:
         """A fresh document of the host's, with an invitation to the caller's address (or to
-        somebody else's)."""
+        somebody else's), answered with its link's secret (only if `link` and `own`)."""
         host = cell.cast.people["host"]
         document = await cell.cast.expect(host, "POST", "/api/documents", 201,
                                           {"title": "Elsewhere"})
@@ -404,7 +449,8 @@ def _invitation_to(own: bool) -> Prepare:
         invitation = await cell.cast.expect(
             host, "POST", f"/api/documents/{document['id']}/invitations", 201,
             {"email": email, "role": "viewer", "reason": "review"})
-        return Call({"invitation_id": str(invitation["id"])})
+        body = by_link(invitation) if own and link else None
+        return Call({"invitation_id": str(invitation["id"])}, body)
     return prepare
 
 
@@ -438,7 +484,7 @@ async def _new_section(cell: Cell) -> Call:
 
 async def _new_invitation(cell: Cell) -> Call:
     document_id = cell.matrix.world.document_id
-    invitation_id = await cell.cast.invite(document_id, outsider_email())
+    invitation_id, _ = await cell.cast.invite(document_id, outsider_email())
     return Call({"document_id": document_id, "invitation_id": invitation_id}, nested_ids=True)
 
 
@@ -500,9 +546,16 @@ PREPARE: dict[str, Prepare] = {
     "POST /api/documents": _on_document(body=lambda: {"title": "Mine"}),
     # Every signed-in caller may search; what each finds is tests/test_search.py's concern.
     "GET /api/search": _searching,
-    "POST /api/invitations/{invitation_id}/accept [own]": _invitation_to(own=True),
+    "POST /api/auth/verify": _made_up_link,
+    "POST /api/notifications/{notification_id}/read [the owner's]": _owners_notification,
+    "PATCH /api/notifications/mail": _mail_choice,
+    "POST /api/auth/password-reset": _reset_request,
+    "POST /api/auth/password-reset/confirm": _made_up_reset,
+    "POST /api/invitations/{invitation_id}/accept [own, by its link]": _invitation_to(own=True),
+    "POST /api/invitations/{invitation_id}/accept [own address, unverified, no link]":
+        _invitation_to(own=True, link=False),
     "POST /api/invitations/{invitation_id}/accept [someone else's]": _invitation_to(own=False),
-    "POST /api/invitations/{invitation_id}/decline [own]": _invitation_to(own=True),
+    "POST /api/invitations/{invitation_id}/decline [own, by its link]": _invitation_to(own=True),
     "POST /api/invitations/{invitation_id}/decline [someone else's]": _invitation_to(own=False),
     f"PATCH {DOC}": _on_document(body=lambda: {"title": "Quarterly report, revised"}),
     f"DELETE {DOC}": _on_document(fresh=True),
@@ -517,6 +570,7 @@ PREPARE: dict[str, Prepare] = {
     f"POST {DOC}/invitations": _on_document(body=lambda: {
         "email": outsider_email(), "role": "viewer", "reason": "review"}),
     f"DELETE {DOC}/invitations/{{invitation_id}}": _new_invitation,
+    f"POST {DOC}/invitations/{{invitation_id}}/link": _new_invitation,
     f"PATCH {DOC}/members/{{member_id}} [someone else]": _member("bystander", {"role": "reviewer"}),
     f"PATCH {DOC}/members/{{member_id}} [own grant]": _member("self", {"role": "editor"}),
     f"DELETE {DOC}/members/{{member_id}} [someone else]": _member("bystander"),

@@ -19,7 +19,7 @@ import pytest
 from pycrdt import Map, XmlFragment, XmlText
 
 from crdt.protocol import create_permission_denied_message
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
 
@@ -55,7 +55,8 @@ async def _join(owner: Api, doc: Doc, member: Api, role: str, **extra: Any) -> N
     response = await owner.http.post(f"/api/documents/{doc.id}/invitations", json={
         "email": member.user["email"], "role": role, "reason": "review", **extra})
     assert response.status_code == 201, response.text
-    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept")
+    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept",
+                                      json=by_link(response.json()))
     assert accepted.status_code == 200, accepted.text
 
 

@@ -41,7 +41,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crdt.schema import doc_clients, doc_updates
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.wire import RecordingClient
 
@@ -190,7 +190,8 @@ async def _round(number: int, server: ServerProcess, apis: list[Api],
                 "email": member.user["email"], "role": "editor", "reason": "help"})
             assert response.status_code == 201, response.text
             accepted = await member.http.post(
-                f"/api/invitations/{response.json()['id']}/accept")
+                f"/api/invitations/{response.json()['id']}/accept",
+                json=by_link(response.json()))
             assert accepted.status_code == 200, accepted.text
     typists = []
     for index in range(rng.randint(6, 10)):
@@ -382,7 +383,8 @@ async def test_what_a_member_saw_survives_a_kill_and_unsaved_edits_resync(
         response = await alice.http.post(f"/api/documents/{document_id}/invitations", json={
             "email": bob.user["email"], "role": "editor", "reason": "help"})
         assert response.status_code == 201, response.text
-        accepted = await bob.http.post(f"/api/invitations/{response.json()['id']}/accept")
+        accepted = await bob.http.post(f"/api/invitations/{response.json()['id']}/accept",
+                                       json=by_link(response.json()))
         assert accepted.status_code == 200, accepted.text
         a = await _connect(server, alice, document_id)
         b = await _connect(server, bob, document_id)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from tests.support.api import PASSWORD, Api
+from tests.support.api import PASSWORD, Api, by_link
 from tests.support.server import ServerProcess
 
 EVIL = "http://evil.example"
@@ -81,8 +81,8 @@ async def test_body_less_cross_site_requests_are_refused_with_the_cookie(
         _refused(response)
 
     # Nothing happened: the invitation waits, the document is whole, the sessions live.
-    inbox = (await bob.http.get("/api/invitations")).json()
-    assert [(i["id"], i["status"]) for i in inbox] == [(invitation["id"], "pending")]
+    pending = (await alice.http.get(f"{base}/invitations")).json()
+    assert [(i["id"], i["status"]) for i in pending] == [(invitation["id"], "pending")]
     assert (await alice.http.get(base)).json()["title"] == "Plans"
     assert (await alice_browser.get("/api/me")).status_code == 200
 
@@ -91,7 +91,8 @@ async def test_body_less_cross_site_requests_are_refused_with_the_cookie(
 
     # From the app's own origin, or as a browser that says "same-origin", it works.
     own = {"Origin": live_server.base_url}
-    response = await bob_browser.post(f"/api/invitations/{invitation['id']}/accept", headers=own)
+    response = await bob_browser.post(f"/api/invitations/{invitation['id']}/accept", headers=own,
+                                      json=by_link(invitation))
     assert response.status_code == 200, response.text
     response = await alice_browser.post("/api/auth/logout",
                                         headers={"Sec-Fetch-Site": "same-origin"})

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crdt.schema import KIND_UPDATE, doc_updates
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.hostile import nested_any_update
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
@@ -181,7 +181,8 @@ async def test_a_deleted_sections_text_leaves_the_document_and_stays_out(
     carol = await make_api().sign_up("Carol")
     invited = await alice.http.post(f"/api/documents/{shared.document_id}/invitations", json={
         "email": carol.user["email"], "role": "viewer", "reason": "review"})
-    await carol.http.post(f"/api/invitations/{invited.json()['id']}/accept")
+    await carol.http.post(f"/api/invitations/{invited.json()['id']}/accept",
+                          json=by_link(invited.json()))
     newcomer = await connect(live_server, carol, shared.document_id)
     assert text_of(newcomer, shared.section_b) == ""
     assert b"bravo" not in newcomer.doc.get_update()

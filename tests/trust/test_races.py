@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 
 Json = dict[str, Any]
 
@@ -31,7 +31,8 @@ async def _invite(owner: Api, document_id: str, email: str, role: str = "editor"
 
 async def _member(owner: Api, document_id: str, member: Api, role: str = "editor") -> None:
     invitation = await _invite(owner, document_id, member.user["email"], role)
-    response = await member.http.post(f"/api/invitations/{invitation['id']}/accept")
+    response = await member.http.post(f"/api/invitations/{invitation['id']}/accept",
+                                      json=by_link(invitation))
     assert response.status_code == 200, response.text
 
 
@@ -51,7 +52,8 @@ async def test_concurrent_answers_to_one_invitation_count_once(
     document_id = await alice.create_document("Race")
     invitation = await _invite(alice, document_id, bob.user["email"])
     accept = f"/api/invitations/{invitation['id']}/accept"
-    responses = await asyncio.gather(*(bob.http.post(accept) for _ in range(5)))
+    responses = await asyncio.gather(*(bob.http.post(accept, json=by_link(invitation))
+                                       for _ in range(5)))
     assert _statuses(responses) == [200, 409, 409, 409, 409], [r.text for r in responses]
     assert (await _kinds(alice, document_id))["accepted"] == 1
 
@@ -60,9 +62,10 @@ async def test_concurrent_answers_to_one_invitation_count_once(
     invitation = await _invite(alice, document_id, carol.user["email"], "viewer")
     base = f"/api/invitations/{invitation['id']}"
     responses = await asyncio.gather(
-        carol.http.post(f"{base}/accept"), carol.http.post(f"{base}/decline"),
+        carol.http.post(f"{base}/accept", json=by_link(invitation)),
+        carol.http.post(f"{base}/decline", json=by_link(invitation)),
         alice.http.delete(f"/api/documents/{document_id}/invitations/{invitation['id']}"),
-        carol.http.post(f"{base}/accept"))
+        carol.http.post(f"{base}/accept", json=by_link(invitation)))
     assert sum(r.status_code in (200, 204) for r in responses) == 1, [r.text for r in responses]
     assert sorted(r.status_code for r in responses if r.status_code not in (200, 204)) == [
         409, 409, 409]

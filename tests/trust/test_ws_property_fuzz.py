@@ -63,7 +63,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import HypothesisDeprecationWarning
 from pycrdt import Array, Doc, Map, Text, XmlFragment
 
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.wire import (
     RawConnection,
@@ -299,7 +299,8 @@ async def _invite(owner: Api, member: Api, document_id: str) -> None:
     response = await owner.http.post(f"/api/documents/{document_id}/invitations", json={
         "email": member.user["email"], "role": "editor", "reason": "help"})
     assert response.status_code == 201, response.text
-    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept")
+    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept",
+                                      json=by_link(response.json()))
     assert accepted.status_code == 200, accepted.text
 
 

@@ -1,5 +1,5 @@
-import { ApiError, getMe, login, register, type User } from "../api";
-import { errorText, h, setMessage } from "../dom";
+import { ApiError, getMe, login, register, requestPasswordReset, type User } from "../api";
+import { button, errorText, h, setMessage } from "../dom";
 import { icon } from "../icons";
 import { waitText } from "../labels";
 
@@ -78,6 +78,33 @@ export function renderAuth(options: AuthOptions): void {
     }
   });
 
+  // --- forgotten password: a link by mail (a server without mail says so)
+  const resetEmail = field("reset-email", "Email", { type: "email", required: true, autocomplete: "username" });
+  const resetResult = h("p", { class: "alert alert-info", role: "status", id: "reset-result" });
+  resetResult.hidden = true;
+  const resetButton = h("button", { type: "submit", class: "btn btn-block" }, "Mail me a link");
+  const resetForm = h("form", { id: "reset-request-form", class: "auth-form" }, resetEmail.wrapper, resetResult, resetButton);
+  resetForm.hidden = true;
+  const forgot = button("Forgot your password?", { class: "btn btn-link", "aria-expanded": "false", "aria-controls": "reset-request-form" }, () => {
+    resetForm.hidden = !resetForm.hidden;
+    forgot.setAttribute("aria-expanded", String(!resetForm.hidden));
+    if (!resetForm.hidden) {
+      resetEmail.input.value = signinEmail.input.value;
+      resetEmail.input.focus();
+    }
+  });
+  resetForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    resetButton.disabled = true;
+    try {
+      setMessage(resetResult, (await requestPasswordReset(resetEmail.input.value.trim())).detail);
+    } catch (error) {
+      setMessage(resetResult, errorText(error));
+    } finally {
+      resetButton.disabled = false;
+    }
+  });
+
   // --- sign up
   const signupName = field("signup-name", "Name", { type: "text", required: true, autocomplete: "name", maxlength: 200 });
   const signupEmail = field("signup-email", "Email", { type: "email", required: true, autocomplete: "email" });
@@ -147,7 +174,7 @@ export function renderAuth(options: AuthOptions): void {
       "div",
       { class: "auth-cards" },
       notice,
-      h("div", { class: "card" }, signinForm),
+      h("div", { class: "card" }, signinForm, forgot, resetForm),
       h("div", { class: "card" }, signupForm),
     ),
   );

@@ -12,6 +12,7 @@ import {
   type Invitation,
   type Progress,
   type TrashedDocument,
+  type User,
 } from "../api";
 import type { AppContext } from "../context";
 import { button, errorText, h, setMessage, toast } from "../dom";
@@ -23,6 +24,8 @@ import { docHref, progressHref, timelineHref } from "../routes";
 import { trashPanel } from "./trash";
 import { filterDocuments, sortDocuments } from "../doclist";
 import { listControls, searchPanel } from "./search";
+import { verifyBanner } from "./verify-banner";
+import { notificationsPanel } from "./notifications-panel";
 
 interface HomeData {
   documents: DocumentInfo[];
@@ -30,15 +33,17 @@ interface HomeData {
   progress: Map<string, Progress>;
   memberCounts: Map<string, number>;
   trash: TrashedDocument[];
+  notifications: HTMLElement;
 }
 
 /** Documents, invitations, the trash and who shares what; progress (word counts, slower)
  *  comes apart, so a change to the first shows without waiting for the second. */
-async function load(progress: Map<string, Progress>): Promise<HomeData> {
-  const [documents, invitations, trash] = await Promise.all([
+async function load(progress: Map<string, Progress>, user: User): Promise<HomeData> {
+  const [documents, invitations, trash, notifications] = await Promise.all([
     listDocuments(),
     myInvitations(),
     listTrash(),
+    notificationsPanel(user),
   ]);
   // A document of mine is a private draft while nobody else has a grant on it.
   // (GET /api/documents does not say so; ask each owned document's member list.)
@@ -52,6 +57,7 @@ async function load(progress: Map<string, Progress>): Promise<HomeData> {
     progress,
     memberCounts: new Map(owned.map((d, i) => [d.id, counts[i]])),
     trash,
+    notifications,
   };
 }
 
@@ -280,7 +286,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
   const refresh = async (): Promise<void> => {
     let data: HomeData;
     try {
-      data = await load(progress);
+      data = await load(progress, ctx.user);
     } catch (error) {
       if (!ctx.alive()) return;
       mainCol.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, `Could not load your documents: ${errorText(error)}`));
@@ -343,7 +349,10 @@ export async function renderHome(ctx: AppContext): Promise<void> {
       listSection("shared-by-me-heading", "Shared by me", "Yours, with people you invited.", sharedByMe.map(card), "You have not shared a document yet."),
       listSection("shared-heading", "Shared with me", "Documents others invited you to.", sharedWithMe.map(card), "Nothing shared with you yet."),
     );
-    sideCol.replaceChildren(inbox, follow, trashPanel(data.trash, () => void refresh()));
+    sideCol.replaceChildren(
+      ...[verifyBanner(ctx.user), inbox, data.notifications, follow, trashPanel(data.trash, () => void refresh())]
+        .filter((el): el is HTMLElement => el !== null),
+    );
   };
   // Titles, who shares what (the "Private" / "Shared with" line), invitations and progress
   // change elsewhere: the live channel says when.

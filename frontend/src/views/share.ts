@@ -1,7 +1,9 @@
 /**
  * The share dialog (owners only): invite by email with a role, a scope (editors), a reason and
  * a message; see members and pending invitations; change a member's role or scope; revoke;
- * hand ownership to a member; withdraw an invitation; answer editors' invite requests.
+ * hand ownership to a member; withdraw an invitation; copy an invitation's link (the way it
+ * travels when the server sends no mail) and see when its mail could not be delivered; answer
+ * editors' invite requests.
  */
 
 import {
@@ -10,11 +12,13 @@ import {
   invite,
   inviteRequests,
   listMembers,
+  newInvitationLink,
   removeMember,
   transferOwnership,
   withdrawInvitation,
   type InvitableRole,
   type Invitation,
+  type MailStatus,
   type Member,
   type Reason,
   type Section,
@@ -43,6 +47,35 @@ function sectionPicker(name: string, sections: Section[], selected: string[] | n
     el: h("div", { class: "check-list" }, ...boxes.map((b) => b.el)),
     value: () => boxes.filter((b) => b.input.checked).map((b) => b.input.value),
   };
+}
+
+/** What became of an invitation's mail, in words; a failure is an alert the owner sees. */
+function mailLine(mail: MailStatus | null | undefined): HTMLElement | null {
+  if (!mail) return null;
+  if (mail.status === "sent") return h("div", { class: "muted small mail-status", "data-mail-status": "sent" }, "Mail delivered");
+  if (mail.status === "queued") return h("div", { class: "muted small mail-status", "data-mail-status": "queued" }, "Mail on its way…");
+  const what = mail.status === "failed" ? "Mail could not be delivered; no more tries." : "Mail not delivered yet; trying again.";
+  return h(
+    "div",
+    { class: "alert alert-error small mail-status", role: "alert", "data-mail-status": mail.status },
+    `${what} Use “New link” to pass it on another way.`,
+    mail.error ? h("small", { class: "mail-error" }, mail.error) : null,
+  );
+}
+
+/** A link to copy: only its hash is kept on the server, so it is shown when made. */
+function linkPanel(link: string, note: string): HTMLElement {
+  const field = h("input", { class: "input", id: "invite-link", readonly: true, value: link, "aria-label": "Invitation link" });
+  const copy = button("Copy link", { class: "btn btn-sm", id: "copy-invite-link" }, async () => {
+    field.select();
+    try {
+      await navigator.clipboard.writeText(link);
+      toast("Link copied.");
+    } catch {
+      toast("Select the link and copy it yourself.", "error");
+    }
+  });
+  return h("div", { class: "invite-link-panel", id: "invite-link-panel" }, h("p", { class: "small" }, note), h("div", { class: "row nowrap" }, field, copy));
 }
 
 export function openShareDialog(options: ShareOptions): void {
@@ -101,6 +134,10 @@ export function openShareDialog(options: ShareOptions): void {
   const message = h("textarea", { id: "invite-message", class: "input", rows: 2, maxlength: 2000, placeholder: "e.g. Could you write the methods part? You know the protocol best." });
   const formError = h("p", { class: "alert alert-error", role: "alert", id: "invite-error" });
   formError.hidden = true;
+  const linkSlot = h("div", { class: "invite-link-slot", "aria-live": "polite" });
+  const showLink = (link: string | null | undefined, note: string): void => {
+    linkSlot.replaceChildren(...(link ? [linkPanel(link, note)] : []));
+  };
   const submit = h("button", { type: "submit", class: "btn btn-primary", id: "invite-submit" }, icon("mail", 16), "Send invitation");
   const form = h(
     "form",
@@ -113,6 +150,7 @@ export function openShareDialog(options: ShareOptions): void {
     h("div", { class: "field" }, h("label", { for: "invite-message" }, "Message ", h("span", { class: "muted" }, "(optional)")), message),
     formError,
     h("div", { class: "row end" }, submit),
+    linkSlot,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -140,14 +178,15 @@ export function openShareDialog(options: ShareOptions): void {
     }
     submit.disabled = true;
     try {
-      await invite(documentId, {
+      const created = await invite(documentId, {
         email: address,
         role: chosenRole,
         sections: scope,
         reason,
         message: message.value.trim() || null,
       });
-      toast(`Invitation sent to ${address}.`);
+      const mailed = Boolean(created.mail);
+      toast(mailed ? `Invitation mailed to ${address}.` : `Invitation to ${address} made: copy its link.`);
       form.reset();
       body.scrollTop = 0;
       scopeAll.checked = true;
@@ -155,6 +194,12 @@ export function openShareDialog(options: ShareOptions): void {
       syncScope();
       options.onChanged();
       await refreshLists();
+      showLink(
+        created.link,
+        mailed
+          ? `A mail with this link is on its way to ${address}. It works once; only they should get it.`
+          : `This server sends no mail: send this link to ${address} yourself. It works once, for whoever opens it.`,
+      );
       email.focus();
     } catch (error) {
       setMessage(formError, errorText(error));
@@ -294,6 +339,17 @@ export function openShareDialog(options: ShareOptions): void {
         withdraw.disabled = false;
       }
     });
+    const copyLink = button("New link", { class: "btn btn-ghost btn-sm", "aria-label": `A new link for the invitation to ${inv.email}` }, async () => {
+      copyLink.disabled = true;
+      try {
+        const renewed = await newInvitationLink(documentId, inv.id);
+        showLink(renewed.link, `A new link for ${inv.email}; any earlier link no longer works.`);
+      } catch (error) {
+        toast(errorText(error), "error");
+      } finally {
+        copyLink.disabled = false;
+      }
+    });
     const scope = scopeText(inv.role, inv.sections);
     return h(
       "li",
@@ -304,11 +360,16 @@ export function openShareDialog(options: ShareOptions): void {
         h("span", { class: "avatar avatar-pending", "aria-hidden": "true" }, icon("mail", 15)),
         h("div", {}, h("strong", {}, inv.email), h("div", { class: "muted small" }, `${roleLabel(inv.role)}${scope ? ` · ${scope}` : ""} · ${reasonLabel(inv.reason)} · sent ${relativeTime(inv.created_at)}`)),
       ),
-      withdraw,
+      h("div", { class: "row nowrap" }, copyLink, withdraw),
+      mailLine(inv.mail),
     );
   };
 
+  // A mail still queued is looked at again shortly, so a delivery failure shows while the
+  // dialog is open (until the live event channel tells the dialog instead).
+  let mailCheck: number | undefined;
   const refreshLists = async (): Promise<void> => {
+    window.clearTimeout(mailCheck);
     try {
       const [members, invitations, requests] = await Promise.all([listMembers(documentId), documentInvitations(documentId), inviteRequests(documentId)]);
       membersList.replaceChildren(...members.map(memberRow));
@@ -322,6 +383,9 @@ export function openShareDialog(options: ShareOptions): void {
       requestsList.replaceChildren(
         ...(asked.length ? asked.map((r) => inviteRequestRow(documentId, r, scopeText, answered)) : [h("li", { class: "empty" }, "No requests waiting.")]),
       );
+      if (dialog.open && pending.some((i) => i.mail?.status === "queued")) {
+        mailCheck = window.setTimeout(() => void refreshLists(), 1500);
+      }
       setMessage(listsError, "");
     } catch (error) {
       setMessage(listsError, `Could not load who has access: ${errorText(error)}`);
@@ -357,6 +421,7 @@ export function openShareDialog(options: ShareOptions): void {
   const unfollow = refreshOn(about(documentId, "member", "invitation"), () => void refreshLists());
   dialog.addEventListener("close", () => {
     unfollow();
+    window.clearTimeout(mailCheck);
     dialog.remove();
   });
   document.body.append(dialog);
