@@ -93,6 +93,13 @@ EXPECTED_CLOSES = {(1002, "malformed"), (1003, "undecodable"), (1003, "too-deep"
                    (1003, "too-big"), (1009, "too-big"), (4403, "foreign-client-id")}
 BYSTANDER_PAUSE = 0.05  # between two bystander/watcher round trips
 CLEAN_SYNC_TIMEOUT = 30.0
+STORED = "stored document (after a clean restart)"
+# Seen once, never reproduced (see the test): excused alone, never beside another problem.
+STORED_MISMATCH_SEEN_ONCE = (
+    "seen once, in a clean-clone CI run on a loaded machine (seed 271828, segment 0): the "
+    "document stored after a clean restart differed from the bystander's in a section root. "
+    "Not reproduced since (seed 271828 and others, alone and beside other suites); cause "
+    "unknown. Rerun with WIDEN_FUZZ_DUMP=<file> and look into the dumped states")
 # The first line Rust prints for a panic, and the last of a traceback pyo3 ended by resuming one.
 RUST_PANIC = re.compile(r"thread '.*' panicked at ")
 PANIC_EXCEPTION = re.compile(r"(pyo3_runtime\.)?PanicException\b")
@@ -458,7 +465,7 @@ async def _finish_segment(segment: Segment, watcher_api: Api) -> list[str]:
               "watcher": Map}
     docs: dict[str, Doc[Any] | bytes] = {
         "bystander": bystander.doc, "watcher": watcher.doc, "server's live document": live.doc,
-        "stored document (after a clean restart)": stored.doc}
+        STORED: stored.doc}
     problems += await yjs_divergences("bystander", docs, roots)
     if DUMP:
         await asyncio.to_thread(Path(DUMP).write_text, json.dumps({
@@ -518,17 +525,14 @@ def _log_problems(server: ServerProcess) -> tuple[list[str], int]:
     return problems, sum(bool(RUST_PANIC.match(line)) for line in lines)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "seen once, in a clean-clone CI run on a loaded machine (seed 271828, segment 0): the "
-    "stored document after a clean restart differed from the bystander's in a section root; "
-    "passes when run alone; cause not found yet (see the issue notes). Non-strict so that the "
-    "other checks of this run still report, visibly, until it is understood"))
 @pytest.mark.timeout(6 * 3600 if LONG else 600)
 async def test_valid_and_mutated_messages_get_the_answer_they_must_and_stored_equals_bystander(
     start_server: Callable[..., ServerProcess],
 ) -> None:
     """The short mode runs in the ordinary suite; WIDEN_LONG=1 runs at least 100,000 messages.
-    A failure names the example (shrunk unless WIDEN_FUZZ_SHRINK=0) and the seed."""
+    A failure names the example (shrunk unless WIDEN_FUZZ_SHRINK=0) and the seed. A stored
+    document that differs from the bystander's, and nothing else wrong, ends the run as an
+    xfail with the differences (`STORED_MISMATCH_SEEN_ONCE`): every other check stays strict."""
     started = time.monotonic()
     server = start_server(max_message_bytes=str(MAX_MESSAGE_BYTES))
     owner = await Api(server.base_url).sign_up("Owner")
@@ -563,6 +567,8 @@ async def test_valid_and_mutated_messages_get_the_answer_they_must_and_stored_eq
                   f"{max(segment.clean.round_trips, default=0):.2f} s")
             if failure is not None:
                 raise failure
+            if problems and all(p.startswith(f"{STORED} != bystander") for p in problems):
+                pytest.xfail(f"{STORED_MISMATCH_SEEN_ONCE}:\n" + "\n".join(problems))
             assert not problems, f"segment {number} (seed {SEED}):\n" + "\n".join(problems)
     finally:
         _report(total, started)
