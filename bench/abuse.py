@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import websockets
@@ -82,7 +83,7 @@ class HealthProbe:
 
 
 def _tower_update(depth: int) -> bytes:
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     with doc.transaction():
         parent: XmlFragment | XmlElement = doc.get("section:tower", type=XmlFragment)
         for _ in range(depth):
@@ -106,7 +107,7 @@ async def main(argv: list[str]) -> int:
         # rebuild it from its rows.
         document = (await http.post("/api/documents", json={"title": "Big"})).json()["id"]
         await http.post(f"/api/documents/{document}/sections", json={"title": "All"})
-        source = Doc()
+        source: Doc[Any] = Doc()
         text = "lorem ipsum dolor sit amet " * int(args.document_mb * 1024 * 1024 / 27)
         source.get("body", type=Text).insert(0, text)
         with sqlite3.connect(server.db_path) as db:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import math
 import os
@@ -27,6 +28,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import cast
 
 from adapters import WidenMembersAdapter
 from loadgen import LoadResult, LoadSpec, run_load
@@ -130,7 +132,8 @@ def round_ratios(results: dict[str, list[LoadResult]]) -> str:
 
 async def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)  # progress lines show up while it runs
+    # Progress lines show up while it runs.
+    cast(io.TextIOWrapper, sys.stdout).reconfigure(line_buffering=True)
     spec = LoadSpec(
         rooms=args.rooms,
         clients=args.clients,

@@ -152,8 +152,10 @@ class ManagedProcess:
 
     async def stop(self, grace_s: float = 15.0) -> int:
         """SIGTERM, wait for a graceful exit (servers flush on it), then SIGKILL the tree."""
-        if self._proc is None or self._proc.returncode is not None:
-            return -1 if self._proc is None else self._proc.returncode
+        if self._proc is None:
+            return -1
+        if self._proc.returncode is not None:
+            return self._proc.returncode
         self.killed = False
         try:
             children = psutil.Process(self._proc.pid).children(recursive=True)

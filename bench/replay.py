@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import io
 import json
 import sqlite3
 import sys
@@ -25,6 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from pycrdt import Doc, Text, TransactionEvent, create_sync_message, create_update_message
 from websockets.exceptions import ConnectionClosedError
@@ -55,7 +57,7 @@ def encode_trace(path: Path, limit: int | None, text_name: str) -> EncodedTrace:
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         trace = json.load(handle)
     txns = trace["txns"] if limit is None else trace["txns"][:limit]
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     text = doc.get(text_name, type=Text)
     if trace["startContent"]:
         raise ValueError("traces with a non-empty startContent are not supported")
@@ -116,7 +118,7 @@ async def wait_for_text(url: str, text_name: str, expected: str) -> Arrival:
     """
     started = time.perf_counter()
     deadline = time.monotonic() + COMPLETE_WITHIN_S
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     text = doc.get(text_name, type=Text)
     client = await YClient.open(url, doc)
     await client.sync(deadline)
@@ -250,7 +252,8 @@ async def main(argv: list[str]) -> int:
         "--keep", action="store_true", help="keep the server log and database in bench/results/"
     )
     args = parser.parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)  # progress lines show up while it runs
+    # Progress lines show up while it runs.
+    cast(io.TextIOWrapper, sys.stdout).reconfigure(line_buffering=True)
 
     trace = encode_trace(args.trace, args.limit, args.text_name)
     print(f"== replay {args.trace.name} through {args.server} ==")

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import cast
 
 from adapters import ADAPTERS, make_adapter
 from loadgen import LoadResult, LoadSpec, run_load
@@ -77,7 +79,8 @@ async def measure(name: str, spec: LoadSpec, workdir: Path) -> LoadResult:
 
 async def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)  # progress lines show up while it runs
+    # Progress lines show up while it runs.
+    cast(io.TextIOWrapper, sys.stdout).reconfigure(line_buffering=True)
     spec = LoadSpec(
         rooms=args.rooms,
         clients=args.clients,

@@ -26,7 +26,9 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText, create_update_message
@@ -51,7 +53,7 @@ def final_text(trace_path: Path) -> str:
 
 def section_update(section_id: str, text: str) -> bytes:
     """The section's content as one update: one paragraph holding the whole text."""
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     doc.get(f"section:{section_id}", type=XmlFragment).children.append(
         XmlElement("paragraph", contents=[XmlText(text)]))
     return doc.get_update()
@@ -92,7 +94,7 @@ def query_mix(text: str, count: int, rng: random.Random) -> list[tuple[str, str]
     rare = sorted(w for w, n in counts.items() if n <= 2)
     common = [w for w, _n in counts.most_common(40)]
     mid = sorted(w for w, n in counts.items() if 5 <= n <= 50)
-    kinds = [
+    kinds: list[tuple[str, Callable[[], str]]] = [
         ("rare word", lambda: rng.choice(rare)),
         ("common word", lambda: rng.choice(common)),
         ("two words", lambda: f"{rng.choice(mid)} {rng.choice(mid)}"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from pycrdt import (
     Doc,
@@ -31,14 +32,14 @@ class PermissionDeniedError(RuntimeError):
 class YClient:
     """One connection bound to one pycrdt Doc."""
 
-    def __init__(self, ws: ClientConnection, doc: Doc) -> None:
+    def __init__(self, ws: ClientConnection, doc: Doc[Any]) -> None:
         self.ws = ws
         self.doc = doc
         self.synced = False
         self.messages_in = 0
 
     @classmethod
-    async def open(cls, url: str, doc: Doc) -> YClient:
+    async def open(cls, url: str, doc: Doc[Any]) -> YClient:
         ws = await connect(url, max_size=MAX_MESSAGE_BYTES)
         return cls(ws, doc)
 

@@ -178,9 +178,9 @@ async def test_kill_9_mid_burst_loses_no_edit_and_keeps_prefixes(
             await final.wait_for(lambda: complete(str(final.text())), timeout=10)
         except (AssertionError, TimeoutError) as exc:
             found = _check_per_client(str(final.text()), sent, "after resync")
-            missing = {f"c{i}": sorted(set(range(sent[i])) - set(found[i]))
+            lacking = {f"c{i}": sorted(set(range(sent[i])) - set(found[i]))
                        for i in range(CLIENTS) if len(found[i]) < sent[i]}
-            raise AssertionError(f"after resync the document still lacks {missing}") from exc
+            raise AssertionError(f"after resync the document still lacks {lacking}") from exc
         text = str(final.text())
         _check_per_client(text, sent, "after resync")
         # Everyone converges on that same text.

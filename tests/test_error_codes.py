@@ -6,6 +6,7 @@ with `too-big: ` followed by its size and the limit, which the page shows."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pycrdt import Doc, Text, create_update_message
 
@@ -85,7 +86,7 @@ async def test_a_message_too_big_is_closed_with_its_size_and_the_limit(
     api = await Api(server.base_url).sign_up()
     document_id = await api.create_document()
     conn = await RawConnection.open(server, api, document_id)
-    big = Doc()
+    big: Doc[Any] = Doc()
     big.get("body", type=Text).insert(0, "x" * 70_000)
     message = create_update_message(big.get_update())
     assert not await conn.roundtrip(message)

@@ -87,7 +87,7 @@ TICKET_EVERY = 8             # attacker reconnections authenticated with a ticke
 
 # --- the corpus and the mutator ---------------------------------------------------------------
 
-def _edit(rng: random.Random, doc: Doc) -> None:
+def _edit(rng: random.Random, doc: Doc[Any]) -> None:
     body = doc.get("body", type=Text)
     choice = rng.randrange(10)
     if choice == 0 or len(body) == 0:
@@ -135,7 +135,7 @@ class Corpus:
 
 
 def build_corpus(rng: random.Random, client_ids: list[int], awareness_ids: list[int]) -> Corpus:
-    writers = [Doc(client_id=c) for c in client_ids]
+    writers: list[Doc[Any]] = [Doc(client_id=c) for c in client_ids]
     stream: list[bytes] = []
     extras: list[bytes] = []
     for _ in range(40):
@@ -419,17 +419,24 @@ async def test_fuzzed_protocol_messages_never_hurt_the_server_or_other_clients(
         edits = 0
         while True:
             due = (edits + 1) * BYSTANDER_EDIT_EVERY
+
+            def reached(due: int = due) -> bool:
+                return stats.done() or stats.processed >= due
+
             async with stats.progress:
-                await stats.progress.wait_for(
-                    lambda due=due: stats.done() or stats.processed >= due)
+                await stats.progress.wait_for(reached)
             if stats.done():
                 return
             edits += 1
             key = f"edit{edits}"
+
+            def arrived(key: str = key) -> bool:
+                return key in watcher.map()
+
             begun = time.monotonic()
             try:
                 await bystander.put(key, stats.processed)
-                await watcher.wait_for(lambda key=key: key in watcher.map(), timeout=30)
+                await watcher.wait_for(arrived, timeout=30)
             except (AssertionError, TimeoutError, websockets.ConnectionClosed) as exc:
                 stats.unexpected.append(f"bystander edit {edits} did not reach the watcher: "
                                         f"{exc!r}")
@@ -496,7 +503,7 @@ async def test_fuzzed_protocol_messages_never_hurt_the_server_or_other_clients(
     if '"event": "server.stopped"' not in server.logs():
         problems.append("the server did not stop gracefully")
     server.restart()
-    docs: dict[str, Doc | bytes] = {"bystander": bystander.doc, "watcher": watcher.doc,
+    docs: dict[str, Doc[Any] | bytes] = {"bystander": bystander.doc, "watcher": watcher.doc,
                                     "server's live document": live.doc}
     if shadow is not None:
         docs["accepted updates"] = shadow
@@ -528,7 +535,7 @@ async def test_fuzzed_protocol_messages_never_hurt_the_server_or_other_clients(
 # --- the deterministic cases ------------------------------------------------------------------
 
 def _hello_update() -> bytes:
-    doc = Doc(client_id=42)
+    doc: Doc[Any] = Doc(client_id=42)
     doc.get("body", type=Text).insert(0, "hello")
     return doc.get_update()
 
@@ -644,7 +651,7 @@ async def test_unknown_message_types_are_ignored_and_never_relayed(
         assert await conn.roundtrip(message), f"{message.hex()} closed the connection"
 
     # The connection still works: an update from it reaches the others.
-    writer = Doc()
+    writer: Doc[Any] = Doc()
     writer.get("bystander", type=Map)["from-raw"] = 1
     assert await conn.roundtrip(create_update_message(writer.get_update()))
     await watcher.wait_for(lambda: "from-raw" in watcher.map())
@@ -669,7 +676,7 @@ async def test_a_message_over_the_size_limit_closes_with_1009_and_others_keep_sy
     conn = await RawConnection.open(server, api, document_id)
     assert await conn.roundtrip(bytes([7]) + bytes(65535)), "a message at the limit is fine"
 
-    big = Doc()
+    big: Doc[Any] = Doc()
     big.get("body", type=Text).insert(0, "x" * 70_000)
     message = create_update_message(big.get_update())
     assert len(message) > 65536

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import websockets
 from pycrdt import Awareness, Doc, Map, XmlFragment, XmlText, create_awareness_message
@@ -22,8 +23,9 @@ from tests.support.sharing import text_of as _text
 from tests.support.yclient import YClient
 
 
-def _fragment(doc: Doc, root: str) -> XmlFragment:
-    return doc.get(root, type=XmlFragment)
+def _fragment(doc: Doc[Any], root: str) -> XmlFragment:
+    fragment: XmlFragment = doc.get(root, type=XmlFragment)
+    return fragment
 
 
 async def _fresh_view(server: ServerProcess, api: Api, document_id: str) -> YClient:
@@ -46,7 +48,7 @@ async def test_section_editor_writes_only_its_section(
     await _append(bob_client, a, " +bob")
     await shared.owner.wait_for(lambda: _text(shared.owner, a) == "alpha +bob")
 
-    forbidden = {
+    forbidden: dict[str, Callable[[YClient], Awaitable[object]]] = {
         "insert into B": lambda c: _append(c, b, " HACK"),
         "delete from B": lambda c: c.edit(lambda d: _fragment(d, b).children.__delitem__(0)),
         "new root": lambda c: _append(c, "section:invented", "HACK"),
@@ -187,7 +189,7 @@ async def test_awareness_shows_the_signed_in_user_whatever_a_client_claims(
     assert owner.awareness.states[bob_id]["user"] == {"name": "Bob", "id": bob.user["id"]}
 
     # ...and tries to overwrite and then clear Alice's own awareness entry.
-    impostor = Doc(client_id=owner_id)
+    impostor: Doc[Any] = Doc(client_id=owner_id)
     fake = Awareness(impostor)
     fake.set_local_state({"user": {"name": "Mallory"}})
     fake._meta[owner_id]["clock"] = 1000

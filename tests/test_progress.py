@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
+from typing import Any
 
 import httpx
-from pycrdt import XmlElement, XmlFragment, XmlText
+from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
@@ -34,8 +36,7 @@ async def test_progress_member_sees_counts_statuses_and_contributors_not_text(
         await client.edit(lambda d: d.get(f"section:{ids[0]}", type=XmlFragment).children.append(
             XmlElement("paragraph", contents=[XmlText(secret)])))
         for word in ("one ", "two ", "three ", "four ", "five "):
-            await client.edit(lambda d, w=word: d.get(f"section:{ids[1]}", type=XmlFragment)
-                              .children.append(XmlText(w)))
+            await client.edit(functools.partial(_append_text, f"section:{ids[1]}", word))
         await client.close()
         async with httpx.AsyncClient(base_url=server.base_url) as http, asyncio.timeout(10):
             while (await http.get("/api/health")).json()["updates_written"] < 6:
@@ -68,3 +69,7 @@ async def test_progress_member_sees_counts_statuses_and_contributors_not_text(
     finally:
         await alice.aclose()
         await manager.aclose()
+
+
+def _append_text(root: str, text: str, doc: Doc[Any]) -> None:
+    doc.get(root, type=XmlFragment).children.append(XmlText(text))

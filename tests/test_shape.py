@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText
@@ -18,14 +19,14 @@ from crdt.updates import decode_state_vector
 from tests.support.hostile import map_entry_update, nested_any_update, var_uint
 
 
-def _edits() -> list[Callable[[Doc], object]]:
-    def values(d: Doc) -> None:
+def _edits() -> list[Callable[[Doc[Any]], object]]:
+    def values(d: Doc[Any]) -> None:
         meta = d.get("meta", type=Map)
         meta["all"] = [None, True, False, 1, -70000, 2.5, 1e300, "uvuvuv", b"\x75\x76",
                        {"u": [{"v": [1, {"w": "x"}]}]}, 2**40]
         meta["nested"] = Map({"list": Array([1, "two", Map({"three": 3})])})
 
-    def rich(d: Doc) -> None:
+    def rich(d: Doc[Any]) -> None:
         fragment = d.get("section:a", type=XmlFragment)
         paragraph = XmlElement("paragraph", {"align": "left"},
                                [XmlText("some text with uv in it")])
@@ -35,7 +36,7 @@ def _edits() -> list[Callable[[Doc], object]]:
         text.format(0, 4, {"bold": True, "link": {"href": "https://example.org"}})
         text.insert_embed(3, {"image": "u" * 300})
 
-    def plain(d: Doc) -> None:
+    def plain(d: Doc[Any]) -> None:
         body = d.get("body", type=Text)
         body.insert(0, "uv" * 500)
         body.format(2, 10, {"italic": True})
@@ -45,8 +46,8 @@ def _edits() -> list[Callable[[Doc], object]]:
 
 
 @pytest.mark.parametrize("edit", _edits())
-def test_every_kind_of_content_passes(edit: Callable[[Doc], object]) -> None:
-    doc = Doc()
+def test_every_kind_of_content_passes(edit: Callable[[Doc[Any]], object]) -> None:
+    doc: Doc[Any] = Doc()
     with doc.transaction():
         edit(doc)
     update = doc.get_update()
@@ -61,7 +62,7 @@ def test_every_kind_of_content_passes(edit: Callable[[Doc], object]) -> None:
 
 def test_random_edits_of_many_clients_all_pass() -> None:
     rng = random.Random(7)
-    docs = [Doc() for _ in range(3)]
+    docs: list[Doc[Any]] = [Doc() for _ in range(3)]
     for step in range(300):
         doc = rng.choice(docs)
         body = doc.get("body", type=Text)
@@ -108,7 +109,7 @@ def test_clock_ranges_match_what_the_engine_integrates() -> None:
     """The client-id binding trusts these ranges: they must be the engine's own, for content
     that starts at clock 0 and for content that continues a clock (which pycrdt's
     get_state(update) does not list)."""
-    doc = Doc(client_id=42)
+    doc: Doc[Any] = Doc(client_id=42)
     body = doc.get("body", type=Text)
     body.insert(0, "héllo 😀")  # UTF-16 units: 8
     first = doc.get_state()

@@ -770,9 +770,9 @@ async def test_sections_structure_status_assignee_and_scope(
     for status in ("draft", "in_progress", "in_review", "done"):
         response = await alice.http.patch(f"{base}/{two['id']}", json={"status": status})
         assert response.status_code == 200 and response.json()["status"] == status
-    for status in ("finished", "", "DONE", 3):
-        response = await alice.http.patch(f"{base}/{two['id']}", json={"status": status})
-        assert response.status_code == 422, (status, response.text)
+    for bad_status in ("finished", "", "DONE", 3):
+        response = await alice.http.patch(f"{base}/{two['id']}", json={"status": bad_status})
+        assert response.status_code == 422, (bad_status, response.text)
     for assignee in (reviewer.user["id"], str(uuid.uuid4())):
         response = await alice.http.patch(f"{base}/{two['id']}", json={"assignee_id": assignee})
         assert response.status_code == 422, response.text

@@ -4,6 +4,7 @@ awareness, group commit, and what a clean restart keeps."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 
@@ -14,9 +15,9 @@ from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
 
 
-async def _client(server: ServerProcess, api: Api, document_id: str, **kw: int) -> YClient:
+async def _client(server: ServerProcess, api: Api, document_id: str) -> YClient:
     url = f"{server.ws_url}/{document_id}?ticket={await api.ticket(document_id)}"
-    return await YClient(url, **kw).connect_synced()
+    return await YClient(url).connect_synced()
 
 
 async def test_two_clients_converge_and_a_late_joiner_gets_everything(
@@ -116,7 +117,7 @@ async def test_concurrent_first_join_lands_in_one_room(
         text = str(client.text())
         return all(f"[{i}]" in text for i in range(50))
 
-    await asyncio.gather(*(c.wait_for(lambda c=c: has_all(c), timeout=30) for c in clients))
+    await asyncio.gather(*(c.wait_for(functools.partial(has_all, c), timeout=30) for c in clients))
     assert len({str(c.text()) for c in clients}) == 1
     async with httpx.AsyncClient(base_url=live_server.base_url) as http:
         health = (await http.get("/api/health")).json()

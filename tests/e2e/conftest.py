@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
+
+from tests.support.server import ServerProcess
 
 CHROMIUM = Path(os.environ.get("WIDEN_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -39,7 +49,7 @@ AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-c
 
 TIMEOUT_MS = 15_000
 PASSWORD = "correct horse battery staple"
-VIEWPORT = {"width": 1360, "height": 860}
+VIEWPORT: ViewportSize = {"width": 1360, "height": 860}
 
 
 @pytest.fixture
@@ -125,7 +135,9 @@ class Person:
         text = await response.text()
         return await response.json() if text else None
 
-    async def create_document(self, title: str, sections: list[str] = ()) -> tuple[str, list[str]]:
+    async def create_document(
+        self, title: str, sections: Sequence[str] = ()
+    ) -> tuple[str, list[str]]:
         doc = await self.api("POST", "/api/documents", {"title": title})
         ids = []
         for section_title in sections:
@@ -143,8 +155,8 @@ class Person:
         reason: str,
         sections: list[str] | None = None,
         message: str | None = None,
-    ) -> dict:
-        return await self.api(
+    ) -> dict[str, Any]:
+        invitation: dict[str, Any] = await self.api(
             "POST",
             f"/api/documents/{document_id}/invitations",
             {
@@ -155,6 +167,7 @@ class Person:
                 "message": message,
             },
         )
+        return invitation
 
     # --- the web app
 
@@ -217,7 +230,9 @@ class Widen:
         self.people: list[Person] = []
         self.errors: list[str] = []
 
-    async def person(self, name: str, sign_up: str = "api", viewport: dict | None = None) -> Person:
+    async def person(
+        self, name: str, sign_up: str = "api", viewport: ViewportSize | None = None
+    ) -> Person:
         """A new user in a new browser context; `sign_up="ui"` goes through the sign-up form."""
         context = await self.browser.new_context(viewport=viewport or VIEWPORT)
         context.set_default_timeout(TIMEOUT_MS)
@@ -284,7 +299,7 @@ class Widen:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def widen(
-    live_server, frontend_dist: Path, browser: Browser, screenshot_dir: Path
+    live_server: ServerProcess, frontend_dist: Path, browser: Browser, screenshot_dir: Path
 ) -> AsyncIterator[Widen]:
     app = Widen(live_server.base_url, browser, screenshot_dir)
     try:

@@ -5,14 +5,17 @@ and the share dialog fits. Screenshots: tests/e2e/screenshots/narrow-*.png."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import ViewportSize, expect
 
 from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
+from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 # Long words do not fit a phone's width on their own: titles and text must wrap them.
 LONG_TITLE = "Interdisciplinary-collaboration-requirements-specification quarterly report"
 
@@ -24,9 +27,8 @@ async def measure(widen: Widen, person: Person, name: str, widths: dict[str, int
     await widen.screenshot(person, f"narrow-{name}.png", full_page=True)
 
 
-async def accept_invitation(person: Person) -> None:
-    invitations = await person.api("GET", "/api/invitations")
-    await person.api("POST", f"/api/invitations/{invitations[0]['id']}/accept")
+async def accept_invitation(person: Person, invitation: dict[str, Any]) -> None:
+    await person.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
 
 
 async def test_no_page_scrolls_sideways_on_a_phone(widen: Widen) -> None:
@@ -37,11 +39,11 @@ async def test_no_page_scrolls_sideways_on_a_phone(widen: Widen) -> None:
     newcomer = await widen.person("Nina Newcomer", viewport=PHONE)
     document_id, (summary, methods) = await owner.create_document(
         LONG_TITLE, ["Summary of the interdisciplinary findings", "Methods"])
-    await owner.invite(document_id, editor, "editor", "expertise", sections=[methods])
-    await accept_invitation(editor)
-    await owner.invite(document_id, reviewer, "reviewer", "review",
-                       message="Could you review the methods before Friday?")
-    await accept_invitation(reviewer)
+    await accept_invitation(editor, await owner.invite(document_id, editor, "editor", "expertise",
+                                                       sections=[methods]))
+    await accept_invitation(reviewer, await owner.invite(
+        document_id, reviewer, "reviewer", "review",
+        message="Could you review the methods before Friday?"))
     await owner.api("PATCH", f"/api/documents/{document_id}/sections/{summary}",
                     {"status": "in_review", "due_date": "2031-01-31",
                      "assignee_id": owner.user["id"]})

@@ -44,7 +44,7 @@ DEFAULT_ROOTS: dict[str, type[Any]] = {"body": Text, "rich": Text, "notes": Text
 
 # --- wire helpers ---------------------------------------------------------------------------
 
-def read_uint(data: bytes, pos: int) -> tuple[int, int]:
+def read_uint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
     """A Yjs varint; only used on messages the server accepted or sent, whose framing is sound."""
     value = shift = 0
     while True:
@@ -212,7 +212,7 @@ async def describe(update: bytes, roots: dict[str, type[Any]] | None = None) -> 
     return view
 
 
-async def divergences(reference: str, docs: dict[str, Doc | bytes],
+async def divergences(reference: str, docs: dict[str, Doc[Any] | bytes],
                       roots: dict[str, type[Any]] | None = None) -> list[str]:
     """Which docs (or full-state updates) differ from docs[reference] in their integrated CRDT
     state, and how (by the `roots` they differ in)."""
@@ -234,7 +234,7 @@ async def divergences(reference: str, docs: dict[str, Doc | bytes],
     return problems
 
 
-async def yjs_divergences(reference: str, docs: dict[str, Doc | bytes],
+async def yjs_divergences(reference: str, docs: dict[str, Doc[Any] | bytes],
                           roots: dict[str, type[Any]] | None = None) -> list[str]:
     """Like `divergences`, but the states are compared as the official Yjs code decodes them
     (tests/js/canonical.mjs), item by item and deletion by deletion: yrs encodes a JSON
@@ -291,8 +291,9 @@ class RecordingClient(YClient):
             async with self._changed:
                 self._changed.notify_all()
 
-    def map(self, name: str = "bystander") -> Map:
-        return self.doc.get(name, type=Map)
+    def map(self, name: str = "bystander") -> Map[Any]:
+        entries: Map[Any] = self.doc.get(name, type=Map)
+        return entries
 
     async def put(self, key: str, value: Any, name: str = "bystander") -> bytes:
         return await self.edit(lambda doc: doc.get(name, type=Map).__setitem__(key, value))

@@ -31,6 +31,8 @@ class YClient:
     ) -> None:
         """`resume`: reconnect with that client's document and awareness, as a provider does."""
         self.url = url
+        self.doc: Doc[Any]
+        self.awareness: Awareness
         if resume is not None:
             self.doc, self.awareness = resume.doc, resume.awareness
         else:
@@ -71,9 +73,10 @@ class YClient:
             raise AssertionError(f"not synced; closed with {self.close_code} {self.close_reason}")
 
     def text(self, name: str = "body") -> Text:
-        return self.doc.get(name, type=Text)
+        text: Text = self.doc.get(name, type=Text)
+        return text
 
-    async def edit(self, change: Callable[[Doc], Any]) -> bytes:
+    async def edit(self, change: Callable[[Doc[Any]], Any]) -> bytes:
         """Make a local change and send exactly the update it produced."""
         before = self.doc.get_state()
         with self.doc.transaction():

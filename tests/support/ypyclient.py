@@ -42,7 +42,8 @@ class YPyClient:
     async def insert(self, index: int, value: str) -> None:
         before = Y.encode_state_vector(self.doc)
         body = self.doc.get_text("body")
-        with self.doc.begin_transaction() as txn:
+        # y-py's stub declares YTransaction's __enter__ and __exit__ without `self`.
+        with self.doc.begin_transaction() as txn:  # type: ignore[misc, call-arg]
             body.insert(txn, index, value)
         assert self._ws is not None
         await self._ws.send(create_update_message(Y.encode_state_as_update(self.doc, before)))

@@ -48,7 +48,7 @@ def _previous_revision(database_url: str) -> str:
     return down
 
 
-def _thread(section: str, author: dict[str, str], body: str, **extra: Any) -> Map:
+def _thread(section: str, author: dict[str, str], body: str, **extra: Any) -> Map[Any]:
     """A thread exactly as the old `frontend/src/comments.ts` wrote it."""
     fields: dict[str, Any] = {
         "section": section, "anchor": ANCHOR, "head": HEAD, "quote": "quick",
@@ -72,14 +72,15 @@ class OldClient:
     """Writes the way the old app did, one stored row per step, with the server's origin."""
 
     def __init__(self) -> None:
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.rows: list[tuple[str | None, int, bytes]] = []
 
     @property
-    def comments(self) -> Map:
-        return self.doc.get("comments", type=Map)
+    def comments(self) -> Map[Any]:
+        comments: Map[Any] = self.doc.get("comments", type=Map)
+        return comments
 
-    def step(self, origin: str | None, change: Callable[[Doc], object]) -> bytes:
+    def step(self, origin: str | None, change: Callable[[Doc[Any]], object]) -> bytes:
         before = self.doc.get_state()
         with self.doc.transaction():
             change(self.doc)
@@ -101,7 +102,7 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
 
     old = OldClient()
     # Compacted history: the section's text and a thread, as one snapshot without an origin.
-    def start(d: Doc) -> None:
+    def start(d: Doc[Any]) -> None:
         paragraph = d.get(f"section:{intro}", type=XmlFragment).children.append(
             XmlElement("paragraph"))
         paragraph.children.append(XmlText("A quick engine"))
@@ -119,7 +120,7 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
     old.step(rex, lambda d: d.get("comments", type=Map).__setitem__("c-forged", _thread(
         intro, {"id": ada, "name": "Ada"}, "Shorter", suggestion="fast", createdAt=1)))
     # Ada replies and accepts it.
-    def ada_decides(d: Doc) -> None:
+    def ada_decides(d: Doc[Any]) -> None:
         thread = d.get("comments", type=Map)["c-forged"]
         thread["replies"].append({"id": "r1", "author": {"id": ada, "name": "Ada"},
                                   "body": "Good idea", "createdAt": 2})
@@ -129,13 +130,13 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
     # Rex comments, then resolves it claiming Ada did.
     old.step(rex, lambda d: d.get("comments", type=Map).__setitem__(
         "c-plain", _thread(body, {"id": rex, "name": "Rex"}, "Which tables?")))
-    def rex_resolves(d: Doc) -> None:
+    def rex_resolves(d: Doc[Any]) -> None:
         thread = d.get("comments", type=Map)["c-plain"]
         thread["status"] = "resolved"
         thread["decidedBy"] = {"id": ada, "name": "Ada"}
     old.step(rex, rex_resolves)
     # The scoped editor writes malformed entries, one that crashes the engine when read.
-    def junk(d: Doc) -> None:
+    def junk(d: Doc[Any]) -> None:
         comments = d.get("comments", type=Map)
         comments["junk"] = "not a thread"
         comments["no-section"] = Map({"body": "where?"})
@@ -178,7 +179,7 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
                 {"document_id": document_id, "origin": origin, "kind": kind,
                  "created_at": ms + i, "data": data}
                 for i, (origin, kind, data) in enumerate(old.rows)])
-            plain = Doc()
+            plain: Doc[Any] = Doc()
             plain.get("section:x", type=XmlFragment).children.append(XmlText("no comments"))
             await conn.execute(insert(doc_updates).values(
                 document_id=untouched_id, origin=ada, kind=KIND_UPDATE, created_at=ms,

@@ -78,14 +78,14 @@ class Typist:
         return self.client.doc.client_id
 
 
-def _edit(typist: Typist, n: int) -> Callable[[Doc], None]:
+def _edit(typist: Typist, n: int) -> Callable[[Doc[Any]], None]:
     """Edit `n`: a token inserted between two tokens of the text, or an entry of the map."""
     token = f"<c{typist.index}:{n}>"
     if typist.rng.random() < 0.2:
         return lambda doc: doc.get("log", type=Map).__setitem__(f"c{typist.index}:{n}", n)
     choice = typist.rng.random()
 
-    def insert(doc: Doc) -> None:
+    def insert(doc: Doc[Any]) -> None:
         text = doc.get("body", type=Text)
         boundaries = [0] + [m.end() for m in TOKEN.finditer(str(text))]
         text.insert(boundaries[int(choice * len(boundaries))], token)
@@ -118,11 +118,11 @@ def _edits_in(text: str, log: dict[str, Any]) -> list[tuple[int, int]]:
     return found
 
 
-def _state(doc: Doc) -> list[tuple[int, int]]:
+def _state(doc: Doc[Any]) -> list[tuple[int, int]]:
     return _edits_in(str(doc.get("body", type=Text)), doc.get("log", type=Map).to_py() or {})
 
 
-async def _stored(database_url: str, document_id: str) -> tuple[Doc, dict[int, str | None]]:
+async def _stored(database_url: str, document_id: str) -> tuple[Doc[Any], dict[int, str | None]]:
     """The document as its rows make it, read from the database, and who owns which id."""
     engine = create_async_engine(database_url)
     try:
@@ -134,7 +134,7 @@ async def _stored(database_url: str, document_id: str) -> tuple[Doc, dict[int, s
                     doc_clients.c.document_id == document_id))}
     finally:
         await engine.dispose()
-    doc = Doc()
+    doc: Doc[Any] = Doc()
     for row in rows:
         doc.apply_update(row.data)
     return doc, owners

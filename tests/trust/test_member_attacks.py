@@ -4,8 +4,10 @@ members' view and the stored document checked afterwards."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from pycrdt import (
@@ -28,7 +30,7 @@ from tests.support.sharing import append, connect, share, text_of
 from tests.test_fuzz import SEGFAULT_UPDATES
 
 
-def _tower(client: Doc, root: str, depth: int, words: str = "deep words here") -> None:
+def _tower(client: Doc[Any], root: str, depth: int, words: str = "deep words here") -> None:
     """`depth` elements inside each other, then some text: built one level at a time (a
     nested prelim would make pycrdt recurse)."""
     parent: XmlFragment | XmlElement = client.get(root, type=XmlFragment)
@@ -37,6 +39,10 @@ def _tower(client: Doc, root: str, depth: int, words: str = "deep words here") -
         parent.children.append(child)
         parent = child
     parent.children.append(XmlText(words))
+
+
+def _append_child(parent: XmlFragment | XmlElement, child: XmlElement, _doc: Doc[Any]) -> None:
+    parent.children.append(child)
 
 
 async def _health_ms(server: ServerProcess) -> float:
@@ -92,7 +98,7 @@ async def test_a_tower_built_one_level_per_update_is_refused_at_the_bound(
     parent: XmlFragment | XmlElement = client.doc.get("section:x", type=XmlFragment)
     for level in range(1, 40):
         child = XmlElement("div")
-        await client.edit(lambda _d, p=parent, c=child: p.children.append(c))
+        await client.edit(functools.partial(_append_child, parent, child))
         if level > 12:
             break
         parent = child
@@ -114,7 +120,7 @@ async def test_a_deep_document_stored_before_the_bound_still_counts_its_words(
     section = await alice.http.post(f"/api/documents/{document_id}/sections",
                                     json={"title": "Deep"})
     root = f"section:{section.json()['id']}"
-    legacy = Doc()
+    legacy: Doc[Any] = Doc()
     with legacy.transaction():
         _tower(legacy, root, 150_000, "four words down here")
     await _store_rows(database_url, document_id, [legacy.get_update()], alice.user["id"])
@@ -209,7 +215,7 @@ async def test_a_deleted_sections_text_leaves_the_document_and_stays_out(
                                            .where(SectionArchive.section_id == section_id))).one()
     finally:
         await engine.dispose()
-    kept = Doc()
+    kept: Doc[Any] = Doc()
     kept.apply_update(archived.content)
     assert "bravo" in str(kept.get(shared.section_b, type=XmlFragment))
 
@@ -225,7 +231,7 @@ async def test_a_deleted_sections_text_leaves_the_document_and_stays_out(
 def _forged_under(client_id: int, root: str, text: str) -> bytes:
     """An update written under someone else's client id, at clocks they have not used yet
     (the text is longer than anything they wrote), as a hostile client crafts one."""
-    forger = Doc(client_id=client_id)
+    forger: Doc[Any] = Doc(client_id=client_id)
     with forger.transaction():
         forger.get(root, type=XmlFragment).children.append(XmlText(text))
     return create_update_message(forger.get_update())

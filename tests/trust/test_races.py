@@ -61,11 +61,11 @@ async def test_concurrent_answers_to_one_invitation_count_once(
     carol = await make_api().sign_up("Carol")
     invitation = await _invite(alice, document_id, carol.user["email"], "viewer")
     base = f"/api/invitations/{invitation['id']}"
-    responses = await asyncio.gather(
+    responses = list(await asyncio.gather(
         carol.http.post(f"{base}/accept", json=by_link(invitation)),
         carol.http.post(f"{base}/decline", json=by_link(invitation)),
         alice.http.delete(f"/api/documents/{document_id}/invitations/{invitation['id']}"),
-        carol.http.post(f"{base}/accept", json=by_link(invitation)))
+        carol.http.post(f"{base}/accept", json=by_link(invitation))))
     assert sum(r.status_code in (200, 204) for r in responses) == 1, [r.text for r in responses]
     assert sorted(r.status_code for r in responses if r.status_code not in (200, 204)) == [
         409, 409, 409]
@@ -141,8 +141,8 @@ async def test_concurrent_revokes_and_approvals_count_once(
     assert _statuses(responses) == [200, 409, 409, 409], [r.text for r in responses]
 
     revoke = f"{base}/members/{carol.user['id']}"
-    responses = await asyncio.gather(alice.http.delete(revoke), alice.http.delete(revoke),
-                                     carol.http.delete(revoke))
+    responses = list(await asyncio.gather(alice.http.delete(revoke), alice.http.delete(revoke),
+                                          carol.http.delete(revoke)))
     assert _statuses(responses) == [204, 404, 404], [r.text for r in responses]
 
     kinds = await _kinds(alice, document_id)

@@ -79,6 +79,10 @@ async def _client(server: ServerProcess, api: Api, document_id: str) -> YClient:
     return await YClient(url).connect_synced()
 
 
+def _shows(client: YClient, marker: str) -> Callable[[], bool]:
+    return lambda: marker in str(client.text())
+
+
 def _tokens(body: str) -> list[str]:
     return [f"{who}{n}" for who, n in TOKEN.findall(body)]
 
@@ -131,9 +135,9 @@ async def test_database_unreachable_for_10_s_edits_keep_syncing_and_nothing_is_l
         # Under the bound: the two keep syncing both ways while nothing can be stored.
         for n in range(1, 6):
             await a.append(f"<a{n}>")
-            await b.wait_for(lambda n=n: f"<a{n}>" in str(b.text()), timeout=3)
+            await b.wait_for(_shows(b, f"<a{n}>"), timeout=3)
             await b.append(f"<b{n}>")
-            await a.wait_for(lambda n=n: f"<b{n}>" in str(a.text()), timeout=3)
+            await a.wait_for(_shows(a, f"<b{n}>"), timeout=3)
         health = await _wait_health(server, lambda h: h["write_failing_since"] is not None,
                                     "health tells that writes fail")
         assert health["pending_writes"] == 10 and health["writers_paused"] == 0, health
@@ -350,7 +354,7 @@ async def test_a_refused_update_is_set_aside_and_every_other_update_commits(
         # builds on what it wrote; `a` carries it.
         await a.append("<a0>")
         await a.append("<a1>")
-        poisoner: Doc = Doc()
+        poisoner: Doc[Any] = Doc()
         poisoner.get("scratch", type=Text).insert(0, MARKER)
         poison = poisoner.get_update()
         await a.send(create_update_message(poison))

@@ -9,6 +9,8 @@ shape belongs back in every run.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pycrdt import Doc, Map, Text, XmlFragment, XmlText, create_update_message, write_var_uint
 
@@ -25,7 +27,7 @@ def _delete_set(client: int, clock: int, length: int) -> bytes:
             + write_var_uint(clock) + write_var_uint(length))
 
 
-def _map_chain(holder: Map[object], key: str, depth: int) -> None:
+def _map_chain(holder: Map[Any], key: str, depth: int) -> None:
     """`depth` maps inside each other under `holder[key]`, one level at a time."""
     holder[key] = Map()
     node = holder[key]
@@ -120,7 +122,7 @@ async def test_every_update_the_server_relays_decodes_in_the_official_yjs_client
 def test_the_string_update_is_what_yjs_makes() -> None:
     """The reproduction above changes one bit of what a Yjs client sends; this pins that the
     rest of it is a real update (pycrdt writes the same bytes for the same edit)."""
-    doc = Doc(client_id=7)
+    doc: Doc[Any] = Doc(client_id=7)
     doc.get("body", type=Text).insert(0, "hi")
     assert doc.get_update() == _string_update(7, 0x04, "body", "hi")
 
@@ -137,7 +139,7 @@ async def test_nobody_continues_another_users_client_id(
     with owner.doc.transaction():
         owner.doc.get(shared.section_a, type=XmlFragment).children.append(XmlText(" mine"))
     impostor = await connect(live_server, bob, shared.document_id)
-    forger = Doc(client_id=owner.doc.client_id)
+    forger: Doc[Any] = Doc(client_id=owner.doc.client_id)
     forger.apply_update(impostor.doc.get_update())
     before = forger.get_state()
     forger.get(shared.section_a, type=XmlFragment).children.append(XmlText(" forged"))

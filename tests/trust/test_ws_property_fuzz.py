@@ -23,16 +23,15 @@ never accepted. Checked at the end: the bystander's document, the watcher's, a f
 (the server's live document), and after a clean restart a fresh client's again (what was
 stored) are the same CRDT state (compared item by item as the official Yjs code decodes them),
 and Yjs can decode each; the word count of the fuzzed document answers; awareness kept
-every sender's identity; the server log has no traceback or error.
+every sender's identity; the server log has no traceback or error (a Rust panic the server
+caught and refused, as an undecodable update, is counted and reported, not an error).
 
 Modes: a short one in the ordinary suite (WIDEN_FUZZ_SHORT_MESSAGES, default 3000) and a long
 one with WIDEN_LONG=1 (`make trust-long`; WIDEN_FUZZ_LONG_MESSAGES, default 100000, in segments
 of WIDEN_FUZZ_SEGMENT_MESSAGES on a fresh document each, every segment with its restart check).
-Seed: WIDEN_FUZZ_SEED (printed). Shapes that trigger known, not yet fixed server bugs (each a
-strict xfail in test_ws_fuzz_findings.py: astral characters, whose half-deletion shifts clocks;
-types set as entries of an existing root map, which escape the depth bound; writes that continue
-another user's client id, which the id binding misses) only with
-WIDEN_FUZZ_KNOWN_BUGS=1; once those are fixed, they belong in every run.
+Seed: WIDEN_FUZZ_SEED (printed). Shapes that trigger a known, not yet fixed server bug (a strict
+xfail in test_ws_fuzz_findings.py: astral characters, whose half-deletion shifts clocks) only
+with WIDEN_FUZZ_KNOWN_BUGS=1; once it is fixed, they belong in every run.
 WIDEN_FUZZ_SHRINK=0 reports a failure as found, without shrinking it (which can take minutes).
 WIDEN_FUZZ_DUMP=<file> writes, at the end of a segment, every compared document's state and the
 messages the bystander and watcher received and sent, for looking into a divergence offline; and
@@ -94,6 +93,16 @@ EXPECTED_CLOSES = {(1002, "malformed"), (1003, "undecodable"), (1003, "too-deep"
                    (1003, "too-big"), (1009, "too-big"), (4403, "foreign-client-id")}
 BYSTANDER_PAUSE = 0.05  # between two bystander/watcher round trips
 CLEAN_SYNC_TIMEOUT = 30.0
+STORED = "stored document (after a clean restart)"
+# Seen once, never reproduced (see the test): excused alone, never beside another problem.
+STORED_MISMATCH_SEEN_ONCE = (
+    "seen once, in a clean-clone CI run on a loaded machine (seed 271828, segment 0): the "
+    "document stored after a clean restart differed from the bystander's in a section root. "
+    "Not reproduced since (seed 271828 and others, alone and beside other suites); cause "
+    "unknown. Rerun with WIDEN_FUZZ_DUMP=<file> and look into the dumped states")
+# The first line Rust prints for a panic, and the last of a traceback pyo3 ended by resuming one.
+RUST_PANIC = re.compile(r"thread '.*' panicked at ")
+PANIC_EXCEPTION = re.compile(r"(pyo3_runtime\.)?PanicException\b")
 
 
 def _first_word(reason: str) -> str:
@@ -109,6 +118,7 @@ class Stats:
     predicted: int = 0
     examples: int = 0
     connections: int = 0
+    caught_panics: int = 0  # in the server's whole log, every segment's
     build_seconds: float = 0.0  # hypothesis drawing and pycrdt making the messages
     play_seconds: float = 0.0  # the server's round trips
     closes: collections.Counter[tuple[int | None, str]] = field(
@@ -327,7 +337,7 @@ async def _open_segment(server: ServerProcess, owner: Api, watcher_api: Api,
                                    "cursor": {"anchor": 1}})
     claims, claim_ids = [], []
     for api in attacker_apis:
-        claimer = Doc(client_id=builder.fresh_id())
+        claimer: Doc[Any] = Doc(client_id=builder.fresh_id())
         claimer.get("claims", type=Text).insert(0, "c")
         claim = claimer.get_update()
         conn = await RawConnection.open(server, api, document_id)
@@ -423,7 +433,8 @@ async def _finish_segment(segment: Segment, watcher_api: Api) -> list[str]:
     problems = list(clean.failures)
     for attacker in segment.attackers:
         await attacker.close()
-    async with httpx.AsyncClient(base_url=server.base_url,
+    # Progress counts the words in a worker process: seconds on a loaded machine.
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=CLEAN_SYNC_TIMEOUT,
                                  headers={"Authorization": f"Bearer {owner.token}"}) as http:
         if (await http.get("/api/health")).status_code != 200:
             problems.append("/api/health does not answer 200")
@@ -453,9 +464,9 @@ async def _finish_segment(segment: Segment, watcher_api: Api) -> list[str]:
     roots: dict[str, type[Any]] = {name: XmlFragment for name in segment.sections}
     roots |= {"notes": Text, "meta": Map, "list": Array, "claims": Text, "bystander": Map,
               "watcher": Map}
-    docs: dict[str, Doc | bytes] = {
+    docs: dict[str, Doc[Any] | bytes] = {
         "bystander": bystander.doc, "watcher": watcher.doc, "server's live document": live.doc,
-        "stored document (after a clean restart)": stored.doc}
+        STORED: stored.doc}
     problems += await yjs_divergences("bystander", docs, roots)
     if DUMP:
         await asyncio.to_thread(Path(DUMP).write_text, json.dumps({
@@ -491,27 +502,38 @@ def _awareness_problems(segment: Segment, watcher_api: Api) -> list[str]:
     return problems
 
 
-def _log_problems(server: ServerProcess) -> list[str]:
-    logs = server.logs()
+def _log_problems(server: ServerProcess) -> tuple[list[str], int]:
+    """Errors in the server's log, and how many Rust panics it caught.
+
+    A panic in the CRDT engine reaches the server as pyo3's `PanicException`, which it refuses
+    like any undecodable update (crdt/guard.py, crdt/room.py). Rust prints each panic on
+    stderr; one raised under a Python callback (the guard observes the probe's events) is
+    printed again, with the Python traceback it unwound through, when pyo3 resumes it. Such a
+    traceback ends in `PanicException`; any other traceback, and any error line, is a problem.
+    """
+    lines = server.logs().splitlines()
     problems = []
-    for needle in ("Traceback", '"level": "error"', '"level": "critical"'):
-        if needle in logs:
-            line = next(line for line in logs.splitlines() if needle in line)
-            problems.append(f"server log has {needle!r}: {line[:300]}")
-    return problems
+    for index, line in enumerate(lines):
+        if '"level": "error"' in line or '"level": "critical"' in line:
+            problems.append(f"server log has an error: {line[:300]}")
+        elif "Traceback" in line:
+            raised = line  # a traceback inside a log line: never a panic's
+            if line.startswith("Traceback (most recent call last):"):
+                raised = next((later for later in lines[index + 1:]
+                               if later and not later[0].isspace()), "")
+            if not PANIC_EXCEPTION.match(raised):
+                problems.append(f"server log has a traceback ending in {raised[:300]!r}")
+    return problems, sum(bool(RUST_PANIC.match(line)) for line in lines)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "seen once, in a clean-clone CI run on a loaded machine (seed 271828, segment 0): the "
-    "stored document after a clean restart differed from the bystander's in a section root; "
-    "passes when run alone; cause not found yet (see the issue notes). Non-strict so that the "
-    "other checks of this run still report, visibly, until it is understood"))
 @pytest.mark.timeout(6 * 3600 if LONG else 600)
 async def test_valid_and_mutated_messages_get_the_answer_they_must_and_stored_equals_bystander(
     start_server: Callable[..., ServerProcess],
 ) -> None:
     """The short mode runs in the ordinary suite; WIDEN_LONG=1 runs at least 100,000 messages.
-    A failure names the example (shrunk unless WIDEN_FUZZ_SHRINK=0) and the seed."""
+    A failure names the example (shrunk unless WIDEN_FUZZ_SHRINK=0) and the seed. A stored
+    document that differs from the bystander's, and nothing else wrong, ends the run as an
+    xfail with the differences (`STORED_MISMATCH_SEEN_ONCE`): every other check stays strict."""
     started = time.monotonic()
     server = start_server(max_message_bytes=str(MAX_MESSAGE_BYTES))
     owner = await Api(server.base_url).sign_up("Owner")
@@ -534,9 +556,11 @@ async def test_valid_and_mutated_messages_get_the_answer_they_must_and_stored_eq
                 failure = exc
                 for attacker in segment.attackers:
                     await attacker.close()
-            problems = [] if failure else await _finish_segment(segment, watcher_api)
-            problems += _log_problems(server)
             total.merge(segment.stats)
+            problems = [] if failure else await _finish_segment(segment, watcher_api)
+            log_problems, panics = _log_problems(server)
+            problems += log_problems
+            total.caught_panics = panics
             print(f"segment {number}: {segment.stats.processed} messages processed "
                   f"({segment.stats.sent} sent, {segment.stats.examples} examples), "
                   f"{time.monotonic() - started:.0f} s so far; bystander/watcher round trips "
@@ -544,6 +568,8 @@ async def test_valid_and_mutated_messages_get_the_answer_they_must_and_stored_eq
                   f"{max(segment.clean.round_trips, default=0):.2f} s")
             if failure is not None:
                 raise failure
+            if problems and all(p.startswith(f"{STORED} != bystander") for p in problems):
+                pytest.xfail(f"{STORED_MISMATCH_SEEN_ONCE}:\n" + "\n".join(problems))
             assert not problems, f"segment {number} (seed {SEED}):\n" + "\n".join(problems)
     finally:
         _report(total, started)
@@ -562,7 +588,8 @@ def _report(stats: Stats, started: float) -> None:
           f"connection; {stats.mutated} mutated; {stats.predicted} answers predicted and "
           f"checked) in {stats.examples} examples over {stats.connections} connections, "
           f"{time.monotonic() - started:.0f} s ({stats.build_seconds:.0f} s making examples, "
-          f"{stats.play_seconds:.0f} s playing them)")
+          f"{stats.play_seconds:.0f} s playing them); Rust panics caught by the server: "
+          f"{stats.caught_panics}")
     print("closes:", dict(sorted(stats.closes.items(), key=str)))
     print("outcomes:", dict(sorted(stats.outcomes.items())))
     print("a culprit per close:", stats.culprits)

@@ -96,7 +96,7 @@ async def test_postgresql_data_errors_are_refusals_by_their_sqlstate(
         async with postgres.begin() as conn:
             await conn.execute(text("CREATE TEMP TABLE t (s varchar(3))"))
             await conn.execute(text("INSERT INTO t VALUES ('abcd')"))
-    assert caught.value.orig is not None and caught.value.orig.sqlstate == "22001"
+    assert getattr(caught.value.orig, "sqlstate", None) == "22001"
     assert classify(caught.value) is Fault.REFUSED
     assert describe(caught.value).startswith("StringDataRightTruncationError: value too long")
 
@@ -137,11 +137,12 @@ def test_a_streak_is_reported_at_growing_intervals_then_once_when_it_ends(
     records = caplog.records
     events = [getattr(r, "event", None) for r in records]
     assert events[0] == "store.commit_failing" and records[0].exc_info is not None
-    assert events[-1] == "store.recovered" and records[-1].failing_seconds == 602.0
+    assert events[-1] == "store.recovered"
+    assert getattr(records[-1], "failing_seconds", None) == 602.0
     still = records[1:-1]
     assert {getattr(r, "event", None) for r in still} == {"store.still_failing"}
-    assert all(r.exc_info is None and r.backlog == 7 for r in still)
-    assert [r.failing_seconds for r in still] == [
+    assert all(r.exc_info is None and getattr(r, "backlog", None) == 7 for r in still)
+    assert [getattr(r, "failing_seconds", None) for r in still] == [
         6.0, 12.0, 24.0, 48.0, 96.0, 156.0, 216.0, 276.0, 336.0, 396.0, 456.0, 516.0, 576.0]
     assert still[0].getMessage() == (
         "writer still failing for 6 s, backlog 7 (OSError: connection refused)")

@@ -104,7 +104,8 @@ async def test_refused_updates_are_found_by_halving_and_every_other_one_commits_
     records = [r for r in caplog.records if r.name == "widen.store"]
     assert [getattr(r, "event", None) for r in records] == [
         "store.batch_refused", "store.update_set_aside", "store.update_set_aside"]
-    assert [(r.levelname, r.document_id, r.bytes, r.kept_in) for r in records[1:]] == [
+    fields = ("levelname", "document_id", "bytes", "kept_in")
+    assert [tuple(getattr(r, name, None) for name in fields) for r in records[1:]] == [
         ("ERROR", "doc", len(updates[2]), "doc_updates_rejected"),
         ("ERROR", "doc", len(updates[6]), "doc_updates_rejected")]
     for record in records:
