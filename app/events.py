@@ -21,8 +21,8 @@ its `change` and fields, and who hears it:
 - `progress`: words, contributors or statuses changed; every member.
 - `timeline`: `entry`, the sharing-log step exactly as that member's `GET .../log` shows it;
   every member.
-- `notification`: reserved for the inbox (issue 8 item 3): `notification` as the inbox's API
-  shows it, to its addressee only (publish with `Audience.NOBODY` and `also_tell`).
+- `notification`: a new entry in the inbox (`notification`: id, kind, text, path); its
+  addressee only (`app.notifications.notify`).
 
 The channel itself says `{"type": "ready"}` once it listens: anything changed after that arrives.
 """

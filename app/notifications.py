@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models, outbox
+from app.events import Audience, Change, stage
+from app.models import new_id
 from app.settings import Settings
 
 
@@ -46,9 +48,15 @@ async def notify(session: AsyncSession, settings: Settings, *, recipient: models
                  actor_id: str | None, mail: bool = True) -> models.Notification:
     """Put a notification in the recipient's inbox and, where allowed, queue its mail.
     `mail=False` when a mail saying the same already goes out (an invitation's own)."""
-    notification = models.Notification(user_id=recipient.id, kind=kind, text=text, path=path,
-                                       document_id=document_id, actor_id=actor_id)
+    notification = models.Notification(id=new_id(), user_id=recipient.id, kind=kind,
+                                       text=text, path=path, document_id=document_id,
+                                       actor_id=actor_id)
     session.add(notification)
+    # The inbox of the addressee's open pages updates once this commits; nobody else hears.
+    stage(session, Change(document_id or "", "notification",
+                          {"notification": {"id": notification.id, "kind": kind, "text": text,
+                                            "path": path}},
+                          audience=Audience.NOBODY, also_tell=(recipient.id,)))
     if (mail and settings.sends_mail and recipient.email_verified_at is not None
             and kind not in await mail_opt_outs(session, recipient.id)):
         body = "\n".join([

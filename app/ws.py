@@ -28,9 +28,12 @@ from app.timeutil import utcnow
 from crdt.guard import WriteRejected
 from crdt.peer import Peer
 from crdt.protocol import CloseCode, ProtocolError
+from crdt.room import Room
 
 router = APIRouter()
 log = logging.getLogger("widen.ws")
+# How long a refusal waits for the answers owed before it (`_settle`).
+SETTLE_BEFORE_CLOSE_SECONDS = 5.0
 
 
 class WebSocketChannel:
@@ -189,6 +192,7 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
                     extra={"event": "ws.write_rejected", "document_id": document_id,
                            "user_id": user_id, "connection": connection_id,
                            "reason": exc.reason, "roots": sorted(exc.roots)})
+        await _settle(room, peer)
         peer.deny(exc.code, exc.reason)
         await peer.wait_closed()
     except ProtocolError as exc:
@@ -196,6 +200,7 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
                     extra={"event": "ws.protocol_error", "document_id": document_id,
                            "user_id": user_id, "connection": connection_id,
                            "reason": exc.reason, "code": int(exc.code)})
+        await _settle(room, peer)
         peer.close(exc.code, exc.reason)
         await peer.wait_closed()
     finally:
@@ -209,3 +214,11 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         peer.cancel()
         log.info("websocket left", extra={"event": "ws.left", "document_id": document_id,
                                           "connection": connection_id, "code": close_code})
+
+
+async def _settle(room: Room, peer: Peer) -> None:
+    """The answers owed for the messages before a refused one go out first, unless storage
+    takes too long to commit what they show: the refusal is not held up for long."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SETTLE_BEFORE_CLOSE_SECONDS):
+            await room.settle(peer)

@@ -11,6 +11,7 @@ in the order it was accepted.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
@@ -69,11 +70,13 @@ Changed = Callable[[str, int], None]
 @dataclass(frozen=True, slots=True)
 class _Unrelayed:
     """A message that shows content up to update `seq`, waiting for `seq` to be relayable:
-    for every peer but `exclude`, or only for `to`."""
+    for every peer but `exclude`, or only for `to`; or, with `settled`, the mark that every
+    answer owed to `to` before it has gone out."""
     seq: int
     message: bytes
     exclude: Peer | None = None
     to: Peer | None = None
+    settled: asyncio.Future[None] | None = None
 
 
 class Room:
@@ -275,8 +278,21 @@ class Room:
         if self._unrelayed:
             self._store.when_relayable(self._release)
 
+    async def settle(self, peer: Peer) -> None:
+        """Wait until every answer owed to `peer` for what it sent so far has gone out (they
+        wait for their content to be committed). Before a refusal closes a connection: its
+        client then learns the outcome of each message it sent, in order."""
+        if not any(item.to is peer for item in self._unrelayed):
+            return
+        settled = asyncio.get_running_loop().create_future()
+        self._unrelayed.append(_Unrelayed(self.last_seq, b"", to=peer, settled=settled))
+        await settled
+
     def _deliver(self, item: _Unrelayed) -> None:
-        if item.to is None:
+        if item.settled is not None:
+            if not item.settled.done():  # its waiter may have given up
+                item.settled.set_result(None)
+        elif item.to is None:
             self._relay(item.message, exclude=item.exclude)
         elif item.to in self.peers:
             item.to.send(item.message)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pycrdt import Doc, Text, create_update_message
 
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.wire import RawConnection
 
@@ -28,10 +28,11 @@ async def test_conflicts_and_forbidden_actions_carry_a_code_and_a_human_detail(
     assert again.json() == {"code": "already-pending",
                             "detail": "An invitation to this address is already pending"}
 
-    accepted = await bob.http.post(f"/api/invitations/{first.json()['id']}/accept")
+    accept = f"/api/invitations/{first.json()['id']}/accept"
+    accepted = await bob.http.post(accept, json=by_link(first.json()))
     assert accepted.status_code == 200, accepted.text
-    twice = await bob.http.post(f"/api/invitations/{first.json()['id']}/accept")
-    assert (twice.status_code, twice.json()["code"]) == (409, "already-settled")
+    twice = await bob.http.post(accept, json=by_link(first.json()))
+    assert (twice.status_code, twice.json()["code"]) == (409, "link-used-up")
     member = await alice.http.post(f"{base}/invitations", json=invite)
     assert (member.status_code, member.json()["code"]) == (409, "already-member")
     owner = await alice.http.post(f"{base}/invitations", json={**invite,

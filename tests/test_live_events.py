@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.events import EventClient, about
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share
@@ -103,8 +103,8 @@ async def test_the_owner_hears_someone_join_and_the_timeline_step(
                                 and e["entry"]["kind"] == "invited")
     assert step is not None and step["entry"]["message"] == "have a look"
 
-    assert (await bob.http.post(
-        f"/api/invitations/{invited.json()['id']}/accept")).status_code == 200
+    assert (await bob.http.post(f"/api/invitations/{invited.json()['id']}/accept",
+                                json=by_link(invited.json()))).status_code == 200
     joined = await owner.wait_for(about(doc, "member", change="joined"))
     assert joined is not None and joined["user_id"] == bob.user["id"]
     assert joined["role"] == "viewer"
@@ -152,7 +152,8 @@ async def test_a_progress_member_hears_progress_but_no_comment(
     doc = shared.document_id
     invited = await alice.http.post(f"/api/documents/{doc}/invitations", json={
         "email": reviewer.user["email"], "role": "reviewer", "reason": "review"})
-    await reviewer.http.post(f"/api/invitations/{invited.json()['id']}/accept")
+    await reviewer.http.post(f"/api/invitations/{invited.json()['id']}/accept",
+                             json=by_link(invited.json()))
     following = await channels(manager).connect()
     reading = await channels(reviewer).connect()
     section_id = shared.section_a.removeprefix("section:")
@@ -266,8 +267,8 @@ async def test_a_change_that_rolls_back_is_never_heard_of(
     assert requested.status_code == 201, requested.text
     invited = await alice.http.post(f"/api/documents/{doc}/invitations", json={
         "email": carol.user["email"], "role": "viewer", "reason": "review"})
-    assert (await carol.http.post(
-        f"/api/invitations/{invited.json()['id']}/accept")).status_code == 200
+    assert (await carol.http.post(f"/api/invitations/{invited.json()['id']}/accept",
+                                  json=by_link(invited.json()))).status_code == 200
     owner = await channels(alice).connect()
 
     approved = await alice.http.post(
@@ -306,3 +307,26 @@ async def test_event_channels_count_apart_from_document_sockets(
             await socket.close()
     finally:
         await alice.aclose()
+
+
+async def test_a_notification_reaches_its_addressee_only(
+    live_server: ServerProcess, make_api: Callable[[], Api],
+    channels: Callable[..., EventClient],
+) -> None:
+    alice = await make_api().sign_up("Alice")
+    bob = await make_api().sign_up("Bob")
+    shared = await share(live_server, alice, bob, "editor")
+    doc = shared.document_id
+    owner_hears = await channels(alice).connect()
+    editor_hears = await channels(bob).connect()
+    asked = await bob.http.post(f"/api/documents/{doc}/invite-requests", json={
+        "email": "carol@example.org", "role": "viewer", "reason": "review"})
+    assert asked.status_code == 201, asked.text
+    heard = await owner_hears.wait_for(about(doc, "notification"))
+    assert heard is not None and heard["notification"]["kind"] == "invite_request"
+    inbox = await alice.http.get("/api/notifications")
+    assert heard["notification"]["id"] in [n["id"] for n in inbox.json()], inbox.text
+
+    await _fence(bob, editor_hears, "Bob's own")
+    assert editor_hears.matching(about(doc, "notification")) == []
+    await shared.owner.close()

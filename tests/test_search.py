@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pycrdt import XmlElement, XmlFragment, XmlText
 
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.sharing import connect
 
@@ -74,7 +74,8 @@ async def share(owner: Api, member: Api, document_id: str, role: str) -> None:
     invitation = await owner.http.post(f"/api/documents/{document_id}/invitations", json={
         "email": member.user["email"], "role": role, "reason": "review"})
     assert invitation.status_code == 201, invitation.text
-    accepted = await member.http.post(f"/api/invitations/{invitation.json()['id']}/accept")
+    accepted = await member.http.post(f"/api/invitations/{invitation.json()['id']}/accept",
+                                      json=by_link(invitation.json()))
     assert accepted.status_code == 200, accepted.text
 
 
@@ -181,7 +182,8 @@ async def test_a_section_editor_finds_text_of_every_section(people: People) -> N
         "email": editor.user["email"], "role": "editor", "sections": [own],
         "reason": "expertise"})
     assert invitation.status_code == 201, invitation.text
-    accepted = await editor.http.post(f"/api/invitations/{invitation.json()['id']}/accept")
+    accepted = await editor.http.post(f"/api/invitations/{invitation.json()['id']}/accept",
+                                      json=by_link(invitation.json()))
     assert accepted.status_code == 200, accepted.text
     [hit] = await finds(editor, "pelicanthrope there", 1)
     assert hit["section_id"] == other

@@ -21,7 +21,7 @@ from app.timeutil import utcnow
 from app.trash import purge_expired
 from crdt.schema import doc_updates
 from crdt.store import UpdateStore
-from tests.support.api import Api
+from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
 
@@ -135,14 +135,14 @@ async def test_invitations_wait_in_the_trash_with_their_document(
     invitation_id = response.json()["id"]
 
     assert (await alice.http.delete(f"/api/documents/{document_id}")).status_code == 204
-    assert (await carol.http.get("/api/invitations")).json() == []
     accept = f"/api/invitations/{invitation_id}/accept"
-    assert (await carol.http.post(accept)).status_code == 404
+    link = by_link(response.json())
+    assert (await carol.http.post(accept, json=link)).status_code == 404
 
     assert (await alice.http.post(f"/api/documents/{document_id}/restore")).status_code == 200
-    assert [i["id"] for i in (await carol.http.get("/api/invitations")).json()] == [
-        invitation_id]
-    assert (await carol.http.post(accept)).status_code == 200
+    waiting = await alice.http.get(f"/api/documents/{document_id}/invitations")
+    assert [i["id"] for i in waiting.json() if i["status"] == "pending"] == [invitation_id]
+    assert (await carol.http.post(accept, json=link)).status_code == 200
 
 
 async def test_leaving_and_transfer_around_the_trash(
@@ -155,8 +155,8 @@ async def test_leaving_and_transfer_around_the_trash(
     base = f"/api/documents/{shared.document_id}"
     invited = await alice.http.post(f"{base}/invitations", json={
         "email": carol.user["email"], "role": "viewer", "reason": "review"})
-    assert (await carol.http.post(f"/api/invitations/{invited.json()['id']}/accept")
-            ).status_code == 200
+    assert (await carol.http.post(f"/api/invitations/{invited.json()['id']}/accept",
+                                  json=by_link(invited.json()))).status_code == 200
     carols = await connect(live_server, carol, shared.document_id)
     assert (await carol.http.delete(f"{base}/members/{carol.user['id']}")).status_code == 204
     assert await carols.wait_closed() == 4403

@@ -12,6 +12,8 @@ from playwright.async_api import ViewportSize, expect
 
 from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
 from tests.support.api import by_link
+from tests.support.mailbox import Mailbox, link_in, token_of
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -31,12 +33,22 @@ async def accept_invitation(person: Person, invitation: dict[str, Any]) -> None:
     await person.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
 
 
-async def test_no_page_scrolls_sideways_on_a_phone(widen: Widen) -> None:
+@pytest.fixture
+def live_server(mailing_server: ServerProcess) -> ServerProcess:
+    """A server that mails, so that the newcomer can prove her address: the invitation to it
+    then waits in her inbox on the home page."""
+    return mailing_server
+
+
+async def test_no_page_scrolls_sideways_on_a_phone(widen: Widen, mailbox: Mailbox) -> None:
     widths: dict[str, int] = {}
     owner = await widen.person("Olivia Owner-with-a-rather-long-name", viewport=PHONE)
     editor = await widen.person("Edgar Editor", viewport=PHONE)
     reviewer = await widen.person("Rita Reviewer", viewport=PHONE)
     newcomer = await widen.person("Nina Newcomer", viewport=PHONE)
+    await newcomer.api("POST", "/api/auth/verification")
+    verification = link_in(await mailbox.wait_for(newcomer.email))
+    await newcomer.api("POST", "/api/auth/verify", {"token": token_of(verification)})
     document_id, (summary, methods) = await owner.create_document(
         LONG_TITLE, ["Summary of the interdisciplinary findings", "Methods"])
     await accept_invitation(editor, await owner.invite(document_id, editor, "editor", "expertise",

@@ -11,6 +11,7 @@ from playwright.async_api import Dialog, expect
 
 from app.timeutil import utcnow
 from tests.e2e.conftest import PASSWORD, Widen
+from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -27,7 +28,8 @@ async def test_delete_into_the_trash_restore_and_leave(widen: Widen) -> None:
     document_id, _ = await ada.create_document("Budget 2026", ["Costs"])
     for person, role, reason in ((sam, "editor", "help"), (rex, "progress", "progress")):
         invitation = await ada.invite(document_id, person, role, reason)
-        await person.api("POST", f"/api/invitations/{invitation['id']}/accept")
+        await person.api("POST", f"/api/invitations/{invitation['id']}/accept",
+                         by_link(invitation))
     await sam.open_document(document_id)
 
     # --- the owner deletes it from the home page, after saying yes
@@ -45,9 +47,9 @@ async def test_delete_into_the_trash_restore_and_leave(widen: Widen) -> None:
     await widen.screenshot(ada, "trash-01-deleted.png")
     assert await widen.accessibility_problems(ada) == []
 
-    # The member's open page stops at once, and the document is gone from their home.
+    # The member's open page stops at once, says why, and the document is gone from their home.
     await expect(sam.page.get_by_role("heading", name="Document unavailable")).to_be_visible()
-    await expect(sam.page.get_by_role("alert")).to_contain_text("does not exist")
+    await expect(sam.page.get_by_role("alert")).to_contain_text("deleted by its owner")
     await sam.goto("/")
     await expect(sam.page.get_by_role("heading", name="Your documents")).to_be_visible()
     await expect(sam.page.locator(f'li[data-document-id="{document_id}"]')).to_have_count(0)
@@ -84,7 +86,7 @@ async def test_the_owner_answers_invite_requests_and_hands_ownership_over(
     sam = await widen.person("Sam Editor")
     document_id, _ = await ada.create_document("Field guide", ["Birds"])
     invitation = await ada.invite(document_id, sam, "editor", "help")
-    await sam.api("POST", f"/api/invitations/{invitation['id']}/accept")
+    await sam.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
     requests = f"/api/documents/{document_id}/invite-requests"
     await sam.api("POST", requests, {"email": "ornithologist@example.org", "role": "reviewer",
                                      "reason": "expertise", "message": "Knows every warbler."})

@@ -381,4 +381,4 @@ export function sharingStep(event: LiveEvent): number {
   return event.change === "removed" ? -1 : 0;
 }
 
-const HOME_EVENTS = new Set(["document", "member", "invitation", "section", "progress"]);
+const HOME_EVENTS = new Set(["document", "member", "invitation", "section", "progress", "notification"]);
