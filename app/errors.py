@@ -12,6 +12,10 @@ A refusal a client may act on (a 403, 409 or 429) is a `Refusal`: besides `detai
 people and free to change, its body has a `code`, one stable word a client switches on, as it
 does on the first word of a websocket close reason (DESIGN §5). A 404 stays `{"detail": ...}`
 alone, the same for a missing document as for one the caller may not see.
+
+The domain modules raise `app.domain_errors` kinds, which know nothing of HTTP; one handler
+here answers each kind the same wherever it comes from. A 422 the app itself raises (`Invalid`)
+has the shape FastAPI documents for every 422, so a client reads all of them alike.
 """
 
 from __future__ import annotations
@@ -25,6 +29,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+
+from app.domain_errors import (
+    BadLink,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthenticated,
+)
 
 log = logging.getLogger("widen.errors")
 
@@ -48,6 +62,7 @@ _MAX_MESSAGE = 200
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(StaleDataError, _conflict)
@@ -61,12 +76,42 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+# The kinds whose answer names the refusal by its code, and those answered by `detail` alone.
+_REFUSALS: dict[type[DomainError], int] = {
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Conflict: status.HTTP_409_CONFLICT,
+}
+_BARE: dict[type[DomainError], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    BadLink: status.HTTP_400_BAD_REQUEST,
+    Unauthenticated: status.HTTP_401_UNAUTHORIZED,
+}
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if isinstance(exc, Invalid):
+        return _unprocessable([{"loc": [exc.source, exc.field], "msg": _short(exc.detail),
+                                "type": exc.code}])
+    for kind, code in _REFUSALS.items():
+        if isinstance(exc, kind):
+            return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=code)
+    for kind, code in _BARE.items():
+        if isinstance(exc, kind):
+            return JSONResponse({"detail": exc.detail}, status_code=code)
+    raise TypeError(f"no answer for {type(exc).__name__}")
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     detail = [
         {"loc": list(error["loc"]), "msg": _short(str(error["msg"])), "type": error["type"]}
         for error in exc.errors()
     ]
+    return _unprocessable(detail)
+
+
+def _unprocessable(detail: list[dict[str, object]]) -> Response:
     # `json.dumps` escapes non-ASCII, so even a lone surrogate in a message cannot make the
     # error response itself fail to encode.
     return Response(json.dumps({"detail": detail}), media_type="application/json",

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import HTTPException, status
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
+from app.domain_errors import BadLink
 from app.security import new_token, token_digest
 from app.timeutil import utcnow
 
@@ -56,7 +56,7 @@ async def redeem_account_token(session: AsyncSession, token: str,
                                purpose: str) -> models.AccountToken:
     """Use a secret up, exactly once: one conditional UPDATE, so of two concurrent requests
     with the same link only one gets through. Unknown, used and expired secrets all answer
-    the same 400, which tells a guesser nothing."""
+    the same, which tells a guesser nothing."""
     now = utcnow()
     used = await session.scalars(
         update(models.AccountToken)
@@ -69,7 +69,6 @@ async def redeem_account_token(session: AsyncSession, token: str,
         .execution_options(synchronize_session="fetch"))
     redeemed = used.one_or_none()
     if redeemed is None:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            "This link is not valid: it was used already, has expired, or was "
-                            "never issued. Ask for a new one.")
+        raise BadLink("This link is not valid: it was used already, has expired, or was "
+                      "never issued. Ask for a new one.")
     return redeemed

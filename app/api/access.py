@@ -1,12 +1,12 @@
-"""Route-side helpers that turn the policy's answers into HTTP answers."""
+"""Route-side helpers that turn the policy's answers into refusals (`app.errors` answers
+them)."""
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
-from app.errors import Refusal
+from app.domain_errors import Forbidden, NotFound
 from app.permissions import Access, document_access
 
 NOT_FOUND = "Document not found"
@@ -16,17 +16,17 @@ async def require_access(session: AsyncSession, user: models.User, document_id: 
     """The caller's access, or the 404 that a missing document gets too."""
     access = await document_access(session, user.id, document_id)
     if access is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+        raise NotFound(NOT_FOUND)
     return access
 
 
 async def require_owner(session: AsyncSession, user: models.User, document_id: str) -> Access:
     access = await require_access(session, user, document_id)
     if not access.can_manage:
-        raise Refusal(status.HTTP_403_FORBIDDEN, "owner-only", "Only the owner can do this")
+        raise Forbidden("owner-only", "Only the owner can do this")
     return access
 
 
-def forbid(detail: str, code: str = "not-allowed") -> Refusal:
-    """A 403 for a member whose role does not allow this (`code` says which refusal)."""
-    return Refusal(status.HTTP_403_FORBIDDEN, code, detail)
+def forbid(detail: str, code: str = "not-allowed") -> Forbidden:
+    """A refusal for a member whose role does not allow this (`code` says which)."""
+    return Forbidden(code, detail)

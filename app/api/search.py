@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from app.api.deps import CurrentUser, DbSession
 from app.api.schemas import SearchHitOut
+from app.domain_errors import Invalid
 from app.search.finder import find
 from app.search.words import MAX_QUERY_CHARS, BadQuery, search_words
 
@@ -30,7 +31,7 @@ async def search(
     try:
         words = search_words(q)
     except BadQuery as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise Invalid("q", "bad-query", str(exc), source="query") from exc
     if not words:
         return []
     return [SearchHitOut(document_id=hit.document_id, title=hit.title,

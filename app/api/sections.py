@@ -10,6 +10,7 @@ from app import models
 from app.api.access import forbid, require_access
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import SectionIn, SectionOrderIn, SectionOut, SectionPatch
+from app.domain_errors import Invalid
 from app.events import Change, section_change, stage
 from app.locks import lock_document
 from app.permissions import Access
@@ -39,8 +40,8 @@ async def _check_assignee(session: DbSession, access: Access, assignee_id: str |
     if assignee_id is None or assignee_id == access.document.owner_id:
         return
     if await member_grant(session, access.document.id, assignee_id) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            "Only the owner or a member can be assigned a section")
+        raise Invalid("assignee_id", "not-a-member",
+                      "Only the owner or a member can be assigned a section")
 
 
 @router.get("", response_model=list[SectionOut])
@@ -109,8 +110,8 @@ async def reorder_sections(document_id: str, body: SectionOrderIn, user: Current
     await lock_document(session, document_id)
     sections = {s.id: s for s in await _ordered(session, document_id)}
     if sorted(body.section_ids) != sorted(sections):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            "section_ids must list every section of the document once")
+        raise Invalid("section_ids", "not-every-section",
+                      "section_ids must list every section of the document once")
     for position, section_id in enumerate(body.section_ids, start=1):
         sections[section_id].position = position
     await session.flush()
