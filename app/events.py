@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
+from app.models import INVITATION_STEPS, SharingEventKind
 
 _STAGED = "widen.live_changes"
 
@@ -73,19 +74,22 @@ def staged(session: AsyncSession) -> list[Change]:
 
 
 # Sharing-log steps that change who is a member, as `member` events.
-_MEMBER_CHANGES = {"accepted": "joined", "role_changed": "changed", "scope_changed": "changed",
-                   "ownership_transferred": "changed", "revoked": "removed", "left": "removed"}
-_INVITATION_STEPS = {"invited", "accepted", "declined", "withdrawn", "expired"}
-_REQUEST_STEPS = {"invite_requested": "requested", "invite_request_approved": "approved",
-                  "invite_request_refused": "refused"}
+_MEMBER_CHANGES = {
+    SharingEventKind.ACCEPTED: "joined", SharingEventKind.ROLE_CHANGED: "changed",
+    SharingEventKind.SCOPE_CHANGED: "changed", SharingEventKind.OWNERSHIP_TRANSFERRED: "changed",
+    SharingEventKind.REVOKED: "removed", SharingEventKind.LEFT: "removed",
+}
+_REQUEST_STEPS = {SharingEventKind.INVITE_REQUESTED: "requested",
+                  SharingEventKind.INVITE_REQUEST_APPROVED: "approved",
+                  SharingEventKind.INVITE_REQUEST_REFUSED: "refused"}
 
 
 def stage_log_step(session: AsyncSession, event: models.SharingEvent) -> None:
     """A sharing-log step is a timeline entry for every member, and what it means for the
     pages that list members, invitations, requests and documents."""
-    document_id, kind = event.document_id, event.kind
+    document_id, kind = event.document_id, SharingEventKind(event.kind)
     stage(session, Change(document_id, "timeline", log_event=event))
-    if kind == "created":
+    if kind == SharingEventKind.CREATED:
         stage(session, Change(document_id, "document", {"change": "created"}, Audience.OWNER))
     if kind in _MEMBER_CHANGES:
         removed = _MEMBER_CHANGES[kind] == "removed"
@@ -94,12 +98,13 @@ def stage_log_step(session: AsyncSession, event: models.SharingEvent) -> None:
             {"change": _MEMBER_CHANGES[kind], "user_id": event.subject_id, "role": event.role,
              "how": kind},
             also_tell=(event.subject_id,) if removed and event.subject_id else ()))
-    if kind in _INVITATION_STEPS:
+    if kind in INVITATION_STEPS:
         stage(session, Change(document_id, "invitation",
                               {"change": kind, "invitation_id": event.invitation_id},
                               Audience.OWNER))
     if kind in _REQUEST_STEPS:
-        requester = event.actor_id if kind == "invite_requested" else event.subject_id
+        requester = (event.actor_id if kind == SharingEventKind.INVITE_REQUESTED
+                     else event.subject_id)
         stage(session, Change(document_id, "invite_request",
                               {"change": _REQUEST_STEPS[kind], "requester_id": requester},
                               Audience.OWNER, also_tell=(requester,) if requester else ()))

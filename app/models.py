@@ -32,6 +32,58 @@ class Base(DeclarativeBase):
     pass
 
 
+# Statuses and kinds are stored as their plain strings (the columns are strings): a member is
+# one of the words the rows already hold, so no migration.
+
+class SectionStatus(StrEnum):
+    DRAFT = "draft"
+    IN_PROGRESS = "in_progress"
+    IN_REVIEW = "in_review"
+    DONE = "done"
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class InviteRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class SharingEventKind(StrEnum):
+    """A step of the sharing log. An invitation's steps share its statuses' words."""
+
+    CREATED = "created"
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    ROLE_CHANGED = "role_changed"
+    SCOPE_CHANGED = "scope_changed"
+    LEFT = "left"
+    REVOKED = "revoked"
+    OWNERSHIP_TRANSFERRED = "ownership_transferred"
+    INVITE_REQUESTED = "invite_requested"
+    INVITE_REQUEST_APPROVED = "invite_request_approved"
+    INVITE_REQUEST_REFUSED = "invite_request_refused"
+    DELETED = "deleted"
+    RESTORED = "restored"
+
+
+# The log's steps that belong to one invitation's life.
+INVITATION_STEPS = frozenset({
+    SharingEventKind.INVITED, SharingEventKind.ACCEPTED, SharingEventKind.DECLINED,
+    SharingEventKind.WITHDRAWN, SharingEventKind.EXPIRED,
+})
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -100,7 +152,7 @@ class Section(Base):
     )
     title: Mapped[str] = mapped_column(String(300))
     position: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=SectionStatus.DRAFT)
     assignee_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
@@ -179,7 +231,7 @@ class Invitation(Base):
     reason: Mapped[str] = mapped_column(String(20))
     message: Mapped[str | None] = mapped_column(Text, default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=InvitationStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The invitation link's secret, hashed (`app.links`); a new link replaces the old one.
@@ -203,7 +255,7 @@ class InviteRequest(Base):
     sections: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     reason: Mapped[str] = mapped_column(String(20))
     message: Mapped[str | None] = mapped_column(Text, default=None)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=InviteRequestStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     invitation_id: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -13,7 +13,15 @@ from enum import StrEnum
 from sqlalchemy import CompoundSelect, Select, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Comment, CommentStatus, Document, Grant, SharingEvent
+from app.models import (
+    INVITATION_STEPS,
+    Comment,
+    CommentStatus,
+    Document,
+    Grant,
+    SharingEvent,
+    SharingEventKind,
+)
 from crdt.guard import WriteScope
 
 
@@ -220,10 +228,6 @@ def narrower(first: WriteScope, second: WriteScope) -> WriteScope:
     return WriteScope.only(first.roots & second.roots)
 
 
-# The log's steps that belong to one invitation's life.
-INVITATION_STEPS = frozenset({"invited", "accepted", "declined", "withdrawn", "expired"})
-
-
 @dataclass(frozen=True, slots=True)
 class EventView:
     """One sharing-log event as its reader may see it; None where it is hidden."""
@@ -257,7 +261,7 @@ class LogReader:
            events: Iterable[SharingEvent]) -> LogReader:
         """`members`: user id -> address of the owner and every current member."""
         accepted = frozenset(e.invitation_id for e in events
-                             if e.kind == "accepted" and e.invitation_id)
+                             if e.kind == SharingEventKind.ACCEPTED and e.invitation_id)
         return cls(access.can_manage, frozenset(members),
                    frozenset(a.lower() for a in members.values()), accepted)
 

@@ -13,6 +13,7 @@ from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
 from app.errors import Refusal
 from app.events import Change, stage
+from app.models import SharingEventKind
 from app.permissions import Access, Role, accessible_documents, document_members
 from app.security import new_token, token_digest
 from app.sharing import record
@@ -57,7 +58,7 @@ async def create_document(body: DocumentIn, user: CurrentUser, session: DbSessio
     document = models.Document(owner_id=user.id, title=body.title.strip() or "Untitled")
     session.add(document)
     await session.flush()
-    record(session, document.id, "created", actor_id=user.id)
+    record(session, document.id, SharingEventKind.CREATED, actor_id=user.id)
     # Found by its title from its first indexing, after this commit.
     tasks.add_task(services.search_index.changed_soon, document.id)
     return await document_out(session, Access(document, Role.OWNER))
@@ -105,7 +106,7 @@ async def delete_document(
     await services.rooms.unload(document_id)
     if not await move_to_trash(session, document_id, now=utcnow()):
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)  # a concurrent delete won
-    record(session, document_id, "deleted", actor_id=user.id)
+    record(session, document_id, SharingEventKind.DELETED, actor_id=user.id)
     # A socket admitted while this request ran is closed once the document is gone for good.
     tasks.add_task(live.shut_document, services.rooms, document_id)
 

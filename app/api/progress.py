@@ -9,6 +9,7 @@ from app import models
 from app.api.access import require_access
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import Contributor, ProgressOut, SectionProgress, UserOut
+from app.models import SectionStatus
 from app.permissions import Access, accessible_documents, section_root
 from app.progress import from_epoch_ms
 from app.services import Services
@@ -38,7 +39,8 @@ async def _progress(session: DbSession, services: Services, access: Access) -> P
             assignee=UserOut.model_validate(users[s.assignee_id])
             if s.assignee_id in users else None,
             due_date=s.due_date,
-            overdue=s.due_date is not None and s.due_date < today and s.status != "done",
+            overdue=(s.due_date is not None and s.due_date < today
+                     and s.status != SectionStatus.DONE),
             words=words.get(section_root(s.id), 0) if words is not None else None,
         )
         for s in sections
@@ -49,11 +51,11 @@ async def _progress(session: DbSession, services: Services, access: Access) -> P
          for c in contributions if str(c["origin"]) in users),
         key=lambda c: c.edits, reverse=True,
     )
-    open_dues = [s.due_date for s in sections if s.due_date and s.status != "done"]
+    open_dues = [s.due_date for s in sections if s.due_date and s.status != SectionStatus.DONE]
     return ProgressOut(
         document_id=document.id, title=document.title, role=access.role.value,
         sections_total=len(sections),
-        sections_done=sum(1 for s in sections if s.status == "done"),
+        sections_done=sum(1 for s in sections if s.status == SectionStatus.DONE),
         words_total=sum(words.values()) if words is not None else None,
         next_due=min(open_dues) if open_dues else None,
         last_edit_at=max((c.last_edit_at for c in contributors), default=None),

@@ -16,6 +16,7 @@ from app.api.access import NOT_FOUND, require_owner
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.documents import document_out
 from app.api.schemas import DocumentOut, TrashedDocumentOut
+from app.models import SharingEventKind
 from app.permissions import Access, Role
 from app.sharing import record
 from app.timeutil import utcnow
@@ -65,6 +66,6 @@ async def restore(document_id: str, user: CurrentUser, session: DbSession,
         if still_there is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         raise HTTPException(status.HTTP_409_CONFLICT, "The document was restored meanwhile")
-    record(session, document_id, "restored", actor_id=user.id)
+    record(session, document_id, SharingEventKind.RESTORED, actor_id=user.id)
     await session.refresh(document)
     return await document_out(session, Access(document, Role.OWNER))
