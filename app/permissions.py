@@ -73,6 +73,12 @@ class Access:
         return self.is_owner
 
     @property
+    def can_leave(self) -> bool:
+        """Every member but the owner, who must hand the document on first: a document always
+        has an owner."""
+        return not self.is_owner
+
+    @property
     def can_read_text(self) -> bool:
         return self.is_owner or self.role in TEXT_READING_ROLES
 
