@@ -193,6 +193,14 @@ async def withdraw(session: AsyncSession, document_id: str, invitation_id: str,
     record_invitation_step(session, invitation, SharingEventKind.WITHDRAWN, actor_id=owner_id)
 
 
+async def of_document(session: AsyncSession, document_id: str) -> list[models.Invitation]:
+    """Every invitation of the document, whatever became of it, oldest first."""
+    await expire_stale_invitations(session, document_id=document_id)
+    return list(await session.scalars(
+        select(models.Invitation).where(models.Invitation.document_id == document_id)
+        .order_by(models.Invitation.created_at)))
+
+
 async def pending_for(session: AsyncSession, user: models.User) -> list[models.Invitation]:
     """Pending invitations to my address, including those sent before I had an account, once
     I proved the address is mine (a verified address); until then, only links bring them."""

@@ -124,11 +124,8 @@ async def new_link(document_id: str, invitation_id: str, user: CurrentUser,
 async def document_invitations(document_id: str, user: CurrentUser,
                                session: DbSession) -> list[InvitationOut]:
     await require_owner(session, user, document_id)
-    await invitations.expire_stale_invitations(session, document_id=document_id)
-    listed = await session.scalars(
-        select(models.Invitation).where(models.Invitation.document_id == document_id)
-        .order_by(models.Invitation.created_at))
-    return [await _invitation_out(session, i, for_owner=True) for i in listed]
+    return [await _invitation_out(session, i, for_owner=True)
+            for i in await invitations.of_document(session, document_id)]
 
 
 @router.delete("/documents/{document_id}/invitations/{invitation_id}",
