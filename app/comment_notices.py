@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
-from app.comments import CommentInvalid
+from app.domain_errors import Invalid
 from app.notifications import Kind, notify
 from app.permissions import Access, document_access
 from app.settings import Settings
@@ -30,7 +30,8 @@ async def check_mentions(session: AsyncSession, access: Access,
     for user_id in dict.fromkeys(mentions):
         reader = await _reader(session, user_id, access.document.id)
         if reader is None:
-            raise CommentInvalid("Only members who can read the text can be mentioned")
+            raise Invalid("mentions", "not-a-reader",
+                          "Only members who can read the text can be mentioned")
         readers.append(reader)
     return readers
 

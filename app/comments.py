@@ -3,8 +3,8 @@
 The server is the truth of who wrote a comment and who decided it: authors and decisions are
 set here from the signed-in user, never read from a request. Who may do what is the policy's
 (`Access.can_comment`, `Access.comment_rights`); which state allows what is decided here. Every
-function runs inside the caller's transaction and raises a `CommentError` that the route turns
-into an HTTP answer.
+function runs inside the caller's transaction and refuses with `app.domain_errors` kinds: a
+role that does not allow it is `not-allowed`, a state that does not allow it `comment-state`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
+from app.domain_errors import Conflict, Forbidden, Invalid, NotFound
 from app.events import comment_change, stage
 from app.models import CommentStatus
 from app.permissions import Access, CommentAction
@@ -36,26 +37,9 @@ _DECISIONS = {
 }
 
 
-class CommentError(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class CommentNotFound(CommentError):
-    """No such comment in this document."""
-
-
-class CommentForbidden(CommentError):
-    """A member whose role does not allow this."""
-
-
-class CommentConflict(CommentError):
-    """The comment's state does not allow this (already decided, a reply, no suggestion)."""
-
-
-class CommentInvalid(CommentError):
-    """The request names something that cannot be commented on."""
+# The codes of a refusal a client may act on.
+NOT_ALLOWED = "not-allowed"
+COMMENT_STATE = "comment-state"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +80,8 @@ def available_actions(access: Access, user_id: str,
 
 def _require_reader(access: Access) -> None:
     if not access.can_read_comments:
-        raise CommentForbidden("Your role follows progress only; comments are part of the text")
+        raise Forbidden(NOT_ALLOWED,
+                        "Your role follows progress only; comments are part of the text")
 
 
 def _deleted_sections(document_id: str) -> Select[str]:
@@ -119,16 +104,16 @@ async def get_comment(session: AsyncSession, access: Access, comment_id: str) ->
     _require_reader(access)
     comment = await session.get(models.Comment, comment_id)
     if comment is None or comment.document_id != access.document.id:
-        raise CommentNotFound("Comment not found")
+        raise NotFound("Comment not found")
     section = await session.get(models.Section, comment.section_id)
     if section is None or section.deleted_at is not None:
-        raise CommentNotFound("Comment not found")
+        raise NotFound("Comment not found")
     return comment
 
 
 def _check_body(body: str, *, may_be_empty: bool) -> str:
     if not body.strip() and not may_be_empty:
-        raise CommentInvalid("Write something: a comment or a reply cannot be empty")
+        raise Invalid("body", "empty", "Write something: a comment or a reply cannot be empty")
     return body
 
 
@@ -147,18 +132,18 @@ async def create_comment(
     may be empty)."""
     _require_reader(access)
     if not access.can_comment:
-        raise CommentForbidden("Your role can read comments but not write them")
+        raise Forbidden(NOT_ALLOWED, "Your role can read comments but not write them")
     section = await session.get(models.Section, section_id)
     if (section is None or section.document_id != access.document.id
             or section.deleted_at is not None):
-        raise CommentInvalid("No such section in this document")
+        raise Invalid("section_id", "unknown-section", "No such section in this document")
     comment = models.Comment(
         document_id=access.document.id, section_id=section_id, author_id=author_id,
         body=_check_body(body, may_be_empty=suggestion is not None), quote=quote,
         anchor_start=anchor.start, anchor_end=anchor.end, suggestion=suggestion,
         status=CommentStatus.OPEN,
     )
-    await _insert(session, comment, "The section was deleted meanwhile")
+    await _insert(session, comment, "section_id", "The section was deleted meanwhile")
     stage(session, comment_change(comment, "created", author_id))
     return comment
 
@@ -167,39 +152,40 @@ async def create_reply(session: AsyncSession, access: Access, author_id: str, *,
                        parent_id: str, body: str) -> models.Comment:
     _require_reader(access)
     if not access.can_comment:
-        raise CommentForbidden("Your role can read comments but not write them")
+        raise Forbidden(NOT_ALLOWED, "Your role can read comments but not write them")
     parent = await session.get(models.Comment, parent_id)
     if parent is None or parent.document_id != access.document.id:
-        raise CommentInvalid("No such comment in this document")
+        raise Invalid("parent_id", "unknown-comment", "No such comment in this document")
     if parent.is_reply:
-        raise CommentInvalid("Reply to the thread, not to a reply")
+        raise Invalid("parent_id", "reply-to-reply", "Reply to the thread, not to a reply")
     if CommentAction.REPLY not in access.comment_rights(author_id, parent):
-        raise CommentForbidden("You cannot reply to this comment")
+        raise Forbidden(NOT_ALLOWED, "You cannot reply to this comment")
     reply = models.Comment(
         document_id=access.document.id, section_id=parent.section_id, parent_id=parent.id,
         author_id=author_id, body=_check_body(body, may_be_empty=False),
         status=CommentStatus.OPEN,
     )
-    await _insert(session, reply, "The thread was deleted meanwhile")
+    await _insert(session, reply, "parent_id", "The thread was deleted meanwhile")
     stage(session, comment_change(reply, "created", author_id))
     return reply
 
 
-async def _insert(session: AsyncSession, comment: models.Comment, gone: str) -> None:
+async def _insert(session: AsyncSession, comment: models.Comment, field: str,
+                  gone: str) -> None:
     """Add a comment; what it hangs on (a section, a thread) may have been deleted by a
     concurrent request since it was read, which the foreign keys catch."""
     session.add(comment)
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise CommentInvalid(gone) from exc
+        raise Invalid(field, "gone", gone) from exc
 
 
 async def edit_comment(session: AsyncSession, access: Access, user_id: str, comment_id: str,
                        body: str) -> models.Comment:
     comment = await get_comment(session, access, comment_id)
     if CommentAction.EDIT not in access.comment_rights(user_id, comment):
-        raise CommentForbidden("Only its author can edit a comment")
+        raise Forbidden(NOT_ALLOWED, "Only its author can edit a comment")
     comment.body = _check_body(body, may_be_empty=comment.suggestion is not None)
     comment.edited_at = comment.updated_at = utcnow()
     stage(session, comment_change(comment, "edited", user_id))
@@ -211,7 +197,7 @@ async def delete_comment(session: AsyncSession, access: Access, user_id: str,
     """Delete a comment; a thread goes with its replies."""
     comment = await get_comment(session, access, comment_id)
     if CommentAction.DELETE not in access.comment_rights(user_id, comment):
-        raise CommentForbidden("Only its author or the document's owner can delete a comment")
+        raise Forbidden(NOT_ALLOWED, "Only its author or the document's owner can delete a comment")
     await session.execute(delete(models.Comment).where(models.Comment.parent_id == comment.id))
     await session.delete(comment)
     stage(session, comment_change(comment, "deleted", user_id))
@@ -227,9 +213,9 @@ async def decide(session: AsyncSession, access: Access, user_id: str, comment_id
         raise ValueError(f"not a decision: {action}")
     comment = await get_comment(session, access, comment_id)
     if action not in access.comment_rights(user_id, comment):
-        raise CommentForbidden(_FORBIDDEN[action])
+        raise Forbidden(NOT_ALLOWED, _FORBIDDEN[action])
     if (why := _state_allows(comment, action)) is not None:
-        raise CommentConflict(why)
+        raise Conflict(COMMENT_STATE, why)
     now = utcnow()
     decided = action is not CommentAction.REOPEN
     # Only from the status just checked: of two concurrent decisions, one takes effect and the
@@ -241,7 +227,7 @@ async def decide(session: AsyncSession, access: Access, user_id: str, comment_id
                 decided_at=now if decided else None, updated_at=now)
         .execution_options(synchronize_session=False))
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise CommentConflict("Someone else decided it meanwhile")
+        raise Conflict(COMMENT_STATE, "Someone else decided it meanwhile")
     await session.refresh(comment)
     stage(session, comment_change(comment, "decided", user_id))
     return comment

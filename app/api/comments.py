@@ -3,54 +3,30 @@ suggested replacements, replies, and the decisions on them.
 
 Whoever has no access gets the 404 of a missing document; a member whose role does not allow
 an action gets 403; a decision the comment's state does not allow (already decided, a reply)
-gets 409. The rules are in `app.permissions` and `app.comments`; this module only translates.
+gets 409. The rules are in `app.permissions` and `app.comments`, whose refusals `app.errors`
+answers; this module only serializes.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, status
+from fastapi import APIRouter, BackgroundTasks, status
 from sqlalchemy import select
 
 from app import comment_notices, comments, models
 from app.api.access import require_access
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import AnchorOut, CommentIn, CommentOut, CommentPatch, UserRef
-from app.errors import Refusal
 from app.permissions import Access, CommentAction
 
 router = APIRouter(prefix="/api/documents/{document_id}/comments", tags=["comments"])
 
-_HTTP_STATUS = {
-    comments.CommentNotFound: 404,
-    comments.CommentForbidden: 403,
-    comments.CommentConflict: 409,
-    comments.CommentInvalid: 422,
-}
-# The `code` of a refusal a client may act on (app.errors.Refusal); a 404 and a 422 have none.
-_CODES: dict[type[comments.CommentError], str] = {
-    comments.CommentForbidden: "not-allowed",
-    comments.CommentConflict: "comment-state",
-}
 _ERRORS: dict[int | str, dict[str, str]] = {
     403: {"description": "A member whose role does not allow this"},
     404: {"description": "No such document (or no access to it), or no such comment in it"},
 }
 _DECISION_ERRORS = _ERRORS | {409: {"description": "The comment's state does not allow this"}}
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except comments.CommentError as exc:
-        code = _CODES.get(type(exc))
-        if code is None:
-            raise HTTPException(_HTTP_STATUS[type(exc)], exc.detail) from exc
-        raise Refusal(_HTTP_STATUS[type(exc)], code, exc.detail) from exc
 
 
 def _b64(data: bytes | None) -> str:
@@ -94,8 +70,7 @@ async def list_comments(document_id: str, user: CurrentUser,
     """Every thread and reply of the document, oldest first, each with the `actions` the
     caller may take on it. Whoever reads the text reads them; `progress` members get 403."""
     access = await require_access(session, user, document_id)
-    with _translated():
-        records = await comments.list_comments(session, access)
+    records = await comments.list_comments(session, access)
     return await _outs(session, access, user, records)
 
 
@@ -110,17 +85,16 @@ async def create_comment(document_id: str, body: CommentIn, user: CurrentUser,
     `mentions` (user ids) must be members who can read the text; they and the thread's author
     are notified."""
     access = await require_access(session, user, document_id)
-    with _translated():
-        mentioned = await comment_notices.check_mentions(session, access, body.mentions)
-        if body.parent_id is not None:
-            comment = await comments.create_reply(session, access, user.id,
-                                                  parent_id=body.parent_id, body=body.body)
-        else:
-            assert body.section_id is not None and body.anchor is not None
-            comment = await comments.create_comment(
-                session, access, user.id, section_id=body.section_id,
-                anchor=body.anchor.decoded(), quote=body.quote, body=body.body,
-                suggestion=body.suggestion)
+    mentioned = await comment_notices.check_mentions(session, access, body.mentions)
+    if body.parent_id is not None:
+        comment = await comments.create_reply(session, access, user.id,
+                                              parent_id=body.parent_id, body=body.body)
+    else:
+        assert body.section_id is not None and body.anchor is not None
+        comment = await comments.create_comment(
+            session, access, user.id, section_id=body.section_id,
+            anchor=body.anchor.decoded(), quote=body.quote, body=body.body,
+            suggestion=body.suggestion)
     await comment_notices.announce(session, services.settings, access, user, comment, mentioned)
     tasks.add_task(services.wake_mail)
     return await _out(session, access, user, comment)
@@ -131,8 +105,7 @@ async def edit_comment(document_id: str, comment_id: str, body: CommentPatch,
                        user: CurrentUser, session: DbSession) -> CommentOut:
     """Change the body of one's own comment (only its author may)."""
     access = await require_access(session, user, document_id)
-    with _translated():
-        comment = await comments.edit_comment(session, access, user.id, comment_id, body.body)
+    comment = await comments.edit_comment(session, access, user.id, comment_id, body.body)
     return await _out(session, access, user, comment)
 
 
@@ -141,15 +114,13 @@ async def delete_comment(document_id: str, comment_id: str, user: CurrentUser,
                          session: DbSession) -> None:
     """Delete one's own comment (a thread goes with its replies); the owner may delete any."""
     access = await require_access(session, user, document_id)
-    with _translated():
-        await comments.delete_comment(session, access, user.id, comment_id)
+    await comments.delete_comment(session, access, user.id, comment_id)
 
 
 async def _decide(document_id: str, comment_id: str, action: CommentAction,
                   user: models.User, session: DbSession) -> CommentOut:
     access = await require_access(session, user, document_id)
-    with _translated():
-        comment = await comments.decide(session, access, user.id, comment_id, action)
+    comment = await comments.decide(session, access, user.id, comment_id, action)
     return await _out(session, access, user, comment)
 
 

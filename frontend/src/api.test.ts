@@ -37,4 +37,9 @@ describe("ApiError: what a refusal says to the page and to people", () => {
     fakeFetch(403, { detail: "x", code: 7 });
     expect((await refusal()).code).toBeNull();
   });
+
+  it("reads a 422 the server raised itself as it reads request validation's: field and message", async () => {
+    fakeFetch(422, { detail: [{ loc: ["body", "sections"], msg: "Only an editor can be limited to sections", type: "editor-only" }] });
+    expect(await refusal()).toMatchObject({ status: 422, code: null, message: "sections: Only an editor can be limited to sections" });
+  });
 });
