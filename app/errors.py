@@ -8,14 +8,16 @@ A change the database refuses because a concurrent one won (a unique index, a ro
 request deleted or changed first) is a 409, not a 500: retrying after a reload can succeed.
 Routes that expect a particular conflict say so more precisely; this is the backstop.
 
-A refusal a client may act on (a 403, 409 or 429) is a `Refusal`: besides `detail`, written for
-people and free to change, its body has a `code`, one stable word a client switches on, as it
-does on the first word of a websocket close reason (DESIGN §5). A 404 stays `{"detail": ...}`
-alone, the same for a missing document as for one the caller may not see.
+A refusal a client may act on (a 403, 409 or 429): besides `detail`, written for people and
+free to change, its body has a `code`, one stable word a client switches on, as it does on the
+first word of a websocket close reason (DESIGN §5). A 404 stays `{"detail": ...}` alone, the
+same for a missing document as for one the caller may not see.
 
 The domain modules raise `app.domain_errors` kinds, which know nothing of HTTP; one handler
-here answers each kind the same wherever it comes from. A 422 the app itself raises (`Invalid`)
-has the shape FastAPI documents for every 422, so a client reads all of them alike.
+here answers each kind the same wherever it comes from (`Forbidden` and `Conflict` with their
+code). A 422 the app itself raises (`Invalid`) has the shape FastAPI documents for every 422,
+so a client reads all of them alike. What only a route knows to refuse (a rate limit's 429,
+with its `Retry-After`) is a `Refusal`, answered with the same `{"detail", "code"}` body.
 """
 
 from __future__ import annotations
