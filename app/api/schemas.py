@@ -237,6 +237,8 @@ class SearchHitOut(BaseModel):
 
 Reason = Literal["help", "expertise", "review", "progress", "other"]
 InvitableRole = Literal["editor", "reviewer", "viewer", "progress"]
+# The words of `models.SectionStatus`, spelled out: a Literal keeps the OpenAPI schema (and the
+# frontend's generated types) as they were (tests/unit/test_enums.py keeps the two in step).
 SectionStatus = Literal["draft", "in_progress", "in_review", "done"]
 
 
