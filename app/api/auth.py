@@ -14,7 +14,7 @@ from app.api.deps import SESSION_COOKIE, CurrentLogin, CurrentUser, DbSession, S
 from app.api.limits import client_address, too_many_requests
 from app.api.schemas import LoginIn, LoginOut, MeOut, RegisterIn, UserOut
 from app.errors import Refusal
-from app.security import needs_rehash, new_token, token_digest
+from app.security import new_token, token_digest
 from app.services import Services
 from app.timeutil import utcnow
 
@@ -75,7 +75,7 @@ async def login(
         throttle.failed(email, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Wrong email or password")
     throttle.succeeded(email, address)
-    if needs_rehash(user.password_hash):
+    if services.passwords.needs_rehash(user.password_hash):
         user.password_hash = await services.passwords.hash(body.password)
 
     token = new_token()
