@@ -25,7 +25,7 @@ from app.links import (
 )
 from app.logins import revoke_all
 from app.passwords import PasswordHashing
-from app.security import needs_rehash, new_token, token_digest
+from app.security import new_token, token_digest
 from app.settings import Settings
 from app.timeutil import utcnow
 
@@ -67,7 +67,7 @@ async def authenticate(session: AsyncSession, sessions: async_sessionmaker[Async
     user = await session.get(models.User, user_id) if verified and user_id else None
     if user is None:
         raise Unauthenticated("Wrong email or password")
-    if needs_rehash(user.password_hash):
+    if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash(password)
     return user
 

@@ -85,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             changed=progress_notices.changed,
         )
         text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
-        passwords = PasswordHashing(settings.password_hash_workers)
+        passwords = PasswordHashing(settings.password_hash_workers,
+                                    iterations=settings.password_hash_iterations,
+                                    memory_kib=settings.password_hash_memory_kib)
         search_index = SearchIndexer(sessions, rooms, store, text_workers,
                                      delay_seconds=settings.search_index_delay_seconds)
         store.on_committed(search_index.changed)

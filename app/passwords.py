@@ -4,6 +4,10 @@ argon2 costs about 100 ms of CPU per hash or verification. On the event loop tha
 request and websocket of the process; argon2-cffi releases the GIL, so a thread runs it while
 the loop keeps serving. The pool's size bounds how many run at once: more would only compete for
 the same cores, so excess requests wait their turn in the queue, never on the loop.
+
+The cost is a setting (`password_hash_iterations`, `password_hash_memory_kib`): the defaults are
+argon2-cffi's (RFC 9106's low-memory profile); a stored hash names the parameters it was made
+with, so it verifies whatever today's are, and a sign-in rehashes one made with others.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import asyncio
 import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from app import security
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 # How much lower than the event loop hashing threads run (a nice value; 19 is the lowest).
 _NICENESS = 10
@@ -30,19 +35,35 @@ def _yield_to_the_loop() -> None:
 
 
 class PasswordHashing:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, iterations: int, memory_kib: int) -> None:
+        self._hasher = PasswordHasher(time_cost=iterations, memory_cost=memory_kib)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2",
                                         initializer=_yield_to_the_loop)
+        # Verified against when the email is unknown, so a sign-in takes as long either way
+        # and its timing does not reveal who has an account. Made in the pool, not at start:
+        # a hash is as slow as a sign-in.
+        self._dummy_hash: Future[str] = self._pool.submit(
+            self._hasher.hash, "widen-dummy-password-for-timing")
 
     async def hash(self, password: str) -> str:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, security.hash_password, password)
+        return await loop.run_in_executor(self._pool, self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        """Like `security.verify_password`: an unknown account costs the same time."""
+        """Whether `password` matches; an unknown account (no hash) costs the same time."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, security.verify_password, password_hash, password)
+        return await loop.run_in_executor(self._pool, self._verify, password_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with other parameters than today's settings."""
+        return self._hasher.check_needs_rehash(password_hash)
+
+    def _verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            matched = self._hasher.verify(password_hash or self._dummy_hash.result(), password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        return matched and password_hash is not None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # argon2 (about 100 ms of CPU and 64 MiB of memory a hash) runs in at most this many
     # threads; default one per CPU this process may use, at most 4.
     password_hash_workers: int = Field(default_factory=lambda: min(4, _usable_cpus()), ge=1)
+    # argon2's cost: passes over memory, and memory per hash (KiB). Raising them makes stolen
+    # hashes slower to guess and every sign-in slower too; accounts are rehashed as they sign in.
+    password_hash_iterations: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=32)
     # Accounts created per client address per hour; 0 turns the limit off.
     registrations_per_hour: int = Field(default=20, ge=0)
 

@@ -3,9 +3,13 @@ WIDEN_TEST_DATABASE_URL points at one)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -14,29 +18,45 @@ from tests.support.mailbox import Mailbox
 from tests.support.pgadmin import create_database, drop_database
 from tests.support.server import ServerProcess
 
+T = TypeVar("T")
+
 TEST_DATABASE_URL = os.environ.get("WIDEN_TEST_DATABASE_URL", "")
 
 
-@pytest.fixture
-async def database_url(tmp_path: Path) -> AsyncIterator[str]:
-    """A brand-new, empty database per test; the server migrates it with alembic on start."""
+def _in_a_thread(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to the end from synchronous code, even while the test's event loop runs."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, work).result()
+
+
+@contextmanager
+def _database(directory: Path) -> Iterator[str]:
+    """A brand-new, empty database; the server migrates it with alembic on start."""
     if not TEST_DATABASE_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'widen.db'}"
+        yield f"sqlite+aiosqlite:///{directory / 'widen.db'}"
         return
-    url = await create_database(TEST_DATABASE_URL)
+    url = _in_a_thread(create_database(TEST_DATABASE_URL))
     try:
         yield url
     finally:
-        await drop_database(url, TEST_DATABASE_URL)
+        _in_a_thread(drop_database(url, TEST_DATABASE_URL))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with _database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def start_server(
-    database_url: str, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., ServerProcess]]:
+    """Servers of the test's own, on the test's database (made when the first one starts)."""
     servers: list[ServerProcess] = []
 
     def start(**settings: str) -> ServerProcess:
+        database_url: str = request.getfixturevalue("database_url")
         server = ServerProcess(database_url, tmp_path / f"server{len(servers)}.log", **settings)
         servers.append(server)
         server.start()
@@ -47,24 +67,86 @@ def start_server(
         server.stop()
 
 
-@pytest.fixture
-def live_server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
-    return start_server()
+@contextmanager
+def _server_of_the_module(directory: Path, **settings: str) -> Iterator[ServerProcess]:
+    with _database(directory) as url:
+        server = ServerProcess(url, directory / "server.log", **settings)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def _shares_a_server(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("shared_server") is not None
+
+
+def _running(server: ServerProcess) -> ServerProcess:
+    if server.returncode is not None:  # an earlier test stopped it on purpose
+        server.restart()
+    return server
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with _server_of_the_module(tmp_path_factory.mktemp("module-server")) as server:
+        yield server
 
 
 @pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+def live_server(request: pytest.FixtureRequest,
+                start_server: Callable[..., ServerProcess]) -> ServerProcess:
+    """A server with the default settings: the test's own, or, in a module marked
+    `shared_server`, one for all of the module's tests. Starting a server is most of a short
+    test's time; tests sign up people of their own, so they do not meet on a shared one. A test
+    that reads the whole log or counts what the server did starts its own (`start_server`)."""
+    if not _shares_a_server(request):
+        return start_server()
+    return _running(request.getfixturevalue("module_server"))
+
+
+@contextmanager
+def _running_mailbox() -> Iterator[Mailbox]:
     box = Mailbox()
     box.start()
-    yield box
-    box.stop()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture(scope="module")
+def module_mailbox() -> Iterator[Mailbox]:
+    with _running_mailbox() as box:
+        yield box
 
 
 @pytest.fixture
-def mailing_server(start_server: Callable[..., ServerProcess],
+def mailbox(request: pytest.FixtureRequest) -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) that keeps what it receives; one per module where the
+    module shares a server (tests then look for mail to addresses of their own)."""
+    if _shares_a_server(request):
+        yield request.getfixturevalue("module_mailbox")
+        return
+    with _running_mailbox() as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def module_mailing_server(tmp_path_factory: pytest.TempPathFactory,
+                          module_mailbox: Mailbox) -> Iterator[ServerProcess]:
+    with _server_of_the_module(tmp_path_factory.mktemp("module-mailing-server"),
+                               **module_mailbox.settings()) as server:
+        yield server
+
+
+@pytest.fixture
+def mailing_server(request: pytest.FixtureRequest, start_server: Callable[..., ServerProcess],
                    mailbox: Mailbox) -> ServerProcess:
     """A server that sends its mail to `mailbox`."""
+    if _shares_a_server(request):
+        return _running(request.getfixturevalue("module_mailing_server"))
     return start_server(**mailbox.settings())
 
 

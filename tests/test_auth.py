@@ -6,9 +6,12 @@ import asyncio
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from tests.support.api import PASSWORD, Api
 from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.shared_server
 
 
 async def test_register_login_me_logout_with_cookie(live_server: ServerProcess) -> None:

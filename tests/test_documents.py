@@ -7,11 +7,14 @@ import uuid
 from collections.abc import Callable
 
 import httpx
+import pytest
 import websockets
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
+
+pytestmark = pytest.mark.shared_server
 
 
 async def test_create_list_get_rename_delete(alice: Api) -> None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from pycrdt import Doc, Text, create_update_message
 
 from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.wire import RawConnection
+
+pytestmark = pytest.mark.shared_server
 
 
 async def test_conflicts_and_forbidden_actions_carry_a_code_and_a_human_detail(

@@ -72,6 +72,8 @@ from tests.support.wire import (
     wait_exit,
 )
 
+pytestmark = pytest.mark.shared_server
+
 SEED = int(os.environ.get("WIDEN_FUZZ_SEED", "1729"))
 MESSAGES = int(os.environ.get("WIDEN_FUZZ_MESSAGES", "10000"))
 ATTACKERS = 4

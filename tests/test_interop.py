@@ -13,6 +13,8 @@ from tests.support.jsclient import JsYClient
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
 
+pytestmark = pytest.mark.shared_server
+
 
 async def _js_client(server: ServerProcess, api: Api, document_id: str) -> JsYClient:
     client = JsYClient()

@@ -18,6 +18,8 @@ from tests.support.api import PASSWORD, Api, by_link, link_token
 from tests.support.mailbox import Mailbox, body_of, link_in, token_of, verify_address
 from tests.support.server import ServerProcess, free_port
 
+pytestmark = pytest.mark.shared_server
+
 Json = dict[str, Any]
 
 

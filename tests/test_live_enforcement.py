@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 import websockets
 from pycrdt import Awareness, Doc, Map, XmlFragment, XmlText, create_awareness_message
 
@@ -21,6 +22,8 @@ from tests.support.sharing import append as _append
 from tests.support.sharing import connect, share
 from tests.support.sharing import text_of as _text
 from tests.support.yclient import YClient
+
+pytestmark = pytest.mark.shared_server
 
 
 def _fragment(doc: Doc[Any], root: str) -> XmlFragment:

@@ -19,6 +19,8 @@ from tests.support.events import EventClient, about
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share
 
+pytestmark = pytest.mark.shared_server
+
 
 @pytest.fixture
 async def channels(live_server: ServerProcess) -> AsyncIterator[Callable[..., EventClient]]:
@@ -281,7 +283,7 @@ async def test_a_change_that_rolls_back_is_never_heard_of(
 
 
 async def test_event_channels_count_apart_from_document_sockets(
-    start_server: Callable[..., ServerProcess], make_api: Callable[[], Api],
+    start_server: Callable[..., ServerProcess],
 ) -> None:
     """`WIDEN_MAX_CONNECTIONS_PER_USER` caps each kind on its own: a user at the cap of
     document sockets still gets an event channel, and the channels have a cap of their own."""

@@ -14,6 +14,8 @@ from tests.support.api import Api, by_link
 from tests.support.mailbox import Mailbox, VerifiedApi, body_of
 from tests.support.server import ServerProcess
 
+pytestmark = pytest.mark.shared_server
+
 Json = dict[str, Any]
 _ANCHOR = {"start": "ALlgAwA=", "end": "ALlgCAA="}
 

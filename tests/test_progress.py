@@ -16,7 +16,7 @@ from tests.support.yclient import YClient
 
 
 async def test_progress_member_sees_counts_statuses_and_contributors_not_text(
-    start_server: Callable[..., ServerProcess], make_api: Callable[[], Api]
+    start_server: Callable[..., ServerProcess],
 ) -> None:
     server = start_server(compaction_threshold="5", room_idle_seconds="0.2")
     alice = await Api(server.base_url).sign_up("Alice")

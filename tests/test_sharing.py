@@ -20,6 +20,8 @@ from tests.support.mailbox import Mailbox, VerifiedApi, verify_address
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
 
+pytestmark = pytest.mark.shared_server
+
 Json = dict[str, Any]
 
 

@@ -9,10 +9,13 @@ import time
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
+
+pytestmark = pytest.mark.shared_server
 
 
 async def _client(server: ServerProcess, api: Api, document_id: str) -> YClient:
@@ -105,8 +108,10 @@ async def test_others_see_an_edit_only_once_committed_and_without_waiting_out_th
 
 
 async def test_concurrent_first_join_lands_in_one_room(
-    live_server: ServerProcess, alice: Api
+    start_server: Callable[..., ServerProcess]
 ) -> None:
+    live_server = start_server()  # its own: the test counts the server's rooms and sockets
+    alice = await Api(live_server.base_url).sign_up()
     document_id = await alice.create_document()
     tickets = [await alice.ticket(document_id) for _ in range(50)]
     clients = [YClient(f"{live_server.ws_url}/{document_id}?ticket={t}") for t in tickets]
@@ -123,10 +128,11 @@ async def test_concurrent_first_join_lands_in_one_room(
         health = (await http.get("/api/health")).json()
     assert health["rooms"] == 1 and health["connections"] == 50
     await asyncio.gather(*(c.close() for c in clients))
+    await alice.aclose()
 
 
 async def test_clean_shutdown_flushes_and_restart_serves_everything(
-    start_server: Callable[..., ServerProcess], make_api: Callable[[], Api]
+    start_server: Callable[..., ServerProcess]
 ) -> None:
     # A long flush interval makes sure the edits are still unwritten when SIGTERM arrives. The
     # writer is alone: an edit someone else waits to see would be committed at once.

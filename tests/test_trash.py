@@ -25,14 +25,16 @@ from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
 
+pytestmark = pytest.mark.shared_server
+
 Json = dict[str, Any]
 DAYS_30 = timedelta(days=30)
 
 
 @pytest.fixture
-async def engine(database_url: str, live_server: ServerProcess) -> AsyncIterator[AsyncEngine]:
+async def engine(live_server: ServerProcess) -> AsyncIterator[AsyncEngine]:
     """The server's own database, opened in the test too (after the server migrated it)."""
-    engine = create_engine(Settings(database_url=database_url))
+    engine = create_engine(Settings(database_url=live_server.database_url))
     yield engine
     await engine.dispose()
 
@@ -209,8 +211,20 @@ async def test_concurrent_deletes_and_restores_each_take_effect_once(
 
 
 async def test_the_purge_deletes_for_good_what_the_trash_period_left_behind(
-    live_server: ServerProcess, alice: Api, engine: AsyncEngine
+    start_server: Callable[..., ServerProcess], database_url: str
 ) -> None:
+    # A server of its own: the purge takes whatever anyone left in the trash.
+    live_server = start_server()
+    async with Api(live_server.base_url) as alice:
+        await alice.sign_up("Alice")
+        engine = create_engine(Settings(database_url=database_url))
+        try:
+            await _purge_for_good(live_server, alice, engine)
+        finally:
+            await engine.dispose()
+
+
+async def _purge_for_good(live_server: ServerProcess, alice: Api, engine: AsyncEngine) -> None:
     kept = await alice.create_document("Kept")
     gone = await alice.create_document("Gone")
     client = await connect(live_server, alice, gone)

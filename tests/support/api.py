@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -20,6 +20,12 @@ class Api:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def sign_up(self, name: str | None = None, email: str | None = None) -> Api:
         """Register a fresh user and sign in with a bearer token."""

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy.engine.url import make_url
 
@@ -44,3 +47,17 @@ async def create_database(admin_url: str) -> str:
 async def drop_database(database_url: str, admin_url: str) -> None:
     name = make_url(database_url).database
     await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin_url)
+
+
+@asynccontextmanager
+async def fresh_database(directory: Path, postgres_url: str) -> AsyncIterator[str]:
+    """An empty database: a SQLite file in `directory`, or, with `postgres_url` (an admin URL,
+    the PostgreSQL pass's), a database of its own on that server, dropped afterwards."""
+    if not postgres_url:
+        yield f"sqlite+aiosqlite:///{directory / 'widen.db'}"
+        return
+    url = await create_database(postgres_url)
+    try:
+        yield url
+    finally:
+        await drop_database(url, postgres_url)

@@ -17,7 +17,16 @@ from pathlib import Path
 
 import httpx
 
+from app.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
+
+# What a production server's passwords cost (the defaults), for the tests of that cost: the
+# others run with argon2 at its cheapest.
+PRODUCTION_PASSWORD_COST = {
+    name: str(Settings.model_fields[name].default)
+    for name in ("password_hash_iterations", "password_hash_memory_kib")
+}
 
 
 def free_port() -> int:
@@ -67,6 +76,10 @@ class ServerProcess:
             "WIDEN_REJECTED_DIR": str(self.log_path.parent / "rejected"),
             # Tests register many users from one address; the test of this limit turns it on.
             "WIDEN_REGISTRATIONS_PER_HOUR": "0",
+            # argon2 at its production cost is a fifth of a second of CPU per sign-up and per
+            # sign-in: most of a test's time. Tests of what that cost does set it back.
+            "WIDEN_PASSWORD_HASH_ITERATIONS": "1",
+            "WIDEN_PASSWORD_HASH_MEMORY_KIB": "64",
             **{f"WIDEN_{key.upper()}": value for key, value in self.settings.items()},
         }
         log = self.log_path.open("ab")

@@ -19,13 +19,13 @@ from typing import Any
 
 import httpx
 from sqlalchemy import update
-from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import models
 from app.security import token_digest
 from app.timeutil import utcnow
 from tests.support.api import PASSWORD, by_link
+from tests.support.pgadmin import fresh_database
 from tests.support.server import ServerProcess
 
 # The member roles of a world, as (role, scoped to section A?). "bystander" is a plain viewer
@@ -176,32 +176,6 @@ class Cast:
 def outsider_email() -> str:
     """An address nobody has registered."""
     return f"outsider-{uuid.uuid4().hex[:12]}@example.org"
-
-
-@asynccontextmanager
-async def fresh_database(directory: Path, postgres_url: str) -> AsyncIterator[str]:
-    """An empty database for one module's server: a SQLite file in `directory`, or a database
-    of its own on the PostgreSQL server at `postgres_url` (dropped afterwards)."""
-    if not postgres_url:
-        yield f"sqlite+aiosqlite:///{directory / 'widen.db'}"
-        return
-    import asyncpg
-
-    admin_url = make_url(postgres_url).set(drivername="postgresql")
-    name = f"widen_test_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(admin_url.render_as_string(hide_password=False))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    await admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # Limits that these suites are not about: every caller registers and logs in from one address,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.shared_server
 
 SECRET = "SECRETPW"
 

@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
+from argon2 import PasswordHasher
 from pycrdt import Array, Doc, Map, XmlElement, XmlFragment, XmlText
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.legacy_comments import LegacyReader, StoredRow
 from app.migrate import alembic_config, upgrade
-from app.security import hash_password
 from crdt.schema import KIND_SNAPSHOT, KIND_UPDATE, doc_updates
 from tests.support.api import PASSWORD, Api
 from tests.support.server import ServerProcess
@@ -145,7 +145,7 @@ async def test_old_comments_map_becomes_records_and_leaves_the_doc(
     update = old.step(ed, junk)
     old.rows[-1] = (ed, KIND_UPDATE, _deep(update, "DEEP"))
 
-    password_hash = await asyncio.to_thread(hash_password, PASSWORD)
+    password_hash = await asyncio.to_thread(PasswordHasher().hash, PASSWORD)
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:

@@ -23,6 +23,8 @@ from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
 
+pytestmark = pytest.mark.shared_server
+
 Json = dict[str, Any]
 
 # Opaque to the server: what `Y.encodeRelativePosition` makes (an item id and an assoc).

@@ -15,6 +15,8 @@ import pytest
 from tests.support.api import PASSWORD, Api, by_link
 from tests.support.server import ServerProcess
 
+pytestmark = pytest.mark.shared_server
+
 EVIL = "http://evil.example"
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from pycrdt import (
     Awareness,
     Doc,
@@ -28,6 +29,8 @@ from tests.support.hostile import nested_any_update
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
 from tests.test_fuzz import SEGFAULT_UPDATES
+
+pytestmark = pytest.mark.shared_server
 
 
 def _tower(client: Doc[Any], root: str, depth: int, words: str = "deep words here") -> None:
@@ -89,10 +92,10 @@ async def test_a_deep_tower_in_an_editors_own_section_is_refused(
 
 
 async def test_a_tower_built_one_level_per_update_is_refused_at_the_bound(
-    start_server: Callable[..., ServerProcess], make_api: Callable[[], Api]
+    start_server: Callable[..., ServerProcess]
 ) -> None:
     server = start_server(max_document_depth="12")
-    alice = await make_api().sign_up("Alice")
+    alice = await Api(server.base_url).sign_up("Alice")
     document_id = await alice.create_document()
     client = await connect(server, alice, document_id)
     parent: XmlFragment | XmlElement = client.doc.get("section:x", type=XmlFragment)
@@ -110,10 +113,11 @@ async def test_a_tower_built_one_level_per_update_is_refused_at_the_bound(
         assert isinstance(last, XmlElement)
         node, depth = last, depth + 1
     assert depth == 12
+    await alice.aclose()
 
 
 async def test_a_deep_document_stored_before_the_bound_still_counts_its_words(
-    live_server: ServerProcess, database_url: str, alice: Api
+    live_server: ServerProcess, alice: Api
 ) -> None:
     """Counting walks the document iteratively, in a worker: no recursion, no crash."""
     document_id = await alice.create_document()
@@ -123,7 +127,8 @@ async def test_a_deep_document_stored_before_the_bound_still_counts_its_words(
     legacy: Doc[Any] = Doc()
     with legacy.transaction():
         _tower(legacy, root, 150_000, "four words down here")
-    await _store_rows(database_url, document_id, [legacy.get_update()], alice.user["id"])
+    await _store_rows(live_server.database_url, document_id, [legacy.get_update()],
+                      alice.user["id"])
     progress = await alice.http.get(f"/api/documents/{document_id}/progress")
     assert progress.status_code == 200, progress.text
     assert progress.json()["words_total"] == 4
@@ -131,14 +136,15 @@ async def test_a_deep_document_stored_before_the_bound_still_counts_its_words(
 
 
 async def test_a_document_that_crashes_the_engine_fails_only_its_own_count(
-    live_server: ServerProcess, database_url: str, alice: Api
+    live_server: ServerProcess, alice: Api
 ) -> None:
     """These stored rows make the engine dereference freed memory when read: the worker that
     reads them dies, the request says the words are unknown, and the server carries on."""
     poisoned = await alice.create_document("Poisoned")
     await alice.http.post(f"/api/documents/{poisoned}/sections", json={"title": "S"})
     healthy = await alice.create_document("Healthy")
-    await _store_rows(database_url, poisoned, SEGFAULT_UPDATES, alice.user["id"])
+    crashes_before = live_server.logs().count('"workers.crashed"')
+    await _store_rows(live_server.database_url, poisoned, SEGFAULT_UPDATES, alice.user["id"])
     for _ in range(2):  # the second time from the cache: no second crash
         progress = await alice.http.get("/api/progress")
         assert progress.status_code == 200, progress.text
@@ -147,7 +153,7 @@ async def test_a_document_that_crashes_the_engine_fails_only_its_own_count(
         assert by_id[poisoned]["sections"][0]["words"] is None
         assert by_id[healthy]["words_total"] == 0
     assert live_server.returncode is None
-    assert live_server.logs().count('"workers.crashed"') == 1
+    assert live_server.logs().count('"workers.crashed"') == crashes_before + 1
 
 
 # --- item 3: a viewer is cut off after any network blip ------------------------------------
@@ -172,7 +178,7 @@ async def test_a_viewer_reconnecting_after_deletions_is_not_cut_off(
 # --- item 4: deleting a section leaves its text in the document ------------------------------
 
 async def test_a_deleted_sections_text_leaves_the_document_and_stays_out(
-    live_server: ServerProcess, database_url: str, alice: Api, bob: Api,
+    live_server: ServerProcess, alice: Api, bob: Api,
     make_api: Callable[[], Api]
 ) -> None:
     shared = await share(live_server, alice, bob, "editor")
@@ -207,7 +213,7 @@ async def test_a_deleted_sections_text_leaves_the_document_and_stays_out(
     assert section_id not in {s["id"] for s in sections.json()}
     progress = await alice.http.get(f"/api/documents/{shared.document_id}/progress")
     assert section_id not in {s["id"] for s in progress.json()["sections"]}
-    engine = create_async_engine(database_url)
+    engine = create_async_engine(live_server.database_url)
     try:
         async with engine.connect() as conn:
             from app.models import SectionArchive

@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.support.api import Api, by_link
 
+pytestmark = pytest.mark.shared_server
+
 Json = dict[str, Any]
 
 

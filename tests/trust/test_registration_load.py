@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from tests.support.api import PASSWORD
-from tests.support.server import ServerProcess
+from tests.support.server import PRODUCTION_PASSWORD_COST, ServerProcess
 from tests.trust.clients import ATTACKER, ELSEWHERE, client_from
 
 CONCURRENT = 16
@@ -46,7 +46,10 @@ async def _health_while(http: httpx.AsyncClient,
     return await task, latencies
 
 
-async def test_health_stays_fast_while_passwords_are_hashed(live_server: ServerProcess) -> None:
+async def test_health_stays_fast_while_passwords_are_hashed(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    live_server = start_server(**PRODUCTION_PASSWORD_COST)
     emails = [_email() for _ in range(CONCURRENT)]
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=60) as load, \
             httpx.AsyncClient(base_url=live_server.base_url, timeout=60) as probe:

@@ -13,9 +13,12 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.shared_server
 
 DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)

@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.shared_server
 
 SECRET = "hunter2-correct-horse"
 

@@ -20,6 +20,8 @@ from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
 from tests.support.wire import RawConnection, recording_client, sync
 
+pytestmark = pytest.mark.shared_server
+
 
 def _delete_set(client: int, clock: int, length: int) -> bytes:
     """An update with no new content that deletes `length` clocks of `client` from `clock`."""
