@@ -355,8 +355,9 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     );
   };
   // Titles, who shares what (the "Private" / "Shared with" line), invitations and progress
-  // change elsewhere: the live channel says when.
-  ctx.onLeave(refreshOn((e) => HOME_EVENTS.has(e.type), () => void refresh()));
+  // change elsewhere: the live channel says when (what became of an invitation's mail is for
+  // the share dialog only).
+  ctx.onLeave(refreshOn((e) => HOME_EVENTS.has(e.type) && e.change !== "mail", () => void refresh()));
   // Someone joined or left a document of mine: its sharing line changes at once, before the
   // refetch confirms it.
   ctx.onLeave(
