@@ -156,6 +156,9 @@ class DocumentPage {
       deleted: () => {
         if (state.destroyed || state.leaving) return;
         this.sections.destroyEditors();
+        // Its socket's 4404 may follow: it would only say less (that it does not exist).
+        state.session?.destroy();
+        state.session = null;
         renderUnavailable(ctx, "This document was deleted by its owner.");
       },
       metadataChanged: () => this.refreshMeta(0),
