@@ -271,8 +271,8 @@ const comments = (id: string): string => `${doc(id)}/comments`;
 export const listComments = (id: string): Promise<CommentRecord[]> => api("GET", comments(id));
 export const createThread = (id: string, body: NewThread): Promise<CommentRecord> =>
   api("POST", comments(id), body);
-export const replyToComment = (id: string, parentId: string, body: string): Promise<CommentRecord> =>
-  api("POST", comments(id), { parent_id: parentId, body });
+export const replyToComment = (id: string, parentId: string, body: string, mentions: string[] = []): Promise<CommentRecord> =>
+  api("POST", comments(id), { parent_id: parentId, body, mentions });
 export const editComment = (id: string, commentId: string, body: string): Promise<CommentRecord> =>
   api("PATCH", `${comments(id)}/${enc(commentId)}`, { body });
 export const deleteComment = (id: string, commentId: string): Promise<void> =>
