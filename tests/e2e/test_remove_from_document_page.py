@@ -1,5 +1,6 @@
 """From the document page itself (not only its home card), its owner moves it to the trash and
-a member leaves it; each is asked first, and lands on their home page without it."""
+a member leaves it (one who follows progress only, from the page they have of it); each is
+asked first, and lands on their home page without it."""
 
 from __future__ import annotations
 
@@ -78,6 +79,18 @@ async def test_a_member_leaves_the_open_document(widen: Widen) -> None:
     await expect(rae.page.locator(f'li[data-document-id="{document_id}"]')).to_have_count(0)
     await expect(rae.page.locator("#toasts")).to_contain_text("You left “Field notes”.")
     await rae.api("GET", f"/api/documents/{document_id}", expect_status=404)
+
+    # Someone who follows its progress only leaves from the page they have of it.
+    fay = await widen.person("Fay Follower")
+    await _member(ada, fay, document_id, "progress")
+    await fay.goto(f"/d/{document_id}")
+    await expect(fay.page.locator("#access-line")).to_be_visible()
+    fay.page.once("dialog", accept)
+    await fay.page.get_by_role("button", name="Leave this document").click()
+    await expect(fay.page.get_by_role("heading", name="Your documents")).to_be_visible()
+    await expect(fay.page.locator(f'li[data-document-id="{document_id}"]')).to_have_count(0)
+    assert asked[-1].startswith("Leave “Field notes”?")
+
     log = await ada.api("GET", f"/api/documents/{document_id}/log")
-    assert (log["events"][-1]["kind"], log["events"][-1]["subject"]["id"]) == (
-        "left", rae.user["id"])
+    assert [(e["kind"], e["subject"]["id"]) for e in log["events"] if e["kind"] == "left"] == [
+        ("left", rae.user["id"]), ("left", fay.user["id"])]

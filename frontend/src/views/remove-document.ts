@@ -27,7 +27,7 @@ export function removeQuestion(title: string, owner: boolean, trashDays: number 
  * the document is gone from my list. `starting` runs once I confirmed, before the request.
  */
 export async function removeDocument(
-  doc: DocumentInfo,
+  doc: Pick<DocumentInfo, "id" | "title" | "role">,
   me: Pick<User, "id" | "trash_days">,
   starting: () => void = () => {},
 ): Promise<boolean> {
