@@ -1,6 +1,6 @@
 """@mentions in a comment (issue 8): typing `@` offers the members who read the text, by
 keyboard or mouse; whoever is still named when the comment is sent is notified, and their open
-home page shows it at once, without a reload."""
+home page shows it at once, without a reload. A reply mentions the same way."""
 
 from __future__ import annotations
 
@@ -88,3 +88,18 @@ async def test_the_owner_mentions_a_reviewer_whose_open_inbox_shows_it(widen: Wi
     await expect(mention).to_contain_text("Could you check these, @Rae Reviewer")
     assert await rob.api("GET", "/api/notifications") == []
     await widen.screenshot(rae, "mention-inbox.png")
+
+    # --- a reply mentions too: Enter chooses from the list, the next Enter sends
+    await rae.open_document(document_id)
+    reply = rae.page.locator("#comments-panel li.thread").get_by_label("Reply")
+    await reply.press_sequentially("Done. @rob")
+    await expect(rae.page.get_by_role("option", name="Rob Viewer")).to_be_visible()
+    await reply.press("Enter")
+    await expect(reply).to_have_value("Done. @Rob Viewer ")
+    await reply.press_sequentially("can confirm.")
+    await reply.press("Enter")
+    await expect(rae.page.locator("#comments-panel .replies")).to_contain_text(
+        "Done. @Rob Viewer can confirm.")
+    told = await rob.api("GET", "/api/notifications")
+    assert [(n["kind"], n["text"]) for n in told] == [
+        ("mention", "Rae Reviewer mentioned you in “Field notes”: Done. @Rob Viewer can confirm.")]
