@@ -129,8 +129,8 @@ export class CommentsPanel {
     this.el.querySelector<HTMLTextAreaElement>("#composer-body")?.focus();
   }
 
-  private loadPeople(): void {
-    this.peopleLoad ??= mentionable(this.state.id).then(
+  private loadPeople(): Promise<void> {
+    return (this.peopleLoad ??= mentionable(this.state.id).then(
       (people) => {
         this.people = people.filter((p) => p.id !== this.state.ctx.user.id);
       },
@@ -138,13 +138,14 @@ export class CommentsPanel {
         this.peopleLoad = null;
         if (!this.state.destroyed) toast(`Could not load the people you can mention: ${errorText(err)}`, "error");
       },
-    );
+    ));
   }
 
   /** Offer people to mention while `input` is written in; call before its own key handlers. */
   private mentionsIn(input: HTMLTextAreaElement): HTMLElement {
-    input.addEventListener("focus", () => this.loadPeople());
     const picker = new MentionPicker(input, () => this.people, (person) => this.picked.set(person.name, person.id));
+    // An @ typed before the people arrived is answered once they have.
+    input.addEventListener("focus", () => void this.loadPeople().then(() => document.activeElement === input && picker.update()));
     return h("div", { class: "mention-field" }, input, picker.el);
   }
 
