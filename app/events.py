@@ -13,7 +13,8 @@ its `change` and fields, and who hears it:
 - `member`: `joined`, `changed`, `removed` (`user_id`, `role`, `how`: the log step); every
   member, and the one removed.
 - `invitation`: `invited`, `accepted`, `declined`, `withdrawn`, `expired` (`invitation_id`);
-  the owner.
+  `mail` (`invitation_id`, `mail`: `sent`, `retrying` or `failed`, what became of its mail, as
+  `app.outbox` records it); the owner.
 - `invite_request`: `requested`, `approved`, `refused` (`requester_id`); the owner and the
   requester.
 - `comment`: `created`, `edited`, `decided`, `deleted` (`actor_id`; `comment`: id, section_id,

@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_index = SearchIndexer(sessions, rooms, store, text_workers,
                                      delay_seconds=settings.search_index_delay_seconds)
         store.on_committed(search_index.changed)
-        mail = (MailSender(settings, sessions, partial(deliver, settings))
+        mail = (MailSender(settings, sessions, partial(deliver, settings), events.publish)
                 if settings.sends_mail else None)
         app.state.services = Services(
             settings=settings,

@@ -3,7 +3,9 @@
 A route calls `queue` inside its transaction, so the mail exists exactly when the step that
 caused it committed; `MailSender` then delivers it in the background, retrying with a
 doubling wait, and records every failure on the row (the share dialog shows it on the
-invitation). A sender claims a row by moving its `next_attempt_at` forward in one
+invitation). What became of an invitation's mail (sent, retrying, failed) is told to the
+document's owner on the live event channel once recorded, so an open share dialog follows it
+without polling. A sender claims a row by moving its `next_attempt_at` forward in one
 conditional UPDATE, so several server processes never send one mail twice at once, and a
 process that dies mid-send leaves the row to be retried once the claim lapses.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -21,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import models
+from app.events import Audience, Change, stage, staged
 from app.mailer import DeliveryError, compose
 from app.settings import Settings
 from app.timeutil import utcnow
@@ -28,6 +31,8 @@ from app.timeutil import utcnow
 log = logging.getLogger("widen.mail")
 
 Deliver = Callable[[EmailMessage], Awaitable[None]]
+# Tells committed changes to the pages that show them (`EventFanout.publish`).
+Publish = Callable[[Sequence[Change]], Awaitable[None]]
 # How often the sender looks for due mail when nothing woke it (retries, other processes).
 _IDLE_SECONDS = 5.0
 _BATCH = 20
@@ -43,10 +48,11 @@ def queue(session: AsyncSession, *, to_address: str, subject: str, body: str,
 
 class MailSender:
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession],
-                 deliver: Deliver) -> None:
+                 deliver: Deliver, publish: Publish) -> None:
         self._settings = settings
         self._sessions = sessions
         self._deliver = deliver
+        self._publish = publish
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # A claim outlasts one delivery attempt; past it, another sender may take the row.
@@ -107,6 +113,7 @@ class MailSender:
         message = compose(self._settings, mail.to_address, mail.subject, mail.body)
         attempts = mail.attempts + 1
         values: dict[str, object]
+        state: str
         try:
             await self._deliver(message)
         except DeliveryError as exc:
@@ -119,9 +126,26 @@ class MailSender:
             values = {"attempts": attempts, "last_error": error,
                       "next_attempt_at": utcnow() + timedelta(seconds=wait),
                       "gave_up_at": utcnow() if gave_up else None}
+            state = "failed" if gave_up else "retrying"
         else:
             log.info("mail sent", extra={"event": "mail.sent", "mail_id": mail.id})
             values = {"attempts": attempts, "sent_at": utcnow(), "last_error": None}
-        async with self._sessions() as session, session.begin():
-            await session.execute(update(models.OutgoingMail)
-                                  .where(models.OutgoingMail.id == mail.id).values(**values))
+            state = "sent"
+        async with self._sessions() as session:
+            async with session.begin():
+                await session.execute(update(models.OutgoingMail)
+                                      .where(models.OutgoingMail.id == mail.id).values(**values))
+                if mail.invitation_id is not None:
+                    await _stage_invitation_mail(session, mail.invitation_id, state)
+            changes = staged(session)
+        await self._publish(changes)
+
+
+async def _stage_invitation_mail(session: AsyncSession, invitation_id: str, state: str) -> None:
+    """The owner's share dialog shows what became of the invitation's mail: tell it."""
+    document_id = await session.scalar(
+        select(models.Invitation.document_id).where(models.Invitation.id == invitation_id))
+    if document_id is not None:
+        stage(session, Change(document_id, "invitation",
+                              {"change": "mail", "invitation_id": invitation_id, "mail": state},
+                              Audience.OWNER))

@@ -15,6 +15,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from tests.support.api import PASSWORD, Api, by_link, link_token
+from tests.support.events import EventClient, about
 from tests.support.mailbox import Mailbox, body_of, link_in, token_of, verify_address
 from tests.support.server import ServerProcess, free_port
 
@@ -212,6 +213,47 @@ async def test_with_the_mail_server_down_the_invitation_waits_and_shows_the_fail
     assert "mail.failed" in server.logs()
     for api in (alice, rex):
         await api.aclose()
+
+
+async def test_the_owners_live_channel_hears_the_mail_delivered(
+    mailing_server: ServerProcess, mailbox: Mailbox, mail_users: Callable[[], Api]
+) -> None:
+    """The share dialog follows an invitation's mail through the live channel, not by polling."""
+    alice = await mail_users().sign_up("Alice")
+    document_id = await alice.create_document("Press release")
+    owner = await EventClient(mailing_server, alice.token).connect()
+    try:
+        invitation = await _invite(alice, document_id, "rex@example.org")
+        await mailbox.wait_for("rex@example.org")
+        told = await owner.wait_for(about(document_id, "invitation", change="mail"))
+        assert told == {"type": "invitation", "document_id": document_id, "change": "mail",
+                        "invitation_id": invitation["id"], "mail": "sent"}
+        # Told once it is recorded: the dialog refetching on the event sees it delivered.
+        listed = (await alice.http.get(f"/api/documents/{document_id}/invitations")).json()
+        assert listed[0]["mail"]["status"] == "sent"
+    finally:
+        await owner.close()
+
+
+async def test_with_the_mail_server_down_the_owner_hears_each_failure_then_the_giving_up(
+    start_server: Callable[..., ServerProcess], mailbox: Mailbox
+) -> None:
+    server = start_server(**{**mailbox.settings(), "smtp_port": str(free_port()),
+                             "mail_retry_seconds": "0.1", "mail_max_attempts": "2"})
+    alice = await Api(server.base_url).sign_up("Alice")
+    document_id = await alice.create_document("Plans")
+    owner = await EventClient(server, alice.token).connect()
+    try:
+        invitation = await _invite(alice, document_id, "rex@example.org")
+        for state in ("retrying", "failed"):
+            told = await owner.wait_for(about(document_id, "invitation", change="mail",
+                                              mail=state), timeout=20)
+            assert told is not None and told["invitation_id"] == invitation["id"]
+        listed = (await alice.http.get(f"/api/documents/{document_id}/invitations")).json()
+        assert (listed[0]["mail"]["status"], listed[0]["mail"]["attempts"]) == ("failed", 2)
+    finally:
+        await owner.close()
+        await alice.aclose()
 
 
 async def test_a_verified_address_receives_its_invitations_by_address(

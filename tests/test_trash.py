@@ -271,3 +271,13 @@ async def test_past_its_period_a_document_cannot_be_restored_and_the_server_purg
     finally:
         await alice.aclose()
         await engine.dispose()
+
+
+async def test_the_app_learns_how_long_the_trash_keeps_a_document(
+    start_server: Callable[..., ServerProcess]
+) -> None:
+    """The page's "move to the trash?" question names the period the server keeps."""
+    server = start_server(trash_days="7")
+    carol = await Api(server.base_url).sign_up("Carol")
+    assert (await carol.http.get("/api/me")).json()["trash_days"] == 7
+    await carol.aclose()

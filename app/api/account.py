@@ -17,7 +17,8 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 def me_out(user: models.User, services: Services) -> MeOut:
     return MeOut(id=user.id, email=user.email, name=user.name,
                  email_verified=user.email_verified_at is not None,
-                 mail_enabled=services.settings.sends_mail)
+                 mail_enabled=services.settings.sends_mail,
+                 trash_days=services.settings.trash_days)
 
 
 @router.post("/verification", status_code=status.HTTP_202_ACCEPTED, response_model=SentOut)

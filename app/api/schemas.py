@@ -93,11 +93,14 @@ class UserOut(BaseModel):
 
 
 class MeOut(UserOut):
-    """The signed-in user, with what the app needs to offer address verification."""
+    """The signed-in user, with what the app needs to offer address verification and to say
+    how long a deleted document stays restorable."""
 
     email_verified: bool
     # Whether this server sends mail at all (verification and reset links need it).
     mail_enabled: bool
+    # How long a deleted document waits, restorable, in its owner's trash (`WIDEN_TRASH_DAYS`).
+    trash_days: float
 
 
 # A secret from a link (`app.links`): 43 characters as issued; bounded like every string.

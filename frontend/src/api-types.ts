@@ -1204,7 +1204,8 @@ export interface components {
         };
         /**
          * MeOut
-         * @description The signed-in user, with what the app needs to offer address verification.
+         * @description The signed-in user, with what the app needs to offer address verification and to say
+         *     how long a deleted document stays restorable.
          */
         MeOut: {
             /** Id */
@@ -1217,6 +1218,8 @@ export interface components {
             email_verified: boolean;
             /** Mail Enabled */
             mail_enabled: boolean;
+            /** Trash Days */
+            trash_days: number;
         };
         /** MemberOut */
         MemberOut: {

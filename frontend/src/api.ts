@@ -13,9 +13,10 @@ type Schemas = components["schemas"];
 /** `T` with the fields of `U` in place of its own. */
 type With<T, U> = Omit<T, keyof U> & U;
 
-/** Someone; on GET /api/me also whether the address is proven and whether this server mails. */
+/** Someone; on GET /api/me also whether the address is proven, whether this server mails and
+ * how long its trash keeps a deleted document. */
 export type User = Schemas["UserOut"] &
-  Partial<Pick<Schemas["MeOut"], "email_verified" | "mail_enabled">>;
+  Partial<Pick<Schemas["MeOut"], "email_verified" | "mail_enabled" | "trash_days">>;
 export type InvitableRole = Schemas["InvitationIn"]["role"];
 export type Role = "owner" | InvitableRole;
 export type Reason = Schemas["InvitationIn"]["reason"];
@@ -270,8 +271,8 @@ const comments = (id: string): string => `${doc(id)}/comments`;
 export const listComments = (id: string): Promise<CommentRecord[]> => api("GET", comments(id));
 export const createThread = (id: string, body: NewThread): Promise<CommentRecord> =>
   api("POST", comments(id), body);
-export const replyToComment = (id: string, parentId: string, body: string): Promise<CommentRecord> =>
-  api("POST", comments(id), { parent_id: parentId, body });
+export const replyToComment = (id: string, parentId: string, body: string, mentions: string[] = []): Promise<CommentRecord> =>
+  api("POST", comments(id), { parent_id: parentId, body, mentions });
 export const editComment = (id: string, commentId: string, body: string): Promise<CommentRecord> =>
   api("PATCH", `${comments(id)}/${enc(commentId)}`, { body });
 export const deleteComment = (id: string, commentId: string): Promise<void> =>

@@ -65,8 +65,9 @@ export function renderAuth(options: AuthOptions): void {
     setMessage(signinError, "");
     signinButton.disabled = true;
     try {
-      const result = await login(signinEmail.input.value.trim(), signinPassword.input.value);
-      options.signedIn(result?.user ?? (await getMe()));
+      await login(signinEmail.input.value.trim(), signinPassword.input.value);
+      // The whole /api/me: what the pages need beyond who I am (proof of address, trash period).
+      options.signedIn(await getMe());
     } catch (error) {
       if (error instanceof ApiError && error.status === 429 && error.retryAfter !== null) {
         waitBeforeRetrying(error.retryAfter);
@@ -141,8 +142,8 @@ export function renderAuth(options: AuthOptions): void {
     signupButton.disabled = true;
     try {
       await register(name, email, password);
-      const result = await login(email, password);
-      options.signedIn(result?.user ?? (await getMe()));
+      await login(email, password);
+      options.signedIn(await getMe());
     } catch (error) {
       setMessage(signupError, errorText(error));
       signupButton.disabled = false;

@@ -2,12 +2,10 @@ import {
   acceptInvitation,
   allProgress,
   declineInvitation,
-  deleteDocument,
   listDocuments,
   listMembers,
   listTrash,
   myInvitations,
-  removeMember,
   type DocumentInfo,
   type Invitation,
   type Progress,
@@ -21,6 +19,7 @@ import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { live, refreshOn, type LiveEvent } from "../live";
 import { createDocumentToWrite } from "../new-document";
 import { docHref, progressHref, timelineHref } from "../routes";
+import { removeDocument } from "./remove-document";
 import { trashPanel } from "./trash";
 import { filterDocuments, sortDocuments } from "../doclist";
 import { listControls, searchPanel } from "./search";
@@ -81,31 +80,18 @@ function progressBar(p: Progress | undefined): HTMLElement | null {
 }
 
 /** Delete (the owner: into the trash) or leave (a member), each after a confirmation. */
-function docCardAction(doc: DocumentInfo, myId: string, onDone: () => void): HTMLElement {
+function docCardAction(doc: DocumentInfo, me: User, onDone: () => void): HTMLElement {
   const title = doc.title || "Untitled";
   const owner = doc.role === "owner";
-  const question = owner
-    ? `Move “${title}” to the trash? Nobody else can open it from now on; you can restore it, with its members, from the Trash until it is purged.`
-    : `Leave “${title}”? You lose access at once; only the owner can invite you again.`;
-  const run = async (): Promise<void> => {
-    if (!window.confirm(question)) return;
-    action.disabled = true;
-    try {
-      if (owner) await deleteDocument(doc.id);
-      else await removeMember(doc.id, myId);
-      toast(owner ? `“${title}” moved to the trash.` : `You left “${title}”.`);
-      onDone();
-    } catch (error) {
-      toast(errorText(error), "error");
-      action.disabled = false;
-    }
-  };
   const label = owner ? `Delete “${title}”` : `Leave “${title}”`;
-  const action = button(icon(owner ? "trash" : "back", 18), { class: "icon-btn danger", "aria-label": label, title: owner ? "Move to trash" : "Leave" }, () => void run());
+  const action = button(icon(owner ? "trash" : "back", 18), { class: "icon-btn danger", "aria-label": label, title: owner ? "Move to trash" : "Leave" }, async () => {
+    if (await removeDocument(doc, me, () => (action.disabled = true))) onDone();
+    else action.disabled = false;
+  });
   return action;
 }
 
-function docCard(doc: DocumentInfo, data: HomeData, myId: string, onChanged: () => void): HTMLElement {
+function docCard(doc: DocumentInfo, data: HomeData, me: User, onChanged: () => void): HTMLElement {
   const p = data.progress.get(doc.id);
   const members = data.memberCounts.get(doc.id) ?? 0;
   const badges: HTMLElement[] = [];
@@ -134,7 +120,7 @@ function docCard(doc: DocumentInfo, data: HomeData, myId: string, onChanged: () 
       "div",
       { class: "doc-card-actions" },
       h("a", { href: timelineHref(doc.id), class: "icon-link", title: "How this became social", "aria-label": `Timeline: how “${doc.title}” became social` }, icon("clock", 18)),
-      docCardAction(doc, myId, onChanged),
+      docCardAction(doc, me, onChanged),
     ),
   );
 }
@@ -340,10 +326,10 @@ export async function renderHome(ctx: AppContext): Promise<void> {
       ),
       h("p", { class: "muted small section-hint" }, "Status and due dates of documents whose text is not shared with you."),
       following.length
-        ? h("ul", { class: "doc-list" }, ...following.map((f) => followCard(f.progress, docCardAction(f.doc, ctx.user.id, () => void refresh()))))
+        ? h("ul", { class: "doc-list" }, ...following.map((f) => followCard(f.progress, docCardAction(f.doc, ctx.user, () => void refresh()))))
         : h("p", { class: "empty" }, "Nothing followed yet."),
     );
-    const card = (d: DocumentInfo): HTMLElement => docCard(d, data, ctx.user.id, () => void refresh());
+    const card = (d: DocumentInfo): HTMLElement => docCard(d, data, ctx.user, () => void refresh());
     mainCol.replaceChildren(
       listSection("drafts-heading", "My drafts", "Private: only you can see these.", drafts.map(card), "No private drafts. Create one above."),
       listSection("shared-by-me-heading", "Shared by me", "Yours, with people you invited.", sharedByMe.map(card), "You have not shared a document yet."),
@@ -355,8 +341,9 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     );
   };
   // Titles, who shares what (the "Private" / "Shared with" line), invitations and progress
-  // change elsewhere: the live channel says when.
-  ctx.onLeave(refreshOn((e) => HOME_EVENTS.has(e.type), () => void refresh()));
+  // change elsewhere: the live channel says when (what became of an invitation's mail is for
+  // the share dialog only).
+  ctx.onLeave(refreshOn((e) => HOME_EVENTS.has(e.type) && e.change !== "mail", () => void refresh()));
   // Someone joined or left a document of mine: its sharing line changes at once, before the
   // refetch confirms it.
   ctx.onLeave(

@@ -365,11 +365,7 @@ export function openShareDialog(options: ShareOptions): void {
     );
   };
 
-  // A mail still queued is looked at again shortly, so a delivery failure shows while the
-  // dialog is open (until the live event channel tells the dialog instead).
-  let mailCheck: number | undefined;
   const refreshLists = async (): Promise<void> => {
-    window.clearTimeout(mailCheck);
     try {
       const [members, invitations, requests] = await Promise.all([listMembers(documentId), documentInvitations(documentId), inviteRequests(documentId)]);
       membersList.replaceChildren(...members.map(memberRow));
@@ -383,9 +379,6 @@ export function openShareDialog(options: ShareOptions): void {
       requestsList.replaceChildren(
         ...(asked.length ? asked.map((r) => inviteRequestRow(documentId, r, scopeText, answered)) : [h("li", { class: "empty" }, "No requests waiting.")]),
       );
-      if (dialog.open && pending.some((i) => i.mail?.status === "queued")) {
-        mailCheck = window.setTimeout(() => void refreshLists(), 1500);
-      }
       setMessage(listsError, "");
     } catch (error) {
       setMessage(listsError, `Could not load who has access: ${errorText(error)}`);
@@ -417,11 +410,11 @@ export function openShareDialog(options: ShareOptions): void {
     ),
     body,
   );
-  // Someone accepts, declines or leaves while the dialog is open: the lists follow.
+  // Someone accepts, declines or leaves, or an invitation's mail is delivered or fails, while
+  // the dialog is open: the lists follow (the live channel tells; nothing polls).
   const unfollow = refreshOn(about(documentId, "member", "invitation"), () => void refreshLists());
   dialog.addEventListener("close", () => {
     unfollow();
-    window.clearTimeout(mailCheck);
     dialog.remove();
   });
   document.body.append(dialog);

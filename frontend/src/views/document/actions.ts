@@ -1,8 +1,10 @@
-/** The document's actions in its header: share (for its manager), timeline and progress. */
+/** The document's actions in its header: share (for its manager), timeline, progress, and
+ *  moving it to the trash (its owner) or leaving it (a member), which goes home. */
 
 import { button, h } from "../../dom";
 import { icon } from "../../icons";
 import { progressHref, timelineHref } from "../../routes";
+import { removeDocument } from "../remove-document";
 import { openShareDialog } from "../share";
 import type { DocState } from "./state";
 
@@ -36,8 +38,28 @@ export class DocActions {
       items.push(
         h("a", { href: timelineHref(id), class: "btn", id: "timeline-link", title: "How this document became social" }, icon("clock", 16), "Timeline"),
         h("a", { href: progressHref(id), class: "btn btn-ghost", id: "progress-link" }, icon("chart", 16), "Progress"),
+        this.removeButton(),
       );
     }
     this.el.replaceChildren(...items);
+  }
+
+  private removeButton(): HTMLButtonElement {
+    const { state } = this;
+    const owner = state.info.role === "owner";
+    const label = owner ? "Move to trash" : "Leave this document";
+    const remove = button(icon(owner ? "trash" : "back", 18), { class: "icon-btn danger", id: owner ? "trash-document" : "leave-document", "aria-label": label, title: label }, async () => {
+      const gone = await removeDocument(state.info, state.ctx.user, () => {
+        remove.disabled = true;
+        state.leaving = true;
+      });
+      if (gone) {
+        location.hash = "#/";
+        return;
+      }
+      remove.disabled = false;
+      state.leaving = false;
+    });
+    return remove;
   }
 }

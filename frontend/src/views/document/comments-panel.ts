@@ -1,7 +1,8 @@
 /**
  * The comments panel: open (and, on request, closed) threads in document order, the composer
  * for a new comment or suggestion, replies, edits, deletions and decisions, and the highlights
- * the section editors draw for them. The server lists what I may do to each comment.
+ * the section editors draw for them. The server lists what I may do to each comment. A comment
+ * or reply may @mention the members who read the text; they are notified.
  */
 
 import {
@@ -10,6 +11,7 @@ import {
   deleteComment,
   editComment,
   listComments,
+  mentionable,
   replyToComment,
   type CommentDecision,
   type CommentRecord,
@@ -19,6 +21,8 @@ import { icon } from "../../icons";
 import { initials, userColor } from "../../labels";
 import { SectionEditor, type Highlight } from "../../editor/section-editor";
 import { CommentFeed, anchorRange, can, createdMs, resolveRange, type CommentAnchor, type Thread } from "../../comments";
+import { mentionedIds, type Mentionable } from "../../mentions";
+import { MentionPicker } from "./mention-picker";
 import type { SectionList } from "./sections";
 import type { DocState } from "./state";
 
@@ -44,7 +48,14 @@ export class CommentsPanel {
   private readonly feed: CommentFeed;
   private threads: Thread[] = [];
   private activeComment: string | null = null;
-  private composer: { mode: "comment" | "suggest"; selected: Selected; anchor: CommentAnchor } | null = null;
+  /** The new comment or suggestion being written; its drafts outlive a redraw of the panel. */
+  private composer: { mode: "comment" | "suggest"; selected: Selected; anchor: CommentAnchor; body: string; suggestion: string } | null = null;
+  /** Whom a comment may mention (members who read the text, not me): read when a comment or
+   *  reply is first written in, and anew for each new comment. */
+  private people: Mentionable[] = [];
+  private peopleLoad: Promise<void> | null = null;
+  /** The person chosen from the list for a name, should two people share it. */
+  private readonly picked = new Map<string, string>();
   private readonly replyDrafts = new Map<string, string>();
   /** The comment whose body I am editing, and the one whose deletion awaits confirmation. */
   private editing: { id: string; draft: string } | null = null;
@@ -112,9 +123,34 @@ export class CommentsPanel {
       return;
     }
     const anchor = anchorRange(selected.editor.fragment, selected.editor.mapping, selected.from, selected.to);
-    this.composer = { mode, selected, anchor };
+    this.composer = { mode, selected, anchor, body: "", suggestion: selected.text };
+    this.peopleLoad = null;
     this.render();
     this.el.querySelector<HTMLTextAreaElement>("#composer-body")?.focus();
+  }
+
+  private loadPeople(): Promise<void> {
+    return (this.peopleLoad ??= mentionable(this.state.id).then(
+      (people) => {
+        this.people = people.filter((p) => p.id !== this.state.ctx.user.id);
+      },
+      (err: unknown) => {
+        this.peopleLoad = null;
+        if (!this.state.destroyed) toast(`Could not load the people you can mention: ${errorText(err)}`, "error");
+      },
+    ));
+  }
+
+  /** Offer people to mention while `input` is written in; call before its own key handlers. */
+  private mentionsIn(input: HTMLTextAreaElement): HTMLElement {
+    const picker = new MentionPicker(input, () => this.people, (person) => this.picked.set(person.name, person.id));
+    // An @ typed before the people arrived is answered once they have.
+    input.addEventListener("focus", () => void this.loadPeople().then(() => document.activeElement === input && picker.update()));
+    return h("div", { class: "mention-field" }, input, picker.el);
+  }
+
+  private mentionsOf(text: string): string[] {
+    return mentionedIds(text, this.people, this.picked);
   }
 
   highlightsFor(sectionId: string, editor: SectionEditor): Highlight[] {
@@ -213,9 +249,14 @@ export class CommentsPanel {
   private renderComposer(): HTMLElement {
     const composer = this.composer!;
     const suggest = composer.mode === "suggest";
-    const body = h("textarea", { id: "composer-body", class: "input", rows: suggest ? 2 : 3, placeholder: suggest ? "Why? (optional)" : "Your comment" });
+    const body = h("textarea", { id: "composer-body", class: "input", rows: suggest ? 2 : 3, placeholder: suggest ? "Why? (optional)" : "Your comment; @ mentions someone" });
+    body.value = composer.body;
+    body.addEventListener("input", () => (composer.body = body.value));
     const replacement = suggest ? h("textarea", { id: "composer-suggestion", class: "input", rows: 2 }) : null;
-    if (replacement) replacement.value = composer.selected.text;
+    if (replacement) {
+      replacement.value = composer.suggestion;
+      replacement.addEventListener("input", () => (composer.suggestion = replacement.value));
+    }
     const error = h("p", { class: "alert alert-error", role: "alert" });
     error.hidden = true;
     const submit = h("button", { type: "submit", class: "btn btn-primary btn-sm", id: "composer-submit" }, suggest ? "Suggest" : "Comment");
@@ -225,7 +266,7 @@ export class CommentsPanel {
       h("p", { class: "thread-kind" }, suggest ? "Suggest a replacement" : "New comment"),
       h("blockquote", { class: "quote" }, composer.selected.text),
       replacement ? h("div", { class: "field" }, h("label", { for: "composer-suggestion" }, "Replace with"), replacement) : null,
-      h("div", { class: "field" }, h("label", { for: "composer-body", class: suggest ? "" : "visually-hidden" }, suggest ? "Note" : "Comment"), body),
+      h("div", { class: "field" }, h("label", { for: "composer-body", class: suggest ? "" : "visually-hidden" }, suggest ? "Note" : "Comment"), this.mentionsIn(body)),
       error,
       h(
         "div",
@@ -264,6 +305,7 @@ export class CommentsPanel {
         quote: composer.selected.text,
         body: text,
         suggestion,
+        mentions: this.mentionsOf(text),
       }).then(
         (record) => {
           if (this.state.destroyed) return;
@@ -414,13 +456,13 @@ export class CommentsPanel {
       input.value = this.replyDrafts.get(c.id) ?? "";
       input.addEventListener("input", () => this.replyDrafts.set(c.id, input.value));
       const send = h("button", { type: "submit", class: "btn btn-sm" }, "Reply");
-      replyForm = h("form", { class: "reply-form" }, input, send);
+      replyForm = h("form", { class: "reply-form" }, this.mentionsIn(input), send);
       replyForm.addEventListener("submit", (event) => {
         event.preventDefault();
         const text = input.value.trim();
         if (!text || send.disabled) return;
         send.disabled = true;
-        void this.changeComment(() => replyToComment(this.state.id, c.id, text), "Could not reply").then((ok) => {
+        void this.changeComment(() => replyToComment(this.state.id, c.id, text, this.mentionsOf(text)), "Could not reply").then((ok) => {
           send.disabled = false;
           if (ok) {
             this.replyDrafts.delete(c.id);

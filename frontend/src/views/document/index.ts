@@ -154,8 +154,11 @@ class DocumentPage {
         if (!this.title.el.querySelector("input")) this.title.render();
       },
       deleted: () => {
-        if (state.destroyed) return;
+        if (state.destroyed || state.leaving) return;
         this.sections.destroyEditors();
+        // Its socket's 4404 may follow: it would only say less (that it does not exist).
+        state.session?.destroy();
+        state.session = null;
         renderUnavailable(ctx, "This document was deleted by its owner.");
       },
       metadataChanged: () => this.refreshMeta(0),
@@ -167,7 +170,7 @@ class DocumentPage {
       },
       commentsChanged: () => this.comments.refresh(),
       revoked: () => {
-        if (!state.caps.stopped) this.stopEditing(MESSAGES.revoked);
+        if (!state.caps.stopped && !state.leaving) this.stopEditing(MESSAGES.revoked);
       },
       resync: () => {
         this.refreshMeta(0);
@@ -220,7 +223,7 @@ class DocumentPage {
   }
 
   private onStop(action: Extract<CloseAction, { kind: "stop" }>): void {
-    if (this.state.destroyed) return;
+    if (this.state.destroyed || this.state.leaving) return;
     switch (action.reason) {
       case "signed-out":
         this.ctx.signedOut(action.message);

@@ -18,6 +18,8 @@ export class DocState {
   members: Member[] = [];
   session: DocSession | null = null;
   destroyed = false;
+  /** I am moving it to the trash or leaving it myself: the server closing it is no news. */
+  leaving = false;
 
   constructor(ctx: AppContext, id: string) {
     this.ctx = ctx;

@@ -5,11 +5,12 @@
 
 import { documentProgress } from "../../api";
 import type { AppContext } from "../../context";
-import { errorText, h } from "../../dom";
+import { button, errorText, h } from "../../dom";
 import { icon } from "../../icons";
 import { MESSAGES } from "../../connection";
 import { about, refreshOn } from "../../live";
 import { progressContent } from "../progress-view";
+import { removeDocument } from "../remove-document";
 
 export function renderUnavailable(ctx: AppContext, message: string): void {
   const heading = h("h1", { tabindex: -1 }, "Document unavailable");
@@ -26,6 +27,15 @@ export function renderUnavailable(ctx: AppContext, message: string): void {
   );
 }
 
+/** A member who follows progress leaves from here too, then goes home. */
+function leaveButton(ctx: AppContext, documentId: string, title: () => string): HTMLButtonElement {
+  const leave = button([icon("back", 16), "Leave this document"], { class: "btn btn-ghost", id: "leave-document" }, async () => {
+    if (await removeDocument({ id: documentId, title: title(), role: "progress" }, ctx.user, () => (leave.disabled = true))) location.hash = "#/";
+    else leave.disabled = false;
+  });
+  return leave;
+}
+
 export async function renderProgressOnly(ctx: AppContext, documentId: string, title: string, notice: string | null): Promise<void> {
   const heading = h("h1", { tabindex: -1, id: "doc-title" }, title);
   const body = h("div", {}, h("p", { class: "muted" }, "Loading progress…"));
@@ -37,6 +47,7 @@ export async function renderProgressOnly(ctx: AppContext, documentId: string, ti
       heading,
       notice ? h("p", { class: "alert alert-info", role: "status", id: "doc-notice" }, notice) : null,
       h("p", { class: "access-line", id: "access-line" }, MESSAGES["progress-only"]),
+      leaveButton(ctx, documentId, () => heading.textContent ?? title),
       body,
     ),
     heading,
