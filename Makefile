@@ -15,7 +15,7 @@ JS_TEST_DEPS := tests/js/node_modules/.package-lock.json
 # PostgreSQL pass of the suite; set it empty to skip that pass outside CI.
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-frontend lint install migrate bench clean \
+.PHONY: run test test-sqlite test-postgres test-frontend test-fast lint install migrate bench clean \
 	trust-long api-types api-types-check
 
 run: $(RUNTIME_STAMP) $(FRONTEND_BUILD)
@@ -78,15 +78,21 @@ api-types-check: $(RUNTIME_STAMP) $(FRONTEND_DEPS)
 		echo "$(API_TYPES) does not match the server's OpenAPI schema: run make api-types and commit it"; \
 		exit 1; fi
 
+# The fast tier alone (in process, real SQLite files, seconds): for quick iteration. `make test`
+# runs it too, inside the SQLite and PostgreSQL passes.
+test-fast: $(DEV_STAMP)
+	$(PY) -m pytest -p no:cacheprovider tests/unit
+
 test-sqlite: $(DEV_STAMP) $(FRONTEND_BUILD) $(JS_TEST_DEPS)
 	$(PY) -m pytest
 
-# The same suite on PostgreSQL (the browser test only once, above). Under CI a missing server
-# is a failure, never a skip; elsewhere the pass is skipped with a notice.
+# The same suite on PostgreSQL (the browser tests and the fast tier, SQLite's by design, only
+# once, above). Under CI a missing server is a failure, never a skip; elsewhere the pass is
+# skipped with a notice.
 test-postgres: $(DEV_STAMP) $(JS_TEST_DEPS)
 	@if [ -z "$(PG_TEST_URL)" ]; then echo "PostgreSQL pass skipped (PG_TEST_URL empty)"; \
 	elif $(PY) -m tests.support.pgcheck "$(PG_TEST_URL)"; then \
-		WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PY) -m pytest --ignore=tests/e2e; \
+		WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PY) -m pytest --ignore=tests/e2e --ignore=tests/unit; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL unreachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "PostgreSQL unreachable at $(PG_TEST_URL): its pass is skipped (not in CI)"; fi
 

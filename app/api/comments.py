@@ -39,7 +39,7 @@ async def _outs(session: DbSession, access: Access, user: models.User,
     wanted = {i for i in ids if i}
     names = dict((await session.execute(
         select(models.User.id, models.User.name).where(models.User.id.in_(wanted))
-    )).tuples().all()) if wanted else {}
+    )).all()) if wanted else {}
 
     def ref(user_id: str | None) -> UserRef | None:
         return UserRef(id=user_id, name=names[user_id]) if user_id in names else None

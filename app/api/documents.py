@@ -29,7 +29,7 @@ async def document_outs(session: DbSession, accesses: list[Access]) -> list[Docu
     members = dict((await session.execute(
         select(models.Grant.document_id, func.count())
         .where(models.Grant.document_id.in_(ids)).group_by(models.Grant.document_id)
-    )).tuples().all()) if ids else {}
+    )).all()) if ids else {}
     owners = {u.id: u for u in await session.scalars(
         select(models.User).where(models.User.id.in_({a.document.owner_id for a in accesses})))}
     return [

@@ -39,7 +39,7 @@ async def trash(user: CurrentUser, session: DbSession,
     members = dict((await session.execute(
         select(models.Grant.document_id, func.count())
         .where(models.Grant.document_id.in_(ids)).group_by(models.Grant.document_id)
-    )).tuples().all()) if ids else {}
+    )).all()) if ids else {}
     return [
         TrashedDocumentOut(
             id=d.id, title=d.title, members=members.get(d.id, 0), created_at=d.created_at,

@@ -192,4 +192,4 @@ async def _rank(session: AsyncSession, engine: _Engine, user_id: str, words: lis
     rows = await session.execute(
         select(best.c.id, best.c.titles_only).where(best.c.place == 1)
         .order_by(best.c.score, best.c.id).limit(limit))
-    return [_Ranked(int(entry_id), bool(titles_only)) for entry_id, titles_only in rows.tuples()]
+    return [_Ranked(int(entry_id), bool(titles_only)) for entry_id, titles_only in rows]

@@ -203,7 +203,7 @@ class SearchIndexer:
                 select(models.Section.id, models.Section.title)
                 .where(models.Section.document_id == document_id,
                        models.Section.deleted_at.is_(None))
-                .order_by(models.Section.position, models.Section.created_at))).tuples().all()
+                .order_by(models.Section.position, models.Section.created_at))).all()
             conn = await session.connection()
             revision, _rows = await self._store.revision(document_id, conn)
             # A live room is ahead of the log (edits not yet committed): read the room.

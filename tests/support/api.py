@@ -12,9 +12,9 @@ PASSWORD = "correct horse battery"
 
 
 class Api:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = base_url
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30, transport=transport)
         self.user: dict[str, Any] = {}
         self.token = ""
 

@@ -1,4 +1,5 @@
-"""The fast tier: in-process tests of one module at a time, on real SQLite files.
+"""The fast tier: in-process tests on real SQLite files, of one module at a time or of the
+whole app over an in-memory transport (`make test-fast` runs them in seconds).
 
 Each test gets a copy of one database migrated once per session (alembic takes about a second;
 a copy takes a millisecond).
@@ -7,13 +8,27 @@ a copy takes a millisecond).
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from app.main import create_app
 from app.migrate import upgrade
+from app.settings import Settings
+from tests.support.api import Api
+
+# What the real-server suite's servers run with (tests/support/server.py): no limits the tests
+# are not about, argon2 at its cheapest.
+IN_PROCESS_SETTINGS: dict[str, Any] = {
+    "max_messages_per_second": 0, "max_connections_per_user": 0, "registrations_per_hour": 0,
+    "password_hash_iterations": 1, "password_hash_memory_kib": 64,
+}
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +53,41 @@ async def engine(sqlite_path: Path) -> AsyncIterator[AsyncEngine]:
                                  connect_args={"timeout": 0.05})
     yield engine
     await engine.dispose()
+
+
+AppFactory = Callable[..., Awaitable[FastAPI]]
+
+
+@pytest.fixture
+async def start_app(sqlite_path: Path, tmp_path: Path) -> AsyncIterator[AppFactory]:
+    """Start the whole app in this process, lifespan and all, on the test's database; settings
+    override `IN_PROCESS_SETTINGS`. Apps started one after another share the database, like a
+    restarted server."""
+    async with AsyncExitStack() as running:
+        async def start(**settings: Any) -> FastAPI:
+            app = create_app(Settings(**{
+                "database_url": f"sqlite+aiosqlite:///{sqlite_path}",
+                "rejected_dir": tmp_path / "rejected",
+                **IN_PROCESS_SETTINGS, **settings}))
+            await running.enter_async_context(app.router.lifespan_context(app))
+            return app
+
+        yield start
+
+
+@pytest.fixture
+async def make_client(start_app: AppFactory) -> AsyncIterator[Callable[[], Awaitable[Api]]]:
+    """Clients of one in-process app (started on first use), over an in-memory transport."""
+    apps: list[FastAPI] = []
+    clients: list[Api] = []
+
+    async def make() -> Api:
+        if not apps:
+            apps.append(await start_app())
+        client = Api("http://widen.test", transport=httpx.ASGITransport(app=apps[0]))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
