@@ -83,8 +83,14 @@ api-types-check: $(RUNTIME_STAMP) $(FRONTEND_DEPS)
 test-fast: $(DEV_STAMP)
 	$(PY) -m pytest -p no:cacheprovider tests/unit
 
+# Test modules run in parallel, each whole in one worker (its shared server, browser and
+# module fixtures stay one); most of a test's time is waiting on its server, so two workers
+# nearly halve the suite on two cores. PYTEST_WORKERS=0 runs it in this one process.
+PYTEST_WORKERS ?= 2
+PYTEST = $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10
+
 test-sqlite: $(DEV_STAMP) $(FRONTEND_BUILD) $(JS_TEST_DEPS)
-	$(PY) -m pytest
+	$(PYTEST)
 
 # The same suite on PostgreSQL (the browser tests and the fast tier, SQLite's by design, only
 # once, above). Under CI a missing server is a failure, never a skip; elsewhere the pass is
@@ -92,7 +98,7 @@ test-sqlite: $(DEV_STAMP) $(FRONTEND_BUILD) $(JS_TEST_DEPS)
 test-postgres: $(DEV_STAMP) $(JS_TEST_DEPS)
 	@if [ -z "$(PG_TEST_URL)" ]; then echo "PostgreSQL pass skipped (PG_TEST_URL empty)"; \
 	elif $(PY) -m tests.support.pgcheck "$(PG_TEST_URL)"; then \
-		WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PY) -m pytest --ignore=tests/e2e --ignore=tests/unit; \
+		WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PYTEST) --ignore=tests/e2e --ignore=tests/unit; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL unreachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "PostgreSQL unreachable at $(PG_TEST_URL): its pass is skipped (not in CI)"; fi
 

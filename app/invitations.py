@@ -94,7 +94,7 @@ async def create_invitation(
 ) -> models.Invitation:
     email = email.strip().lower()
     if expires_at is not None and expires_at <= utcnow():
-        raise Invalid("expires_at", "in-the-past", "expires_at is in the past")
+        raise Invalid("expires_at", "in-the-past", "The expiry date is in the past")
     sections = await check_sections(session, document.id, role, sections)
     invitee = await session.scalar(select(models.User).where(models.User.email == email))
     if invitee is not None and invitee.id == document.owner_id:
