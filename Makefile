@@ -85,12 +85,17 @@ test-fast: $(DEV_STAMP)
 
 # Test modules run in parallel, each whole in one worker (its shared server, browser and
 # module fixtures stay one); most of a test's time is waiting on its server, so two workers
-# nearly halve the suite on two cores. PYTEST_WORKERS=0 runs it in this one process.
+# nearly halve the suite on two cores. Tests marked `timing` assert how fast something happens:
+# they run after, alone, so a neighbour's load cannot fail them. PYTEST_WORKERS=0 runs the
+# first part in one process too.
 PYTEST_WORKERS ?= 2
-PYTEST = $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=10
+PYTEST = $(PY) -m pytest --durations=10
+PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile -m "not timing"
+ALONE = -m timing
 
 test-sqlite: $(DEV_STAMP) $(FRONTEND_BUILD) $(JS_TEST_DEPS)
-	$(PYTEST)
+	$(PYTEST) $(PARALLEL)
+	$(PYTEST) $(ALONE)
 
 # The same suite on PostgreSQL (the browser tests and the fast tier, SQLite's by design, only
 # once, above). Under CI a missing server is a failure, never a skip; elsewhere the pass is
@@ -98,7 +103,9 @@ test-sqlite: $(DEV_STAMP) $(FRONTEND_BUILD) $(JS_TEST_DEPS)
 test-postgres: $(DEV_STAMP) $(JS_TEST_DEPS)
 	@if [ -z "$(PG_TEST_URL)" ]; then echo "PostgreSQL pass skipped (PG_TEST_URL empty)"; \
 	elif $(PY) -m tests.support.pgcheck "$(PG_TEST_URL)"; then \
-		WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PYTEST) --ignore=tests/e2e --ignore=tests/unit; \
+		export WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)"; \
+		$(PYTEST) $(PARALLEL) --ignore=tests/e2e --ignore=tests/unit && \
+		$(PYTEST) $(ALONE) --ignore=tests/e2e --ignore=tests/unit; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL unreachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "PostgreSQL unreachable at $(PG_TEST_URL): its pass is skipped (not in CI)"; fi
 

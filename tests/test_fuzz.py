@@ -869,6 +869,7 @@ def _peak_rss_mb(pid: int) -> float:
     raise AssertionError("no VmHWM in /proc/<pid>/status")
 
 
+@pytest.mark.timing
 async def test_a_ten_byte_message_costs_the_server_neither_a_gigabyte_nor_a_second(
     live_server: ServerProcess, alice: Api
 ) -> None:

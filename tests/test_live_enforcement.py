@@ -126,6 +126,7 @@ async def test_reviewer_and_viewer_write_nothing_into_the_document(
     assert not list(view.doc.get("comments", type=Map).keys())
 
 
+@pytest.mark.timing
 async def test_revocation_closes_the_socket_within_a_second_and_drops_late_edits(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:
@@ -149,6 +150,7 @@ async def test_revocation_closes_the_socket_within_a_second_and_drops_late_edits
     assert (await bob.http.get(f"/api/documents/{shared.document_id}")).status_code == 404
 
 
+@pytest.mark.timing
 async def test_downgrade_to_viewer_takes_effect_on_the_open_connection(
     live_server: ServerProcess, alice: Api, bob: Api
 ) -> None:

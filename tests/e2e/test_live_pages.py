@@ -16,7 +16,8 @@ from playwright.async_api import Locator, expect
 from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
 from tests.support.api import by_link
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+# Its figures are how fast a change shows: it runs alone (`timing`), not beside other tests.
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timing]
 
 WITHIN_S = 1.0
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 
 from tests.support.api import PASSWORD
 from tests.support.server import PRODUCTION_PASSWORD_COST, ServerProcess
@@ -46,6 +47,7 @@ async def _health_while(http: httpx.AsyncClient,
     return await task, latencies
 
 
+@pytest.mark.timing
 async def test_health_stays_fast_while_passwords_are_hashed(
     start_server: Callable[..., ServerProcess],
 ) -> None:
