@@ -27,6 +27,7 @@ from app.sharing import (
     proves_address,
     record,
     record_invitation_step,
+    settle_once,
 )
 from app.timeutil import utcnow
 
@@ -67,17 +68,8 @@ async def expire_stale_invitations(session: AsyncSession, *, email: str | None =
 
 async def _settle(session: AsyncSession, invitation: models.Invitation,
                   outcome: InvitationStatus) -> None:
-    """A pending invitation becomes `outcome` (accepted, declined, withdrawn) exactly once;
-    a request that finds it settled meanwhile is told what became of it."""
-    settled = await session.execute(
-        update(models.Invitation)
-        .where(models.Invitation.id == invitation.id, models.Invitation.status == PENDING)
-        .values(status=outcome, responded_at=utcnow())
-        .returning(models.Invitation.id)
-        .execution_options(synchronize_session="fetch"))
-    if settled.first() is None:
-        await session.refresh(invitation)
-        raise Conflict("already-settled", f"This invitation is already {invitation.status}")
+    await settle_once(session, invitation, outcome, stamp="responded_at",
+                      named="This invitation")
 
 
 async def create_invitation(

@@ -3,7 +3,7 @@ invitation (approve) or refuses it, and each request is decided exactly once."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
@@ -13,8 +13,7 @@ from app.models import InviteRequestStatus, SharingEventKind
 from app.notifications import Kind, notify
 from app.permissions import Access
 from app.settings import Settings
-from app.sharing import check_sections, record
-from app.timeutil import utcnow
+from app.sharing import check_sections, record, settle_once
 
 PENDING = InviteRequestStatus.PENDING
 
@@ -64,15 +63,7 @@ async def _decide(session: AsyncSession, document_id: str, request_id: str,
         raise NotFound("Request not found")
     if request.status != PENDING:
         raise Conflict("already-settled", f"The request is already {request.status}")
-    decided = await session.execute(
-        update(models.InviteRequest)
-        .where(models.InviteRequest.id == request.id, models.InviteRequest.status == PENDING)
-        .values(status=outcome, decided_at=utcnow())
-        .returning(models.InviteRequest.id)
-        .execution_options(synchronize_session="fetch"))
-    if decided.first() is None:
-        await session.refresh(request)
-        raise Conflict("already-settled", f"The request is already {request.status}")
+    await settle_once(session, request, outcome, stamp="decided_at", named="The request")
     kind = (SharingEventKind.INVITE_REQUEST_APPROVED if outcome == InviteRequestStatus.APPROVED
             else SharingEventKind.INVITE_REQUEST_REFUSED)
     record(session, document_id, kind, actor_id=owner_id, subject_id=request.requester_id,

@@ -16,15 +16,40 @@ re-checks the condition under the row's write lock (PostgreSQL) or the database 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, models
-from app.domain_errors import Invalid
+from app.domain_errors import Conflict, Invalid
 from app.models import SharingEventKind
 from app.permissions import Role
 from app.timeutil import utcnow
+
+# What waits for an answer: an invitation (accepted, declined...) or an invite request
+# (approved, refused).
+Pending = TypeVar("Pending", models.Invitation, models.InviteRequest)
+# Both wait under the same word.
+_PENDING = models.InvitationStatus.PENDING.value
+assert models.InviteRequestStatus.PENDING.value == _PENDING
+
+
+async def settle_once(session: AsyncSession, pending: Pending, outcome: str, *,
+                      stamp: str, named: str) -> None:
+    """`pending` takes `outcome` (and the time in its column `stamp`) exactly once: of
+    concurrent answers one wins, and the others are told what became of it, `named` as the
+    message calls it ("This invitation")."""
+    model = type(pending)
+    settled = await session.execute(
+        update(model)
+        .where(model.id == pending.id, model.status == _PENDING)
+        .values({"status": outcome, stamp: utcnow()})
+        .returning(model.id)
+        .execution_options(synchronize_session="fetch"))
+    if settled.first() is None:
+        await session.refresh(pending)
+        raise Conflict("already-settled", f"{named} is already {pending.status}")
 
 
 def record(

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.support.api import Api
+from tests.support.api import Api, clients_of
 from tests.support.mailbox import Mailbox
 from tests.support.pgadmin import create_database, drop_database
 from tests.support.server import ServerProcess
@@ -152,16 +152,8 @@ def mailing_server(request: pytest.FixtureRequest, start_server: Callable[..., S
 
 @pytest.fixture
 async def make_api(live_server: ServerProcess) -> AsyncIterator[Callable[[], Api]]:
-    clients: list[Api] = []
-
-    def make() -> Api:
-        api = Api(live_server.base_url)
-        clients.append(api)
-        return api
-
-    yield make
-    for api in clients:
-        await api.aclose()
+    async with clients_of(lambda: Api(live_server.base_url)) as make:
+        yield make
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.support.api import PASSWORD, Api, by_link, link_token
+from tests.support.api import PASSWORD, Api, by_link, clients_of, link_token
 from tests.support.events import EventClient, about
 from tests.support.mailbox import Mailbox, body_of, link_in, token_of, verify_address
 from tests.support.server import ServerProcess, free_port
@@ -27,16 +27,8 @@ Json = dict[str, Any]
 @pytest.fixture
 async def mail_users(mailing_server: ServerProcess) -> AsyncIterator[Callable[[], Api]]:
     """Clients of the server that mails (`make_api` serves the one that does not)."""
-    clients: list[Api] = []
-
-    def make() -> Api:
-        api = Api(mailing_server.base_url)
-        clients.append(api)
-        return api
-
-    yield make
-    for api in clients:
-        await api.aclose()
+    async with clients_of(lambda: Api(mailing_server.base_url)) as make:
+        yield make
 
 
 async def _invite(owner: Api, document_id: str, email: str, role: str = "reviewer",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.api import Api, by_link
+from tests.support.api import Api, by_link, clients_of
 from tests.support.mailbox import Mailbox, VerifiedApi, body_of
 from tests.support.server import ServerProcess
 
@@ -24,16 +24,8 @@ _ANCHOR = {"start": "ALlgAwA=", "end": "ALlgCAA="}
 async def people(mailing_server: ServerProcess,
                  mailbox: Mailbox) -> AsyncIterator[Callable[[], Api]]:
     """Accounts on the mailing server, each with its address verified by mail."""
-    clients: list[Api] = []
-
-    def make() -> Api:
-        api = VerifiedApi(mailing_server.base_url, mailbox)
-        clients.append(api)
-        return api
-
-    yield make
-    for api in clients:
-        await api.aclose()
+    async with clients_of(lambda: VerifiedApi(mailing_server.base_url, mailbox)) as make:
+        yield make
 
 
 async def _ok(api: Api, method: str, path: str, body: Any = None, status: int = 200) -> Any:

@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from app.api.deps import SESSION_COOKIE
-from tests.support.api import Api
+from tests.support.api import Api, clients_of
 from tests.support.mailbox import Mailbox, VerifiedApi, verify_address
 from tests.support.server import ServerProcess
 from tests.support.yclient import YClient
@@ -37,16 +37,8 @@ def live_server(mailing_server: ServerProcess) -> ServerProcess:
 @pytest.fixture
 async def make_api(live_server: ServerProcess,
                    mailbox: Mailbox) -> AsyncIterator[Callable[[], Api]]:
-    clients: list[Api] = []
-
-    def make() -> Api:
-        api = VerifiedApi(live_server.base_url, mailbox)
-        clients.append(api)
-        return api
-
-    yield make
-    for api in clients:
-        await api.aclose()
+    async with clients_of(lambda: VerifiedApi(live_server.base_url, mailbox)) as make:
+        yield make
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Self
 
 import httpx
@@ -55,6 +57,24 @@ class Api:
         response = await self.http.post(f"/api/documents/{document_id}/ticket")
         assert response.status_code == 200, response.text
         return str(response.json()["ticket"])
+
+
+@asynccontextmanager
+async def clients_of(build: Callable[[], Api]) -> AsyncIterator[Callable[[], Api]]:
+    """A maker of clients (`build` makes one), for a fixture: every client it made is closed
+    when the block ends."""
+    made: list[Api] = []
+
+    def make() -> Api:
+        api = build()
+        made.append(api)
+        return api
+
+    try:
+        yield make
+    finally:
+        for api in made:
+            await api.aclose()
 
 
 def link_token(invitation: dict[str, Any]) -> str:
