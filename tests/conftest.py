@@ -7,7 +7,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,21 +43,35 @@ def _database(directory: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    with _database(tmp_path) as url:
+def test_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """The test's database, made on first use (a test on a shared server needs none) and
+    dropped only after the test's servers stopped: they depend on this fixture."""
+    with ExitStack() as made:
+        urls: list[str] = []
+
+        def url() -> str:
+            if not urls:
+                urls.append(made.enter_context(_database(tmp_path)))
+            return urls[0]
+
         yield url
 
 
 @pytest.fixture
+def database_url(test_database: Callable[[], str]) -> str:
+    return test_database()
+
+
+@pytest.fixture
 def start_server(
-    request: pytest.FixtureRequest, tmp_path: Path
+    test_database: Callable[[], str], tmp_path: Path
 ) -> Iterator[Callable[..., ServerProcess]]:
-    """Servers of the test's own, on the test's database (made when the first one starts)."""
+    """Servers of the test's own, on the test's database."""
     servers: list[ServerProcess] = []
 
     def start(**settings: str) -> ServerProcess:
-        database_url: str = request.getfixturevalue("database_url")
-        server = ServerProcess(database_url, tmp_path / f"server{len(servers)}.log", **settings)
+        server = ServerProcess(test_database(), tmp_path / f"server{len(servers)}.log",
+                               **settings)
         servers.append(server)
         server.start()
         return server

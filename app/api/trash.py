@@ -16,6 +16,7 @@ from app.api.access import NOT_FOUND, require_owner
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.documents import document_out
 from app.api.schemas import DocumentOut, TrashedDocumentOut
+from app.domain_errors import NotFound
 from app.models import SharingEventKind
 from app.permissions import Access, Role
 from app.sharing import record
@@ -56,9 +57,17 @@ async def restore(document_id: str, user: CurrentUser, session: DbSession,
     document = await trashed_document(session, user.id, document_id, now=now, keep=keep)
     if document is None:
         # Not in my trash: a document I may see answers as any owner-only action does (403
-        # for a member), then 409, for it is not deleted; anything else is missing (404).
-        await require_owner(session, user, document_id)
-        raise HTTPException(status.HTTP_409_CONFLICT, "The document is not in the trash")
+        # for a member), then 409, for it is not deleted; anything else is missing (404) —
+        # unless a delete committed between the two reads, and it is in the trash now.
+        try:
+            await require_owner(session, user, document_id)
+        except NotFound:
+            document = await trashed_document(session, user.id, document_id, now=now,
+                                              keep=keep)
+            if document is None:
+                raise
+        else:
+            raise HTTPException(status.HTTP_409_CONFLICT, "The document is not in the trash")
     if not await take_out_of_trash(session, document_id, now=now, keep=keep):
         # A concurrent restore won (409), or the purge did (404).
         still_there = await session.scalar(
