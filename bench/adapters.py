@@ -34,6 +34,12 @@ def repo_python() -> str:
     return str(venv_python) if venv_python.exists() else sys.executable
 
 
+
+def by_link(invitation: dict[str, Any]) -> dict[str, str]:
+    """The body that accepts an invitation as its link does: the secret at the link's end
+    (only who proves the invited address may accept, and these accounts prove none)."""
+    return {"token": str(invitation["link"]).rsplit("/", 1)[1]}
+
 class ServerAdapter(ABC):
     """Start/stop a server and give out room names and connection URLs."""
 
@@ -325,7 +331,7 @@ class WidenMembersAdapter(WidenAdapter):
             await self._request(
                 "POST",
                 f"/api/invitations/{response.json()['id']}/accept",
-                None,
+                by_link(response.json()),
                 {200},
                 self._member_tokens[client],
             )

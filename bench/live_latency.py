@@ -30,7 +30,7 @@ import httpx
 import websockets
 from pycrdt import Doc, Text, TransactionEvent, create_update_message
 
-from adapters import WidenAdapter
+from adapters import WidenAdapter, by_link
 from ywire import YClient
 
 TIMEOUT_S = 10.0
@@ -99,8 +99,9 @@ async def _member(http: httpx.AsyncClient, owner: httpx.AsyncClient, document: s
     token = (await http.post("/api/auth/login",
                              json={"email": email, "password": password})).json()["token"]
     invitation = (await owner.post(f"/api/documents/{document}/invitations", json={
-        "email": email, "role": "viewer", "reason": "review"})).json()["id"]
-    accepted = await http.post(f"/api/invitations/{invitation}/accept",
+        "email": email, "role": "viewer", "reason": "review"})).json()
+    accepted = await http.post(f"/api/invitations/{invitation['id']}/accept",
+                               json=by_link(invitation),
                                headers={"Authorization": f"Bearer {token}"})
     assert accepted.status_code == 200, accepted.text
     return str(token)
