@@ -187,7 +187,7 @@ describe("the comment feed", () => {
       return d.promise;
     });
     const seen: Thread[][] = [];
-    const feed = new CommentFeed(load, (t) => seen.push(t), { pollMs: 0 });
+    const feed = new CommentFeed(load, (t) => seen.push(t));
     const first = feed.start();
     void feed.refresh();
     void feed.refresh();
@@ -209,7 +209,7 @@ describe("the comment feed", () => {
       return d.promise;
     });
     const seen: Thread[][] = [];
-    const feed = new CommentFeed(load, (t) => seen.push(t), { pollMs: 0 });
+    const feed = new CommentFeed(load, (t) => seen.push(t));
     const done = feed.start();
     const mine = record({ body: "mine" });
     feed.put(mine);
@@ -232,7 +232,7 @@ describe("the comment feed", () => {
       return [thread, reply, other];
     });
     const seen: Thread[][] = [];
-    const feed = new CommentFeed(load, (t) => seen.push(t), { pollMs: 0 });
+    const feed = new CommentFeed(load, (t) => seen.push(t));
     await feed.start();
     expect(feed.threads.map((t) => t.id)).toEqual([thread.id, other.id]);
     feed.remove(thread.id);
@@ -240,21 +240,5 @@ describe("the comment feed", () => {
     fail = true;
     await feed.refresh();
     expect(feed.threads.map((t) => t.id)).toEqual([other.id]);
-  });
-
-  it("polls as a fallback until stopped", async () => {
-    vi.useFakeTimers();
-    try {
-      const load = vi.fn(async () => [] as CommentRecord[]);
-      const feed = new CommentFeed(load, () => undefined, { pollMs: 30_000 });
-      await feed.start();
-      await vi.advanceTimersByTimeAsync(60_000);
-      expect(load).toHaveBeenCalledTimes(3);
-      feed.stop();
-      await vi.advanceTimersByTimeAsync(60_000);
-      expect(load).toHaveBeenCalledTimes(3);
-    } finally {
-      vi.useRealTimers();
-    }
   });
 });

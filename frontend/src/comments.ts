@@ -82,32 +82,25 @@ export const can = (comment: CommentRecord, action: CommentAction): boolean => c
 export const isOpen = (c: CommentRecord): boolean => c.status === "open";
 export const createdMs = (c: CommentRecord): number => time(c.created_at);
 
-export interface FeedOptions {
-  /** The fallback poll (ms); 0 turns it off. */
-  pollMs: number;
-}
-
 /**
  * The comments of one document as this page knows them. `refresh()` re-reads the list (calls
  * made while one is in flight coalesce into one more); `put`/`remove` apply what this page's
  * own requests returned at once, and a list that was asked for before such a change is not
  * applied over it, but read again.
  *
- * Other pages' changes arrive by `refresh()`: the document page calls it when a peer bumps
- * `commentsRev` in its awareness state, and a slow poll catches what that misses.
+ * Other pages' changes arrive by `refresh()`: the document page calls it when the live event
+ * channel says a comment changed, or a peer bumps `commentsRev` in its awareness state.
  */
 export class CommentFeed {
   private records = new Map<string, CommentRecord>();
   private inFlight = false;
   private again = false;
   private generation = 0;
-  private timer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
 
   constructor(
     private readonly load: () => Promise<CommentRecord[]>,
     private readonly onChange: (threads: Thread[]) => void,
-    private readonly options: FeedOptions,
   ) {}
 
   get threads(): Thread[] {
@@ -115,14 +108,11 @@ export class CommentFeed {
   }
 
   start(): Promise<void> {
-    if (this.options.pollMs > 0) this.timer = setInterval(() => void this.refresh(), this.options.pollMs);
     return this.refresh();
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
   }
 
   async refresh(): Promise<void> {

@@ -29,7 +29,6 @@ import type { DocState } from "./state";
 // Comments are re-read when the live event channel says one changed (the page calls
 // `refresh`), and at once when a peer's page bumps `commentsRev` in its awareness state: never
 // polled.
-const COMMENTS_POLL_MS = 0;
 
 interface Selected {
   editor: SectionEditor;
@@ -73,7 +72,6 @@ export class CommentsPanel {
         this.threads = threads;
         this.scheduleRender();
       },
-      { pollMs: COMMENTS_POLL_MS },
     );
   }
 
