@@ -203,6 +203,15 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         await _settle(room, peer)
         peer.close(exc.code, exc.reason)
         await peer.wait_closed()
+    except Exception:
+        # A bug of ours, not the client's fault: logged whole, and the client told to come
+        # back (1011) rather than dropped without a close frame; the room carries on.
+        log.exception("message failed; closing connection",
+                      extra={"event": "ws.server_error", "document_id": document_id,
+                             "user_id": user_id, "connection": connection_id})
+        await _settle(room, peer)
+        peer.close(CloseCode.INTERNAL_ERROR, "server-error: try again")
+        await peer.wait_closed()
     finally:
         connections.remove(user_id, admitted.login_id, peer)
         services.rooms.leave(room, peer)

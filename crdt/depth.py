@@ -40,10 +40,17 @@ def _shared(values: Iterable[object]) -> Iterator[SharedType]:
             yield value
 
 
+def _map_values(node: Map[Any]) -> Iterator[object]:
+    """A map's values, read key by key with `get`: the engine lists the key of an entry that
+    holds no value (a formatting mark, which a crafted update can put in a map), where
+    `Map.values()` raises KeyError reading it."""
+    return (node.get(key) for key in list(node.keys()))
+
+
 def children(node: SharedType) -> Iterator[SharedType]:
     """The shared types directly inside `node`, whatever kind it is."""
     if isinstance(node, Map):
-        yield from _shared(node.values())
+        yield from _shared(_map_values(node))
     elif isinstance(node, Array):
         if len(node) > MAX_NEW_ARRAY_ITEMS:
             raise ShapeRefused(f"too-big: a new array may hold at most {MAX_NEW_ARRAY_ITEMS} "
@@ -63,7 +70,7 @@ def root_children(doc: Doc[Any], name: str) -> Iterator[SharedType]:
     arrives from a client untyped, and either part may hold types. (Read as text, a root's
     sequence lists every type in it, in linear time, whatever kind of sequence it is.)"""
     yield from _shared(chunk for chunk, _attrs in doc.get(name, type=Text).diff())
-    yield from _shared(doc.get(name, type=Map).values())
+    yield from _shared(_map_values(doc.get(name, type=Map)))
 
 
 def check_depth(starts: Iterable[tuple[SharedType, int]], limit: int) -> None:

@@ -102,9 +102,11 @@ class Guard:
             self.reset()
             raise ProtocolError("undecodable: invalid update", CloseCode.UNSUPPORTED_DATA) from exc
         except BaseException as exc:
+            # Whatever went wrong, the probe may hold part of an update the live document
+            # never will: it is rebuilt before the next check.
+            self.reset()
             if not is_rust_panic(exc):
                 raise
-            self.reset()
             raise ProtocolError("undecodable: update rejected by the CRDT engine",
                                 CloseCode.UNSUPPORTED_DATA) from exc
         # A restricted writer's deletions must all be of content the server has seen, or they

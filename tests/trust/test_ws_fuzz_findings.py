@@ -121,6 +121,42 @@ async def test_every_update_the_server_relays_decodes_in_the_official_yjs_client
         await browser.close()
 
 
+def _format_entry_update(client: int, root: str, key: str) -> bytes:
+    """A map entry under root `root` whose content is a formatting mark (content kind 6: a
+    key and a JSON value), which no Yjs client puts in a map but any member can send."""
+    def string(value: str) -> bytes:
+        return write_var_uint(len(value.encode())) + value.encode()
+
+    return (write_var_uint(1) + write_var_uint(1) + write_var_uint(client) + write_var_uint(0)
+            + bytes([0x26]) + write_var_uint(1) + string(root) + string(key)
+            + string("bold") + string("true") + write_var_uint(0))
+
+
+async def test_a_formatting_mark_as_a_map_entry_is_taken_like_any_value_less_entry(
+    live_server: ServerProcess, alice: Api
+) -> None:
+    """Found by the long property fuzz (100,000 messages, at about 20,000): the depth check
+    read the map's values with `Map.values()`, which raises KeyError for such an entry (the
+    engine lists its key but holds no value), so the connection died with 1006 and a valid
+    message sent with it was lost. It is an entry without a value, as Yjs reads it."""
+    document_id = await alice.create_document()
+    browser = JsYClient()
+    await browser.start(live_server.ws_url, document_id, ticket=await alice.ticket(document_id))
+    try:
+        await browser.wait_synced()
+        conn = await RawConnection.open(live_server, alice, document_id)
+        assert await conn.roundtrip(sync(2, _format_entry_update(11, "meta", "alt")))
+        writer = await recording_client(live_server, alice, document_id)
+        await writer.insert(0, "still writing")
+        await browser.wait_text("body", "still writing", timeout=5)
+        assert not [e for e in browser.events if e.get("event") == "error"]
+        assert "alt" not in writer.doc.get("meta", type=Map)
+        await conn.close()
+        await writer.close()
+    finally:
+        await browser.close()
+
+
 def test_the_string_update_is_what_yjs_makes() -> None:
     """The reproduction above changes one bit of what a Yjs client sends; this pins that the
     rest of it is a real update (pycrdt writes the same bytes for the same edit)."""
