@@ -43,7 +43,7 @@ def _database(directory: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def test_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
+def own_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
     """The test's database, made on first use (a test on a shared server needs none) and
     dropped only after the test's servers stopped: they depend on this fixture."""
     with ExitStack() as made:
@@ -58,19 +58,19 @@ def test_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
 
 
 @pytest.fixture
-def database_url(test_database: Callable[[], str]) -> str:
-    return test_database()
+def database_url(own_database: Callable[[], str]) -> str:
+    return own_database()
 
 
 @pytest.fixture
 def start_server(
-    test_database: Callable[[], str], tmp_path: Path
+    own_database: Callable[[], str], tmp_path: Path
 ) -> Iterator[Callable[..., ServerProcess]]:
     """Servers of the test's own, on the test's database."""
     servers: list[ServerProcess] = []
 
     def start(**settings: str) -> ServerProcess:
-        server = ServerProcess(test_database(), tmp_path / f"server{len(servers)}.log",
+        server = ServerProcess(own_database(), tmp_path / f"server{len(servers)}.log",
                                **settings)
         servers.append(server)
         server.start()
