@@ -30,6 +30,7 @@ from playwright.async_api import (
     expect,
 )
 
+from tests.support.api import by_link
 from tests.support.server import ServerProcess
 
 CHROMIUM = Path(os.environ.get("WIDEN_CHROMIUM", "/usr/bin/chromium"))
@@ -168,6 +169,11 @@ class Person:
             },
         )
         return invitation
+
+    async def accept(self, invitation: dict[str, Any]) -> None:
+        """Accept an invitation as its link does (the link's secret proves the address)."""
+        await self.api("POST", f"/api/invitations/{invitation['id']}/accept",
+                       by_link(invitation))
 
     # --- the web app
 

@@ -14,7 +14,6 @@ from playwright.async_api import Dialog, Request, Route, expect
 from pycrdt import XmlElement, XmlFragment, XmlText
 
 from tests.e2e.conftest import Person, Widen
-from tests.support.api import by_link
 from tests.support.yclient import YClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -29,7 +28,7 @@ TRAP_PORT = 1
 async def _member(widen: Widen, owner: Person, document_id: str, name: str, role: str) -> Person:
     person = await widen.person(name)
     invitation = await owner.invite(document_id, person, role, "help")
-    await person.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await person.accept(invitation)
     return person
 
 

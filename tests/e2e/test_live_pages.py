@@ -14,7 +14,6 @@ import pytest
 from playwright.async_api import Locator, expect
 
 from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
-from tests.support.api import by_link
 
 # Its figures are how fast a change shows: it runs alone (`timing`), not beside other tests.
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timing]
@@ -56,7 +55,7 @@ async def test_a_rename_a_new_section_a_deletion_and_a_revocation_show_in_the_ot
     invitation = await ada.invite(document_id, ben, "editor", "help")
 
     async def ben_joins() -> None:
-        await ben.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+        await ben.accept(invitation)
 
     async def ada_sees_shared() -> None:
         await expect(_card(ada, document_id)).to_contain_text("Shared with 1", timeout=2000)

@@ -8,14 +8,13 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
-from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def _member(owner: Person, person: Person, document_id: str, role: str) -> None:
     invitation = await owner.invite(document_id, person, role, "review")
-    await person.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await person.accept(invitation)
 
 
 async def test_the_owner_mentions_a_reviewer_whose_open_inbox_shows_it(widen: Widen) -> None:

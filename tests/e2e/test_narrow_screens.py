@@ -11,7 +11,6 @@ import pytest
 from playwright.async_api import ViewportSize, expect
 
 from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
-from tests.support.api import by_link
 from tests.support.mailbox import Mailbox, link_in, token_of
 from tests.support.server import ServerProcess
 
@@ -30,7 +29,7 @@ async def measure(widen: Widen, person: Person, name: str, widths: dict[str, int
 
 
 async def accept_invitation(person: Person, invitation: dict[str, Any]) -> None:
-    await person.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await person.accept(invitation)
 
 
 @pytest.fixture

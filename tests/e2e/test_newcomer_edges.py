@@ -13,7 +13,6 @@ import pytest
 from playwright.async_api import Browser, Locator, WebSocket, expect
 
 from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
-from tests.support.api import by_link
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -69,7 +68,7 @@ async def test_a_member_stays_present_across_a_reconnect_in_a_colour_of_their_ow
         others.setdefault(index, person)
     document_id, _ = await owner.create_document("Together", ["Notes"])
     invitation = await owner.invite(document_id, twin, "reviewer", "review")
-    await twin.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await twin.accept(invitation)
     await owner.open_document(document_id)
     await twin.open_document(document_id)
 

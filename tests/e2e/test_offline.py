@@ -12,7 +12,6 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import Widen
-from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -22,7 +21,7 @@ async def test_offline_edits_sync_on_reconnect(widen: Widen) -> None:
     eve = await widen.person("Eve Editor")
     document_id, _ = await ada.create_document("Minutes", ["Notes"])
     invitation = await ada.invite(document_id, eve, "editor", "help")
-    await eve.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await eve.accept(invitation)
 
     await ada.open_document(document_id)
     await eve.open_document(document_id)

@@ -8,14 +8,13 @@ import pytest
 from playwright.async_api import Dialog, expect
 
 from tests.e2e.conftest import Person, Widen
-from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def _member(owner: Person, person: Person, document_id: str, role: str) -> None:
     invitation = await owner.invite(document_id, person, role, "help")
-    await person.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await person.accept(invitation)
 
 
 async def test_the_owner_moves_the_open_document_to_the_trash(widen: Widen) -> None:

@@ -7,7 +7,6 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import Widen
-from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -19,7 +18,7 @@ async def test_reviewer_suggests_and_author_accepts(widen: Widen) -> None:
     invitation = await ada.invite(
         document_id, rex, "reviewer", "review", message="Please proof-read."
     )
-    await rex.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await rex.accept(invitation)
 
     await ada.open_document(document_id)
     await ada.type_in("Headline", "A quick engine for everyone")

@@ -10,7 +10,6 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import Widen
-from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -22,7 +21,7 @@ async def test_scope_change_then_revocation_on_an_open_page(widen: Widen) -> Non
         "Field report", ["Summary", "Methods"]
     )
     invitation = await ada.invite(document_id, sam, "editor", "expertise", sections=[methods_id])
-    await sam.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await sam.accept(invitation)
 
     await ada.open_document(document_id)
     await ada.type_in("Summary", "Three days of tests.")

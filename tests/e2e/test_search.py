@@ -10,7 +10,6 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.conftest import TIMEOUT_MS, Widen
-from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -24,7 +23,7 @@ async def test_search_box_sort_and_filter(widen: Widen) -> None:
     await ada.create_document("Another draft", ["Only"])
     shared_id, _ = await sam.create_document("Sam's plan", ["Plan"])
     invitation = await sam.invite(shared_id, ada, "viewer", "review")
-    await ada.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await ada.accept(invitation)
 
     await ada.open_document(notes_id)
     await ada.type_in("Methods", HOSTILE)

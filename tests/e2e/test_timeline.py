@@ -47,7 +47,7 @@ async def test_timeline_and_home(widen: Widen, mailbox: Mailbox) -> None:
         document_id, rex, "reviewer", "review", message="A last read, please."
     )
     await ada.invite(document_id, bea, "progress", "progress")
-    await sam.api("POST", f"/api/invitations/{to_sam['id']}/accept", by_link(to_sam))
+    await sam.accept(to_sam)
     await rex.api("POST", f"/api/invitations/{to_rex['id']}/decline", by_link(to_rex))
     await ada.api(
         "PATCH",
@@ -60,7 +60,7 @@ async def test_timeline_and_home(widen: Widen, mailbox: Mailbox) -> None:
     await bea.invite(budget_id, ada, "reviewer", "review", message="Could you check the numbers?")
     plan_id, (goals_id, _) = await bea.create_document("Quarterly plan", ["Goals", "Risks"])
     follow = await bea.invite(plan_id, ada, "progress", "progress")
-    await ada.api("POST", f"/api/invitations/{follow['id']}/accept", by_link(follow))
+    await ada.accept(follow)
     await bea.api(
         "PATCH",
         f"/api/documents/{plan_id}/sections/{goals_id}",

@@ -11,7 +11,6 @@ from playwright.async_api import Dialog, expect
 
 from app.timeutil import utcnow
 from tests.e2e.conftest import PASSWORD, Widen
-from tests.support.api import by_link
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -28,8 +27,7 @@ async def test_delete_into_the_trash_restore_and_leave(widen: Widen) -> None:
     document_id, _ = await ada.create_document("Budget 2026", ["Costs"])
     for person, role, reason in ((sam, "editor", "help"), (rex, "progress", "progress")):
         invitation = await ada.invite(document_id, person, role, reason)
-        await person.api("POST", f"/api/invitations/{invitation['id']}/accept",
-                         by_link(invitation))
+        await person.accept(invitation)
     await sam.open_document(document_id)
 
     # --- the owner deletes it from the home page, after saying yes
@@ -86,7 +84,7 @@ async def test_the_owner_answers_invite_requests_and_hands_ownership_over(
     sam = await widen.person("Sam Editor")
     document_id, _ = await ada.create_document("Field guide", ["Birds"])
     invitation = await ada.invite(document_id, sam, "editor", "help")
-    await sam.api("POST", f"/api/invitations/{invitation['id']}/accept", by_link(invitation))
+    await sam.accept(invitation)
     requests = f"/api/documents/{document_id}/invite-requests"
     await sam.api("POST", requests, {"email": "ornithologist@example.org", "role": "reviewer",
                                      "reason": "expertise", "message": "Knows every warbler."})
