@@ -21,6 +21,19 @@ from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# What every test server runs with, whether in its own process or in the test's (the fast
+# tier): limits a test is not about are off, and the tests of a limit turn it on (tests
+# register many users from one address); argon2 at its production cost is a fifth of a second
+# of CPU per sign-up and per sign-in, most of a test's time, so it runs at its cheapest, and
+# the tests of what that cost does set it back.
+TEST_SETTINGS = {
+    "max_messages_per_second": "0",
+    "max_connections_per_user": "0",
+    "registrations_per_hour": "0",
+    "password_hash_iterations": "1",
+    "password_hash_memory_kib": "64",
+}
+
 # What a production server's passwords cost (the defaults), for the tests of that cost: the
 # others run with argon2 at its cheapest.
 PRODUCTION_PASSWORD_COST = {
@@ -68,19 +81,11 @@ class ServerProcess:
             "WIDEN_PORT": str(self.port),
             "WIDEN_DATABASE_URL": self.database_url,
             "WIDEN_LOG_LEVEL": "INFO",
-            # Limits a test is not about are off; the tests of a limit turn it on.
-            "WIDEN_MAX_MESSAGES_PER_SECOND": "0",
-            "WIDEN_MAX_CONNECTIONS_PER_USER": "0",
             # Updates the database refuses even in its quarantine table land here, not in the
             # repository's var/.
             "WIDEN_REJECTED_DIR": str(self.log_path.parent / "rejected"),
-            # Tests register many users from one address; the test of this limit turns it on.
-            "WIDEN_REGISTRATIONS_PER_HOUR": "0",
-            # argon2 at its production cost is a fifth of a second of CPU per sign-up and per
-            # sign-in: most of a test's time. Tests of what that cost does set it back.
-            "WIDEN_PASSWORD_HASH_ITERATIONS": "1",
-            "WIDEN_PASSWORD_HASH_MEMORY_KIB": "64",
-            **{f"WIDEN_{key.upper()}": value for key, value in self.settings.items()},
+            **{f"WIDEN_{key.upper()}": value
+               for key, value in {**TEST_SETTINGS, **self.settings}.items()},
         }
         log = self.log_path.open("ab")
         self._process = subprocess.Popen(

@@ -21,14 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
-from tests.support.api import Api
-
-# What the real-server suite's servers run with (tests/support/server.py): no limits the tests
-# are not about, argon2 at its cheapest.
-IN_PROCESS_SETTINGS: dict[str, Any] = {
-    "max_messages_per_second": 0, "max_connections_per_user": 0, "registrations_per_hour": 0,
-    "password_hash_iterations": 1, "password_hash_memory_kib": 64,
-}
+from tests.support.api import Api, clients_of
+from tests.support.server import TEST_SETTINGS
 
 
 @pytest.fixture(scope="session")
@@ -68,26 +62,21 @@ async def start_app(sqlite_path: Path, tmp_path: Path) -> AsyncIterator[AppFacto
             app = create_app(Settings(**{
                 "database_url": f"sqlite+aiosqlite:///{sqlite_path}",
                 "rejected_dir": tmp_path / "rejected",
-                **IN_PROCESS_SETTINGS, **settings}))
+                **TEST_SETTINGS, **settings}))
             await running.enter_async_context(app.router.lifespan_context(app))
             return app
 
         yield start
 
 
+def client_of(app: FastAPI) -> Api:
+    """A client of an in-process app, over an in-memory transport."""
+    return Api("http://widen.test", transport=httpx.ASGITransport(app=app))
+
+
 @pytest.fixture
-async def make_client(start_app: AppFactory) -> AsyncIterator[Callable[[], Awaitable[Api]]]:
-    """Clients of one in-process app (started on first use), over an in-memory transport."""
-    apps: list[FastAPI] = []
-    clients: list[Api] = []
-
-    async def make() -> Api:
-        if not apps:
-            apps.append(await start_app())
-        client = Api("http://widen.test", transport=httpx.ASGITransport(app=apps[0]))
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
+async def make_client(start_app: AppFactory) -> AsyncIterator[Callable[[], Api]]:
+    """Clients of one in-process app."""
+    app = await start_app()
+    async with clients_of(lambda: client_of(app)) as make:
+        yield make

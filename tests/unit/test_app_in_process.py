@@ -5,19 +5,18 @@ iteration on the rules themselves."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from argon2 import extract_parameters
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.api import PASSWORD, Api, by_link
-from tests.unit.conftest import AppFactory
+from tests.unit.conftest import AppFactory, client_of
 
-MakeClient = Callable[[], Awaitable[Api]]
+MakeClient = Callable[[], Api]
 
 
 async def _kinds(api: Api, document_id: str) -> list[str]:
@@ -35,8 +34,8 @@ async def _invite(owner: Api, document_id: str, invitee: Api, role: str) -> dict
 
 
 async def test_an_invitation_widens_the_circle_step_by_step(make_client: MakeClient) -> None:
-    owner = await (await make_client()).sign_up("Olga")
-    guest = await (await make_client()).sign_up("Gus")
+    owner = await make_client().sign_up("Olga")
+    guest = await make_client().sign_up("Gus")
     document_id = await owner.create_document("Plan")
     base = f"/api/documents/{document_id}"
     assert (await guest.http.get(base)).status_code == 404
@@ -62,8 +61,8 @@ async def test_an_invitation_widens_the_circle_step_by_step(make_client: MakeCli
 
 async def test_each_kind_of_refusal_keeps_its_answer(make_client: MakeClient) -> None:
     """Domain errors know no HTTP; the translation gives each kind one shape everywhere."""
-    owner = await (await make_client()).sign_up("Olga")
-    guest = await (await make_client()).sign_up("Gus")
+    owner = await make_client().sign_up("Olga")
+    guest = await make_client().sign_up("Gus")
     document_id = await owner.create_document("Plan")
     base = f"/api/documents/{document_id}"
 
@@ -110,12 +109,12 @@ async def test_a_sign_in_rehashes_a_password_made_at_another_cost(
         return extract_parameters(str(stored)).time_cost
 
     cheap = await start_app(password_hash_iterations=1)
-    async with Api("http://widen.test", httpx.ASGITransport(app=cheap)) as first:
+    async with client_of(cheap) as first:
         email = (await first.sign_up("Ada")).user["email"]
     assert await stored_cost(email) == 1
 
     dearer = await start_app(password_hash_iterations=2)
-    async with Api("http://widen.test", httpx.ASGITransport(app=dearer)) as later:
+    async with client_of(dearer) as later:
         signed_in = await later.http.post("/api/auth/login",
                                           json={"email": email, "password": PASSWORD})
         assert signed_in.status_code == 200, signed_in.text
