@@ -175,6 +175,12 @@ class Person:
         await self.api("POST", f"/api/invitations/{invitation['id']}/accept",
                        by_link(invitation))
 
+    async def add_member(self, document_id: str, member: Person, role: str, reason: str,
+                         sections: list[str] | None = None, message: str | None = None) -> None:
+        """Invite `member`, who accepts by the link."""
+        await member.accept(await self.invite(document_id, member, role, reason, sections,
+                                              message))
+
     # --- the web app
 
     async def goto(self, hash_path: str = "/") -> None:

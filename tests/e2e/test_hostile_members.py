@@ -27,8 +27,7 @@ TRAP_PORT = 1
 
 async def _member(widen: Widen, owner: Person, document_id: str, name: str, role: str) -> Person:
     person = await widen.person(name)
-    invitation = await owner.invite(document_id, person, role, "help")
-    await person.accept(invitation)
+    await owner.add_member(document_id, person, role, "help")
     return person
 
 

@@ -7,14 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import TIMEOUT_MS, Person, Widen
+from tests.e2e.conftest import TIMEOUT_MS, Widen
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def _member(owner: Person, person: Person, document_id: str, role: str) -> None:
-    invitation = await owner.invite(document_id, person, role, "review")
-    await person.accept(invitation)
 
 
 async def test_the_owner_mentions_a_reviewer_whose_open_inbox_shows_it(widen: Widen) -> None:
@@ -23,9 +18,9 @@ async def test_the_owner_mentions_a_reviewer_whose_open_inbox_shows_it(widen: Wi
     rob = await widen.person("Rob Viewer")
     fay = await widen.person("Fay Follower")
     document_id, _ = await ada.create_document("Field notes", ["Summary"])
-    await _member(ada, rae, document_id, "reviewer")
-    await _member(ada, rob, document_id, "viewer")
-    await _member(ada, fay, document_id, "progress")
+    await ada.add_member(document_id, rae, "reviewer", "review")
+    await ada.add_member(document_id, rob, "viewer", "review")
+    await ada.add_member(document_id, fay, "progress", "review")
 
     # Rae's home page is open: her inbox follows the live channel.
     await rae.goto("/")

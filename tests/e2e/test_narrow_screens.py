@@ -5,8 +5,6 @@ and the share dialog fits. Screenshots: tests/e2e/screenshots/narrow-*.png."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from playwright.async_api import ViewportSize, expect
 
@@ -28,10 +26,6 @@ async def measure(widen: Widen, person: Person, name: str, widths: dict[str, int
     await widen.screenshot(person, f"narrow-{name}.png", full_page=True)
 
 
-async def accept_invitation(person: Person, invitation: dict[str, Any]) -> None:
-    await person.accept(invitation)
-
-
 @pytest.fixture
 def live_server(mailing_server: ServerProcess) -> ServerProcess:
     """A server that mails, so that the newcomer can prove her address: the invitation to it
@@ -50,11 +44,9 @@ async def test_no_page_scrolls_sideways_on_a_phone(widen: Widen, mailbox: Mailbo
     await newcomer.api("POST", "/api/auth/verify", {"token": token_of(verification)})
     document_id, (summary, methods) = await owner.create_document(
         LONG_TITLE, ["Summary of the interdisciplinary findings", "Methods"])
-    await accept_invitation(editor, await owner.invite(document_id, editor, "editor", "expertise",
-                                                       sections=[methods]))
-    await accept_invitation(reviewer, await owner.invite(
-        document_id, reviewer, "reviewer", "review",
-        message="Could you review the methods before Friday?"))
+    await owner.add_member(document_id, editor, "editor", "expertise", sections=[methods])
+    await owner.add_member(document_id, reviewer, "reviewer", "review",
+                           message="Could you review the methods before Friday?")
     await owner.api("PATCH", f"/api/documents/{document_id}/sections/{summary}",
                     {"status": "in_review", "due_date": "2031-01-31",
                      "assignee_id": owner.user["id"]})

@@ -67,8 +67,7 @@ async def test_a_member_stays_present_across_a_reconnect_in_a_colour_of_their_ow
             twin = person
         others.setdefault(index, person)
     document_id, _ = await owner.create_document("Together", ["Notes"])
-    invitation = await owner.invite(document_id, twin, "reviewer", "review")
-    await twin.accept(invitation)
+    await owner.add_member(document_id, twin, "reviewer", "review")
     await owner.open_document(document_id)
     await twin.open_document(document_id)
 

@@ -20,8 +20,7 @@ async def test_offline_edits_sync_on_reconnect(widen: Widen) -> None:
     ada = await widen.person("Ada Lovelace")
     eve = await widen.person("Eve Editor")
     document_id, _ = await ada.create_document("Minutes", ["Notes"])
-    invitation = await ada.invite(document_id, eve, "editor", "help")
-    await eve.accept(invitation)
+    await ada.add_member(document_id, eve, "editor", "help")
 
     await ada.open_document(document_id)
     await eve.open_document(document_id)

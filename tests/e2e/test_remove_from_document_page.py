@@ -12,27 +12,27 @@ from tests.e2e.conftest import Person, Widen
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def _member(owner: Person, person: Person, document_id: str, role: str) -> None:
-    invitation = await owner.invite(document_id, person, role, "help")
-    await person.accept(invitation)
+def _answer_next_dialog(person: Person, asked: list[str], *, yes: bool) -> None:
+    """The next dialog on the person's page goes into `asked`, then is accepted (`yes`) or
+    dismissed."""
+    async def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if yes else dialog.dismiss())
+
+    person.page.once("dialog", answer)
 
 
 async def test_the_owner_moves_the_open_document_to_the_trash(widen: Widen) -> None:
     ada = await widen.person("Ada Owner")
     sam = await widen.person("Sam Member")
     document_id, _ = await ada.create_document("Budget 2026", ["Costs"])
-    await _member(ada, sam, document_id, "editor")
+    await ada.add_member(document_id, sam, "editor", "help")
     await ada.open_document(document_id)
     await sam.open_document(document_id)
 
     # Saying no keeps it; the question names the trash period.
     asked: list[str] = []
-
-    async def decline(dialog: Dialog) -> None:
-        asked.append(dialog.message)
-        await dialog.dismiss()
-
-    ada.page.once("dialog", decline)
+    _answer_next_dialog(ada, asked, yes=False)
     await ada.page.get_by_role("button", name="Move to trash").click()
     # The click returns once the dialog was answered.
     assert len(asked) == 1
@@ -41,10 +41,7 @@ async def test_the_owner_moves_the_open_document_to_the_trash(widen: Widen) -> N
     await expect(ada.page.locator("#doc-title")).to_have_text("Budget 2026")
     await ada.api("GET", f"/api/documents/{document_id}")
 
-    async def accept(dialog: Dialog) -> None:
-        await dialog.accept()
-
-    ada.page.once("dialog", accept)
+    _answer_next_dialog(ada, asked, yes=True)
     await ada.page.get_by_role("button", name="Move to trash").click()
     await expect(ada.page.get_by_role("heading", name="Your documents")).to_be_visible()
     await expect(ada.page.locator(f'.home-main li[data-document-id="{document_id}"]')
@@ -60,17 +57,12 @@ async def test_a_member_leaves_the_open_document(widen: Widen) -> None:
     ada = await widen.person("Ada Owner")
     rae = await widen.person("Rae Reviewer")
     document_id, _ = await ada.create_document("Field notes", ["Summary"])
-    await _member(ada, rae, document_id, "reviewer")
+    await ada.add_member(document_id, rae, "reviewer", "help")
     await rae.open_document(document_id)
     await expect(rae.page.get_by_role("button", name="Move to trash")).to_have_count(0)
 
     asked: list[str] = []
-
-    async def accept(dialog: Dialog) -> None:
-        asked.append(dialog.message)
-        await dialog.accept()
-
-    rae.page.once("dialog", accept)
+    _answer_next_dialog(rae, asked, yes=True)
     await rae.page.get_by_role("button", name="Leave this document").click()
     await expect(rae.page.get_by_role("heading", name="Your documents")).to_be_visible()
     assert asked == ["Leave “Field notes”? You lose access at once; only the owner can invite "
@@ -81,10 +73,10 @@ async def test_a_member_leaves_the_open_document(widen: Widen) -> None:
 
     # Someone who follows its progress only leaves from the page they have of it.
     fay = await widen.person("Fay Follower")
-    await _member(ada, fay, document_id, "progress")
+    await ada.add_member(document_id, fay, "progress", "help")
     await fay.goto(f"/d/{document_id}")
     await expect(fay.page.locator("#access-line")).to_be_visible()
-    fay.page.once("dialog", accept)
+    _answer_next_dialog(fay, asked, yes=True)
     await fay.page.get_by_role("button", name="Leave this document").click()
     await expect(fay.page.get_by_role("heading", name="Your documents")).to_be_visible()
     await expect(fay.page.locator(f'li[data-document-id="{document_id}"]')).to_have_count(0)

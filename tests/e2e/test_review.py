@@ -15,10 +15,7 @@ async def test_reviewer_suggests_and_author_accepts(widen: Widen) -> None:
     ada = await widen.person("Ada Lovelace")
     rex = await widen.person("Rex Reviewer")
     document_id, _ = await ada.create_document("Press release", ["Headline", "Body"])
-    invitation = await ada.invite(
-        document_id, rex, "reviewer", "review", message="Please proof-read."
-    )
-    await rex.accept(invitation)
+    await ada.add_member(document_id, rex, "reviewer", "review", message="Please proof-read.")
 
     await ada.open_document(document_id)
     await ada.type_in("Headline", "A quick engine for everyone")

@@ -20,8 +20,7 @@ async def test_scope_change_then_revocation_on_an_open_page(widen: Widen) -> Non
     document_id, (summary_id, methods_id) = await ada.create_document(
         "Field report", ["Summary", "Methods"]
     )
-    invitation = await ada.invite(document_id, sam, "editor", "expertise", sections=[methods_id])
-    await sam.accept(invitation)
+    await ada.add_member(document_id, sam, "editor", "expertise", sections=[methods_id])
 
     await ada.open_document(document_id)
     await ada.type_in("Summary", "Three days of tests.")

@@ -22,8 +22,7 @@ async def test_search_box_sort_and_filter(widen: Widen) -> None:
     notes_id, (_intro_id, _methods_id) = await ada.create_document("Notes", ["Intro", "Methods"])
     await ada.create_document("Another draft", ["Only"])
     shared_id, _ = await sam.create_document("Sam's plan", ["Plan"])
-    invitation = await sam.invite(shared_id, ada, "viewer", "review")
-    await ada.accept(invitation)
+    await sam.add_member(shared_id, ada, "viewer", "review")
 
     await ada.open_document(notes_id)
     await ada.type_in("Methods", HOSTILE)

@@ -26,8 +26,7 @@ async def test_delete_into_the_trash_restore_and_leave(widen: Widen) -> None:
     rex = await widen.person("Rex Follower")
     document_id, _ = await ada.create_document("Budget 2026", ["Costs"])
     for person, role, reason in ((sam, "editor", "help"), (rex, "progress", "progress")):
-        invitation = await ada.invite(document_id, person, role, reason)
-        await person.accept(invitation)
+        await ada.add_member(document_id, person, role, reason)
     await sam.open_document(document_id)
 
     # --- the owner deletes it from the home page, after saying yes
@@ -83,8 +82,7 @@ async def test_the_owner_answers_invite_requests_and_hands_ownership_over(
     ada = await widen.person("Ada Owner")
     sam = await widen.person("Sam Editor")
     document_id, _ = await ada.create_document("Field guide", ["Birds"])
-    invitation = await ada.invite(document_id, sam, "editor", "help")
-    await sam.accept(invitation)
+    await ada.add_member(document_id, sam, "editor", "help")
     requests = f"/api/documents/{document_id}/invite-requests"
     await sam.api("POST", requests, {"email": "ornithologist@example.org", "role": "reviewer",
                                      "reason": "expertise", "message": "Knows every warbler."})
