@@ -536,24 +536,30 @@ class UpdateStore:
         """Replace a document's rows by one snapshot, atomically (rows written meanwhile stay).
 
         The snapshot is the rows applied one by one to a Doc and re-encoded, which drops the
-        content of deleted text and makes it many times smaller than the log.
+        content of deleted text and makes it many times smaller than the log. That rebuild
+        takes seconds for a long log, so it runs in a thread: on the event loop it stalled
+        every connection, long enough for a refusal to close a socket before the answers owed
+        for its earlier messages went out (the long property fuzz found it). No transaction
+        is held open meanwhile; rows are only ever appended, so deleting up to the last row
+        read replaces exactly what the snapshot holds.
         """
-        async with self._engine.begin() as conn:
+        async with self._engine.connect() as conn:
             result = await conn.execute(
                 select(doc_updates.c.id, doc_updates.c.data)
                 .where(doc_updates.c.document_id == document_id)
                 .order_by(doc_updates.c.id)
             )
             rows = result.all()
-            if len(rows) < 2:
-                return
-            snapshot = _snapshot([row.data for row in rows])
-            if snapshot is None:
-                log.warning("log not compacted: some updates are still pending",
-                            extra={"event": "store.compact_skipped", "document_id": document_id})
-                # Try again only after another threshold's worth of rows, not on every batch.
-                self._row_counts[document_id] = 0
-                return
+        if len(rows) < 2:
+            return
+        snapshot = await asyncio.to_thread(_snapshot, [row.data for row in rows])
+        if snapshot is None:
+            log.warning("log not compacted: some updates are still pending",
+                        extra={"event": "store.compact_skipped", "document_id": document_id})
+            # Try again only after another threshold's worth of rows, not on every batch.
+            self._row_counts[document_id] = 0
+            return
+        async with self._engine.begin() as conn:
             await conn.execute(
                 delete(doc_updates).where(
                     doc_updates.c.document_id == document_id,
