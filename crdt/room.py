@@ -114,11 +114,17 @@ class Room:
         self._unrelayed: deque[_Unrelayed] = deque()
 
     async def load(self) -> None:
+        """Apply the stored log, in a thread: a long one takes seconds, and on the event loop
+        every other room and request waited meanwhile. Nobody touches the doc until this
+        returns (joiners await the load; `Rooms.get` hides a room still loading)."""
         stored = await self._store.load(self.name)
-        # Row by row rather than merged first, for the reason `_apply` relays unmerged.
-        for row in stored.updates:
-            self.doc.apply_update(row)
+        await asyncio.to_thread(self._apply_rows, stored.updates)
         self._client_origins.update(stored.client_origins)
+
+    def _apply_rows(self, rows: list[bytes]) -> None:
+        # Row by row rather than merged first, for the reason `_apply` relays unmerged.
+        for row in rows:
+            self.doc.apply_update(row)
 
     def add(self, peer: Peer) -> None:
         """Start the y-websocket handshake: our state vector, then who is here."""

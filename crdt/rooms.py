@@ -65,8 +65,14 @@ class Rooms:
         return sum(len(e.room.peers) for e in self._entries.values())
 
     def get(self, name: str) -> Room | None:
+        """The document's room if it is loaded and not unloading: a room still loading holds
+        part of the document (and is being written by the loading thread)."""
         entry = self._entries.get(name)
-        return entry.room if entry is not None and not entry.closing else None
+        if entry is None or entry.closing or not entry.loaded.done():
+            return None
+        if entry.loaded.cancelled() or entry.loaded.exception() is not None:
+            return None
+        return entry.room
 
     async def join(self, name: str, peer: Peer) -> Room:
         entry = await self._loaded(name)

@@ -4,17 +4,19 @@ loses nothing; rows hold who sent them; every table comes from alembic."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.migrate import alembic_config
 from crdt.schema import KIND_SNAPSHOT, doc_updates
 from tests.support.api import Api
 from tests.support.server import ServerProcess
+from tests.support.stall import keystrokes
 from tests.support.yclient import YClient
 
 
@@ -119,3 +121,42 @@ async def test_schema_comes_from_alembic_and_downgrades_cleanly(database_url: st
             assert len(version) == 1
     finally:
         await engine.dispose()
+
+
+@pytest.mark.timing
+async def test_opening_a_long_document_does_not_hold_up_other_requests(
+    start_server: Callable[..., ServerProcess], engine: AsyncEngine
+) -> None:
+    """Loading a room applies its whole log: 50,000 rows take the engine about a second, which
+    on the event loop every other request of the process waited out."""
+    server = start_server(compaction_threshold="1000000000")
+    api = await Api(server.base_url).sign_up()
+    document_id = await api.create_document()
+    updates, expected = keystrokes(50_000)
+    async with engine.begin() as conn:
+        await conn.execute(insert(doc_updates), [
+            {"document_id": document_id, "origin": api.user["id"], "kind": 0,
+             "created_at": 0, "data": update} for update in updates])
+
+    async def open_document() -> str:
+        reader = await YClient(
+            f"{server.ws_url}/{document_id}?ticket={await api.ticket(document_id)}"
+        ).connect_synced(timeout=60)
+        text = str(reader.text())
+        await reader.close()
+        return text
+
+    opening = asyncio.create_task(open_document())
+    begun = time.perf_counter()
+    slowest = 0.0
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        while not opening.done():
+            asked = time.perf_counter()
+            assert (await http.get("/api/health")).status_code == 200
+            slowest = max(slowest, time.perf_counter() - asked)
+    took = time.perf_counter() - begun
+    assert await opening == expected
+    assert took > 0.3, f"opening took {took:.2f} s: too quick to show a stall"
+    assert slowest < took / 4, (f"/api/health took up to {slowest:.3f} s while the document "
+                                f"opened in {took:.2f} s")
+    await api.aclose()

@@ -9,20 +9,18 @@ the answers owed for the messages before it (the long property fuzz found it as 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pycrdt import Doc, Text, TransactionEvent
+from pycrdt import Doc, Text
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crdt.schema import KIND_SNAPSHOT, doc_updates
 from crdt.store import UpdateStore
-
-TICK_SECONDS = 0.005
+from tests.support.stall import keystrokes, longest_stall
 
 
 @pytest.fixture
@@ -34,50 +32,18 @@ async def store(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[UpdateStor
     await store.stop()
 
 
-def _typing(edits: int) -> tuple[list[bytes], str]:
-    """A writer's updates, one per keystroke, with some deletions; and the text they make."""
-    doc: Doc[Any] = Doc()
-    text = doc.get("notes", type=Text)
-    updates: list[bytes] = []
-
-    def keep(event: TransactionEvent) -> None:
-        updates.append(event.update)
-
-    doc.observe(keep)
-    for n in range(edits):
-        if n % 7 == 6:
-            del text[len(text) // 2]
-        else:
-            text.insert(len(text) // 3, f"{n % 10}")
-    return updates, str(text)
-
-
-async def _longest_stall(work: asyncio.Task[Any]) -> float:
-    """The longest the event loop went without running a short timer while `work` ran."""
-    longest = 0.0
-    while not work.done():
-        begun = time.perf_counter()
-        await asyncio.sleep(TICK_SECONDS)
-        longest = max(longest, time.perf_counter() - begun - TICK_SECONDS)
-    return longest
-
-
 @pytest.mark.timing
 async def test_compacting_a_long_log_does_not_stall_the_event_loop(
     store: UpdateStore, engine: AsyncEngine
 ) -> None:
-    updates, expected = _typing(50_000)
+    updates, expected = keystrokes(50_000, root="notes")
     seq = 0
     for update in updates:
         seq = store.append("doc", "alice", update)
     async with asyncio.timeout(60):
         await store.wait_durable(seq)
 
-    begun = time.perf_counter()
-    compaction = asyncio.create_task(store.compact("doc"))
-    stall = await _longest_stall(compaction)
-    await compaction
-    took = time.perf_counter() - begun
+    took, stall = await longest_stall(store.compact("doc"))
 
     assert took > 0.3, f"compaction took {took:.2f} s: too quick to show a stall"
     # Reading 50,000 rows still takes the loop a few tens of milliseconds; the rebuild none.
