@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from app.close_codes import AccessCloseCode
 from crdt.peer import Peer
-from crdt.protocol import CloseCode
 
 
 class Connections:
@@ -30,7 +30,7 @@ class Connections:
     def sign_out(self, login_id: str) -> None:
         """Close every socket the login opened (by cookie or by one of its tickets)."""
         for peer in list(self._by_login.get(login_id, ())):
-            peer.close(CloseCode.UNAUTHORIZED, "signed-out: you signed out")
+            peer.close(AccessCloseCode.UNAUTHORIZED, "signed-out: you signed out")
 
     def close_all(self, code: int, reason: str) -> None:
         for peers in list(self._by_user.values()):
@@ -39,7 +39,7 @@ class Connections:
     def sign_out_everywhere(self, user_id: str) -> None:
         """Close every socket of the user, whichever login opened it (a password reset)."""
         for peer in list(self._by_user.get(user_id, ())):
-            peer.close(CloseCode.UNAUTHORIZED, "signed-out: your password was reset")
+            peer.close(AccessCloseCode.UNAUTHORIZED, "signed-out: your password was reset")
 
 
 def _discard(table: defaultdict[str, set[Peer]], key: str, peer: Peer) -> None:

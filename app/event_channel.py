@@ -24,6 +24,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from app.api.deps import SESSION_COOKIE, Login, login_for_token
+from app.close_codes import AccessCloseCode
 from app.event_fanout import user_channel
 from app.services import Services
 from crdt.peer import Peer
@@ -51,7 +52,7 @@ class _TextChannel:
 
 @dataclass(frozen=True, slots=True)
 class _Refused:
-    code: CloseCode
+    code: int
     reason: str
 
 
@@ -62,13 +63,13 @@ async def _admit(services: Services, websocket: WebSocket) -> Login | _Refused:
     async with services.sessions() as session:
         login = await login_for_token(session, token) if token else None
     if login is None:
-        return _Refused(CloseCode.UNAUTHORIZED, "signed-out: not signed in")
+        return _Refused(AccessCloseCode.UNAUTHORIZED, "signed-out: not signed in")
     origin = (websocket.headers.get("origin") or "").rstrip("/")
     if not bearer and origin not in services.settings.effective_origins:
-        return _Refused(CloseCode.FORBIDDEN, "origin: origin not allowed")
+        return _Refused(AccessCloseCode.FORBIDDEN, "origin: origin not allowed")
     cap = services.settings.max_connections_per_user
     if cap and services.event_connections.count(login.user.id) >= cap:
-        return _Refused(CloseCode.TOO_MANY_REQUESTS,
+        return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
                         f"too-many-connections: at most {cap} event channels per user")
     return login
 

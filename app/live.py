@@ -9,9 +9,9 @@ checks `peer.closing` after every receive, so nothing sent after this point is a
 
 from __future__ import annotations
 
+from app.close_codes import AccessCloseCode
 from app.permissions import Access, narrower
 from crdt.guard import WriteScope
-from crdt.protocol import CloseCode
 from crdt.rooms import Rooms
 
 
@@ -26,7 +26,7 @@ def _refusal(new: Access | None) -> str | None:
 
 def restrict_now(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
     if (reason := _refusal(new)) is not None:
-        rooms.disconnect(document_id, user_id, CloseCode.FORBIDDEN, reason, denied=True)
+        rooms.disconnect(document_id, user_id, AccessCloseCode.FORBIDDEN, reason, denied=True)
         return
     assert new is not None
     scope = new.write_scope()
@@ -41,12 +41,12 @@ def shut_document(rooms: Rooms, document_id: str) -> None:
     """The document no longer exists for anyone (it went into the trash): every socket closes
     as for a missing document. Called before the change commits and again after, for a socket
     admitted in between."""
-    rooms.close_room(document_id, CloseCode.NOT_FOUND, "not-found: the document was deleted")
+    rooms.close_room(document_id, AccessCloseCode.NOT_FOUND, "not-found: the document was deleted")
 
 
 def apply_committed(rooms: Rooms, document_id: str, user_id: str, new: Access | None) -> None:
     if (reason := _refusal(new)) is not None:
-        rooms.disconnect(document_id, user_id, CloseCode.FORBIDDEN, reason, denied=True)
+        rooms.disconnect(document_id, user_id, AccessCloseCode.FORBIDDEN, reason, denied=True)
     else:
-        rooms.disconnect(document_id, user_id, CloseCode.ACCESS_CHANGED,
+        rooms.disconnect(document_id, user_id, AccessCloseCode.ACCESS_CHANGED,
                          "access-changed: reconnect to continue with your new access")

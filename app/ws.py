@@ -20,24 +20,22 @@ from starlette.websockets import WebSocketState
 
 from app import models
 from app.api.deps import SESSION_COOKIE, login_for_token
+from app.close_codes import AccessCloseCode
 from app.permissions import Access, document_access
 from app.ratelimit import TokenBucket
 from app.security import token_digest
 from app.services import Services
 from app.timeutil import utcnow
-from crdt.guard import WriteRejected
+from crdt.connection import Disconnected, Rules, serve
 from crdt.peer import Peer
-from crdt.protocol import CloseCode, ProtocolError
-from crdt.room import Room
+from crdt.protocol import CloseCode
 
 router = APIRouter()
 log = logging.getLogger("widen.ws")
-# How long a refusal waits for the answers owed before it (`_settle`).
-SETTLE_BEFORE_CLOSE_SECONDS = 5.0
 
 
 class WebSocketChannel:
-    """Adapts Starlette's websocket to the room's `Channel` seam."""
+    """Adapts Starlette's websocket to the connection's `Transport` seam."""
 
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
@@ -48,6 +46,13 @@ class WebSocketChannel:
     async def close(self, code: int, reason: str) -> None:
         if self._websocket.application_state is WebSocketState.CONNECTED:
             await self._websocket.close(code, reason)
+
+    async def receive(self) -> bytes | str | Disconnected:
+        message = await self._websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return Disconnected(message.get("code"))
+        data: bytes | None = message.get("bytes")
+        return data if data is not None else str(message.get("text") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,7 @@ class _Admitted:
 
 @dataclass(frozen=True, slots=True)
 class _Refused:
-    code: CloseCode
+    code: int
     reason: str
 
 
@@ -88,25 +93,25 @@ async def _admit(
             # recorded have none, and last their minute).
             if user is None or (login_id is not None
                                 and not await _login_active(session, login_id)):
-                return _Refused(CloseCode.NOT_FOUND, "not-found")
+                return _Refused(AccessCloseCode.NOT_FOUND, "not-found")
         else:
             token = websocket.cookies.get(SESSION_COOKIE)
             login = await login_for_token(session, token) if token else None
             if login is None:
-                return _Refused(CloseCode.UNAUTHORIZED, "signed-out: not signed in")
+                return _Refused(AccessCloseCode.UNAUTHORIZED, "signed-out: not signed in")
             user, login_id = login.user, login.session_id
             origin = (websocket.headers.get("origin") or "").rstrip("/")
             if origin not in services.settings.effective_origins:
-                return _Refused(CloseCode.FORBIDDEN, "origin: origin not allowed")
+                return _Refused(AccessCloseCode.FORBIDDEN, "origin: origin not allowed")
         access = await document_access(session, user.id, document_id)
         if access is None:
-            return _Refused(CloseCode.NOT_FOUND, "not-found")
+            return _Refused(AccessCloseCode.NOT_FOUND, "not-found")
         if not access.can_open_socket:
-            return _Refused(CloseCode.FORBIDDEN,
+            return _Refused(AccessCloseCode.FORBIDDEN,
                             "progress-only: your role sees progress, not the text")
         cap = services.settings.max_connections_per_user
         if cap and services.connections.count(user.id) >= cap:
-            return _Refused(CloseCode.TOO_MANY_REQUESTS,
+            return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
                             f"too-many-connections: at most {cap} open documents per user")
         return _Admitted(user, login_id, access)
 
@@ -139,8 +144,9 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
 
     user_id = admitted.user.id
     connection_id = uuid.uuid4().hex[:12]
+    channel = WebSocketChannel(websocket)
     peer = Peer(
-        WebSocketChannel(websocket),
+        channel,
         origin=user_id,
         scope=admitted.access.write_scope(),
         identity={"id": user_id, "name": admitted.user.name},
@@ -159,59 +165,9 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         return
     log.info("websocket joined", extra={"event": "ws.joined", "document_id": document_id,
                                         "user_id": user_id, "connection": connection_id})
-    limit = services.settings.max_message_bytes
-    rate = services.settings.max_messages_per_second
-    # Two seconds' worth of burst: a reconnect's sync, a paste.
-    bucket = TokenBucket(rate, burst=2 * rate) if rate else None
-    close_code = None
+    ended = None
     try:
-        while not peer.closing:
-            message = await websocket.receive()
-            if peer.closing:
-                break
-            if message["type"] == "websocket.disconnect":
-                close_code = message.get("code")
-                break
-            data = message.get("bytes")
-            if data is None:
-                raise ProtocolError("undecodable: text frames are not part of the protocol",
-                                    CloseCode.UNSUPPORTED_DATA)
-            if len(data) > limit:
-                # Size and limit in the reason: the page tells its user both (a paste too big).
-                raise ProtocolError(f"too-big: a message of {len(data):,} bytes is over the limit "
-                                    f"of {limit:,} bytes", CloseCode.MESSAGE_TOO_BIG)
-            if bucket is not None and not bucket.take():
-                raise ProtocolError(f"rate-limited: more than {rate:g} messages a second",
-                                    CloseCode.TOO_MANY_REQUESTS)
-            room.receive(peer, data)
-            if services.store.saturated:
-                await services.store.drained()
-    except WriteRejected as exc:
-        # An authorization failure: who, where, which roots; never the update's content.
-        log.warning("write rejected; closing connection",
-                    extra={"event": "ws.write_rejected", "document_id": document_id,
-                           "user_id": user_id, "connection": connection_id,
-                           "reason": exc.reason, "roots": sorted(exc.roots)})
-        await _settle(room, peer)
-        peer.deny(exc.code, exc.reason)
-        await peer.wait_closed()
-    except ProtocolError as exc:
-        log.warning("protocol error; closing connection",
-                    extra={"event": "ws.protocol_error", "document_id": document_id,
-                           "user_id": user_id, "connection": connection_id,
-                           "reason": exc.reason, "code": int(exc.code)})
-        await _settle(room, peer)
-        peer.close(exc.code, exc.reason)
-        await peer.wait_closed()
-    except Exception:
-        # A bug of ours, not the client's fault: logged whole, and the client told to come
-        # back (1011) rather than dropped without a close frame; the room carries on.
-        log.exception("message failed; closing connection",
-                      extra={"event": "ws.server_error", "document_id": document_id,
-                             "user_id": user_id, "connection": connection_id})
-        await _settle(room, peer)
-        peer.close(CloseCode.INTERNAL_ERROR, "server-error: try again")
-        await peer.wait_closed()
+        ended = await serve(channel, room, peer, _rules(services))
     finally:
         connections.remove(user_id, admitted.login_id, peer)
         services.rooms.leave(room, peer)
@@ -221,13 +177,18 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
                 async with asyncio.timeout(5):
                     await peer.wait_closed()
         peer.cancel()
-        log.info("websocket left", extra={"event": "ws.left", "document_id": document_id,
-                                          "connection": connection_id, "code": close_code})
+        log.info("websocket left", extra={
+            "event": "ws.left", "document_id": document_id, "connection": connection_id,
+            "code": ended.code if ended is not None and ended.by_client else None})
 
 
-async def _settle(room: Room, peer: Peer) -> None:
-    """The answers owed for the messages before a refused one go out first, unless storage
-    takes too long to commit what they show: the refusal is not held up for long."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(SETTLE_BEFORE_CLOSE_SECONDS):
-            await room.settle(peer)
+def _rules(services: Services) -> Rules:
+    """One connection's limits: the message size, and a rate with two seconds' worth of
+    burst (a reconnect's sync, a paste)."""
+    rate = services.settings.max_messages_per_second
+    bucket = TokenBucket(rate, burst=2 * rate) if rate else None
+    return Rules(max_message_bytes=services.settings.max_message_bytes,
+                 refused_write_code=AccessCloseCode.FORBIDDEN,
+                 throttled_code=AccessCloseCode.TOO_MANY_REQUESTS,
+                 take_message=bucket.take if bucket is not None else None,
+                 rate_description=f"more than {rate:g} messages a second")

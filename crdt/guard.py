@@ -64,11 +64,13 @@ class WriteScope:
         return self.roots is None or root in self.roots
 
 
-class WriteRejected(ProtocolError):
-    """An update the sender may not make; `roots` names what it would have touched."""
+class WriteRejected(Exception):
+    """An update the sender may not make; `roots` names what it would have touched. The app
+    chooses the close code (`crdt.connection.Rules.refused_write_code`)."""
 
     def __init__(self, reason: str, roots: frozenset[str] = frozenset()) -> None:
-        super().__init__(reason, CloseCode.FORBIDDEN)
+        super().__init__(reason)
+        self.reason = reason
         self.roots = roots
 
 

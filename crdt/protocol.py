@@ -23,7 +23,7 @@ AUTH_PERMISSION_DENIED = 0
 
 
 class CloseCode(IntEnum):
-    """Websocket close codes the server uses; 44xx mirror the HTTP statuses of the API."""
+    """The protocol's close codes; the app's own (44xx) are `app.close_codes`."""
 
     NORMAL = 1000
     GOING_AWAY = 1001
@@ -32,13 +32,6 @@ class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
     TRY_AGAIN_LATER = 1013
-    UNAUTHORIZED = 4401
-    FORBIDDEN = 4403
-    NOT_FOUND = 4404
-    # The user's access changed: reconnect (and re-read your role) to continue with the new one.
-    ACCESS_CHANGED = 4409
-    # Too many connections or messages: reconnect after a backoff.
-    TOO_MANY_REQUESTS = 4429
 
 
 # The stable first word of a close reason (DESIGN §5) when the raiser gave none.

@@ -126,6 +126,14 @@ class Room:
         for row in rows:
             self.doc.apply_update(row)
 
+    @property
+    def store_saturated(self) -> bool:
+        """The store is this far behind: a sender's next message waits (`store_drained`)."""
+        return self._store.saturated
+
+    async def store_drained(self) -> None:
+        await self._store.drained()
+
     def add(self, peer: Peer) -> None:
         """Start the y-websocket handshake: our state vector, then who is here."""
         self.peers.add(peer)

@@ -1,0 +1,135 @@
+"""One client's connection to a room, from its first message to its close.
+
+The app decides who connects and what they may write (the `Peer`'s identity and write scope)
+and hears how the connection ended; everything in between is here: reading messages, the size
+and rate limits, handing each message to the room, waiting while the store catches up
+(backpressure), and closing with the reason the client must hear, after the answers owed for
+the messages before the refused one. The app names the codes of its own refusals (`Rules`):
+the 44xx codes are its vocabulary, the 1xxx ones the protocol's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from crdt.guard import WriteRejected
+from crdt.peer import Channel, Peer
+from crdt.protocol import CloseCode, ProtocolError
+from crdt.room import Room
+
+log = logging.getLogger("widen.connection")
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The client closed the connection (or it dropped); `code` is what the client sent."""
+    code: int | None
+
+
+class Transport(Channel, Protocol):
+    async def receive(self) -> bytes | str | Disconnected:
+        """The next message: binary, text, or the end of the connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What the app decides about every connection of a kind."""
+    max_message_bytes: int
+    # The close code for a write outside the connection's rights, and for a throttled one.
+    refused_write_code: int
+    throttled_code: int
+    # Spends one message of the connection's allowance; False: over it. None: unlimited.
+    take_message: Callable[[], bool] | None = None
+    rate_description: str = ""
+    # How long a refusal waits for the answers owed before it.
+    settle_seconds: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """How the connection ended: `by_client`, or closed by us with `code` and `reason`."""
+    code: int | None
+    reason: str = ""
+    by_client: bool = False
+
+
+async def serve(transport: Transport, room: Room, peer: Peer, rules: Rules) -> Ended:
+    """Act on the peer's messages until it leaves or is closed; the caller removes it from the
+    room afterwards (and waits for the close frame to go out, `Peer.wait_closed`)."""
+    fields = {"document_id": room.name, "user_id": peer.origin, "connection": peer.label}
+    try:
+        while not peer.closing:
+            message = await transport.receive()
+            if peer.closing:
+                break
+            if isinstance(message, Disconnected):
+                return Ended(message.code, by_client=True)
+            room.receive(peer, _checked(message, rules))
+            if room.store_saturated:
+                await room.store_drained()
+    except WriteRejected as exc:
+        # An authorization failure: who, where, which roots; never the update's content.
+        log.warning("write rejected; closing connection",
+                    extra={"event": "ws.write_rejected", **fields, "reason": exc.reason,
+                           "roots": sorted(exc.roots)})
+        await _settle(room, peer, rules)
+        peer.deny(rules.refused_write_code, exc.reason)
+        return Ended(rules.refused_write_code, exc.reason)
+    except _Throttled as exc:
+        log.warning("message rate over the limit; closing connection",
+                    extra={"event": "ws.protocol_error", **fields, "reason": exc.reason,
+                           "code": rules.throttled_code})
+        await _settle(room, peer, rules)
+        peer.close(rules.throttled_code, exc.reason)
+        return Ended(rules.throttled_code, exc.reason)
+    except ProtocolError as exc:
+        log.warning("protocol error; closing connection",
+                    extra={"event": "ws.protocol_error", **fields, "reason": exc.reason,
+                           "code": int(exc.code)})
+        await _settle(room, peer, rules)
+        peer.close(exc.code, exc.reason)
+        return Ended(exc.code, exc.reason)
+    except Exception:
+        # A bug of ours, not the client's fault: logged whole, and the client told to come
+        # back (1011) rather than dropped without a close frame; the room carries on.
+        log.exception("message failed; closing connection",
+                      extra={"event": "ws.server_error", **fields})
+        await _settle(room, peer, rules)
+        reason = "server-error: try again"
+        peer.close(CloseCode.INTERNAL_ERROR, reason)
+        return Ended(CloseCode.INTERNAL_ERROR, reason)
+    return Ended(None, "closed by the server")
+
+
+class _Throttled(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _checked(message: bytes | str, rules: Rules) -> bytes:
+    """Refuse what no room should see: text frames, oversized messages, a flood."""
+    if isinstance(message, str):
+        raise ProtocolError("undecodable: text frames are not part of the protocol",
+                            CloseCode.UNSUPPORTED_DATA)
+    limit = rules.max_message_bytes
+    if len(message) > limit:
+        # Size and limit in the reason: the page tells its user both (a paste too big).
+        raise ProtocolError(f"too-big: a message of {len(message):,} bytes is over the limit "
+                            f"of {limit:,} bytes", CloseCode.MESSAGE_TOO_BIG)
+    if rules.take_message is not None and not rules.take_message():
+        raise _Throttled(f"rate-limited: {rules.rate_description}")
+    return message
+
+
+async def _settle(room: Room, peer: Peer, rules: Rules) -> None:
+    """The answers owed for the messages before a refused one go out first, unless storage
+    takes too long to commit what they show: the refusal is not held up for long."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(rules.settle_seconds):
+            await room.settle(peer)
