@@ -11,7 +11,6 @@ the 44xx codes are its vocabulary, the 1xxx ones the protocol's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,8 +45,9 @@ class Rules:
     # Spends one message of the connection's allowance; False: over it. None: unlimited.
     take_message: Callable[[], bool] | None = None
     rate_description: str = ""
-    # How long a refusal waits for the answers owed before it.
-    settle_seconds: float = 5.0
+    # How long a refusal waits for the answers owed before it: they wait for a commit, which
+    # storage bounds by failing (then they go out anyway), so this only guards against a hang.
+    settle_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +128,12 @@ def _checked(message: bytes | str, rules: Rules) -> bytes:
 
 
 async def _settle(room: Room, peer: Peer, rules: Rules) -> None:
-    """The answers owed for the messages before a refused one go out first, unless storage
-    takes too long to commit what they show: the refusal is not held up for long."""
-    with contextlib.suppress(TimeoutError):
+    """The answers owed for the messages before a refused one go out first, so the client
+    learns the outcome of each message it sent, in order; unless storage hangs."""
+    try:
         async with asyncio.timeout(rules.settle_seconds):
             await room.settle(peer)
+    except TimeoutError:
+        log.warning("closing before the answers owed were sent: storage is not committing",
+                    extra={"event": "ws.unsettled", "document_id": room.name,
+                           "connection": peer.label, "seconds": rules.settle_seconds})
