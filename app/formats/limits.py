@@ -3,7 +3,9 @@
 A `.docx` is a zip: a small upload can declare, or simply hold, gigabytes once inflated (a zip
 bomb). The central directory's declared sizes are summed and checked first, then every member
 is inflated in chunks while the bytes actually produced are counted, because declared sizes
-lie. An encrypted Word file is not a zip at all but an OLE compound file (the encrypted package
+lie. (Python's zipfile itself stops inflating a member at the size its central directory
+declares, and the member's checksum then fails it as damaged; the count does not depend on
+that.) An encrypted Word file is not a zip at all but an OLE compound file (the encrypted package
 inside it), recognised by its magic number and refused in words a person understands.
 """
 
@@ -23,7 +25,8 @@ class ImportRefused(Exception):
     """A file the import will not take; `kind` says why, `detail` says it to the person."""
 
     def __init__(self, kind: RefusalKind, detail: str) -> None:
-        super().__init__(detail)
+        # Both in `args`: the refusal is raised in a worker process and pickled back.
+        super().__init__(kind, detail)
         self.kind = kind
         self.detail = detail
 
