@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import FilePayload, expect
 
 from tests.e2e.conftest import Widen
 
@@ -59,12 +59,12 @@ async def test_export_menu_downloads_and_import_opens_a_new_document(
 
     await ada.goto("/")
     await page.locator("#import-file").set_input_files(
-        files=[{"name": "locked.docx", "mimeType": "application/octet-stream",
-                "buffer": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512}])
+        files=FilePayload(name="locked.docx", mimeType="application/octet-stream",
+                          buffer=b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512))
     await expect(page.locator("#import-error")).to_contain_text("password-protected")
 
     await page.locator("#import-file").set_input_files(
-        files=[{"name": "plan.md", "mimeType": "text/markdown", "buffer": PLAN}])
+        files=FilePayload(name="plan.md", mimeType="text/markdown", buffer=PLAN))
     await expect(page).to_have_url(re.compile(r"#/d/"))
     await ada.wait_connected()
     await expect(page.locator("#doc-title")).to_have_text("Imported plan")
