@@ -18,6 +18,7 @@ from docx import Document as open_document
 from docx.document import Document
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
+from docx.styles.style import BaseStyle, ParagraphStyle
 from docx.table import Table
 from docx.text.hyperlink import Hyperlink
 from docx.text.paragraph import Paragraph as DocxParagraph
@@ -104,21 +105,25 @@ class _Lists:
 
 def _read(doc: Document) -> tuple[str | None, list[Block]]:
     formats = _numbering_formats(doc)
+    # Styles by id, read once: python-docx's `paragraph.style` searches every style of the
+    # document at each call, which made a long file take many seconds.
+    styles = {style.style_id: style for style in doc.styles}
+    names = {style_id: (style.name or "").lower() for style_id, style in styles.items()}
     blocks: list[Block] = []
     lists = _Lists(blocks)
     title: str | None = None
     for paragraph in _paragraphs(doc):
-        style = (paragraph.style.name or "").lower() if paragraph.style is not None else ""
-        numbering = _numbering(paragraph, formats)
+        style = names.get(paragraph._p.style or "", "")
+        numbering = _numbering(paragraph, formats, styles.get(paragraph._p.style or ""))
         if style == "title" and title is None:
             title = paragraph.text.strip() or None
             continue
         if style.startswith("heading ") and style[8:].isdigit():
             lists.close()
-            blocks.append(Heading(max(1, min(6, int(style[8:]))), _inlines(paragraph)))
+            blocks.append(Heading(max(1, min(6, int(style[8:]))), _inlines(paragraph, names)))
         elif numbering is not None or style.startswith(("list bullet", "list number")):
             level, ordered, start = numbering or (_style_level(style), "number" in style, 1)
-            lists.item(level, ordered, start, Paragraph(_inlines(paragraph)))
+            lists.item(level, ordered, start, Paragraph(_inlines(paragraph, names)))
         elif style in _CODE_STYLES:
             lists.close()
             last = blocks[-1] if blocks else None
@@ -132,13 +137,13 @@ def _read(doc: Document) -> tuple[str | None, list[Block]]:
             if not isinstance(last, Quote):
                 last = Quote()
                 blocks.append(last)
-            last.blocks.append(Paragraph(_inlines(paragraph)))
+            last.blocks.append(Paragraph(_inlines(paragraph, names)))
         elif not paragraph.text and _has_bottom_border(paragraph):
             lists.close()
             blocks.append(Rule())
         else:
             lists.close()
-            blocks.append(Paragraph(_inlines(paragraph)))
+            blocks.append(Paragraph(_inlines(paragraph, names)))
     return title, blocks
 
 
@@ -193,17 +198,17 @@ def _int_val(element: Any) -> int:
     return max(1, int(value)) if value.isdigit() else 1
 
 
-def _numbering(paragraph: DocxParagraph, formats: _Formats) -> tuple[int, bool, int] | None:
+def _numbering(paragraph: DocxParagraph, formats: _Formats,
+               style: BaseStyle | None) -> tuple[int, bool, int] | None:
     """(level, ordered, start) of a numbered paragraph, from its own numbering or its style's."""
     numpr = None
     ppr = paragraph._p.pPr
     if ppr is not None:
         numpr = ppr.find(qn("w:numPr"))
-    style = paragraph.style
     while numpr is None and style is not None:
         style_ppr = style.element.find(qn("w:pPr"))
         numpr = style_ppr.find(qn("w:numPr")) if style_ppr is not None else None
-        style = style.base_style
+        style = style.base_style if isinstance(style, ParagraphStyle) else None
     if numpr is None:
         return None
     num_id = numpr.find(qn("w:numId"))
@@ -217,26 +222,26 @@ def _numbering(paragraph: DocxParagraph, formats: _Formats) -> tuple[int, bool, 
     return min(level, 8), fmt not in ("bullet", "none", ""), start
 
 
-def _inlines(paragraph: DocxParagraph) -> list[Inline]:
+def _inlines(paragraph: DocxParagraph, names: dict[str, str]) -> list[Inline]:
     out: list[Inline] = []
     for item in paragraph.iter_inner_content():
         if isinstance(item, Hyperlink):
             href = item.address
             link = [Mark("link", href)] if href else []
             for run in item.runs:
-                _run(run, link, out)
+                _run(run, link, out, names)
         else:
-            _run(item, [], out)
+            _run(item, [], out, names)
     return merged(out)
 
 
-def _run(run: Run, extra: list[Mark], out: list[Inline]) -> None:
+def _run(run: Run, extra: list[Mark], out: list[Inline], names: dict[str, str]) -> None:
     marks = list(extra)
     if run.bold:
         marks.append(Mark("strong"))
     if run.italic:
         marks.append(Mark("em"))
-    style = (run.style.name or "").lower() if run.style is not None else ""
+    style = names.get(run._r.style or "", "")
     font = (run.font.name or "").lower()
     if style in _CODE_RUN_STYLES or font in _MONOSPACE:
         marks.append(Mark("code"))

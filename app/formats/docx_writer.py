@@ -37,6 +37,9 @@ from app.formats.notes import ExportSection, comment_line
 
 CODE_PARAGRAPH = "Source Code"
 CODE_RUN = "Verbatim Char"
+# The ids python-docx gives the two (the name without spaces).
+CODE_PARAGRAPH_ID = "SourceCode"
+CODE_RUN_ID = "VerbatimChar"
 _LIST_INDENT_TWIPS = 720
 
 
@@ -44,18 +47,28 @@ def document_docx(title: str, sections: list[ExportSection]) -> bytes:
     doc = new_document()
     _add_code_styles(doc)
     lists = _Numbering(doc)
-    doc.add_paragraph(title, style="Title")
+    _paragraph(doc, "Title").add_run(title)
     for section in sections:
-        doc.add_paragraph(section.title, style="Heading 1")
+        _paragraph(doc, "Heading1").add_run(section.title)
         for block in section.blocks:
             _block(doc, lists, block, quote=False, level=-1)
         if section.comments:
-            doc.add_paragraph("Comments", style="Heading 6")
+            _paragraph(doc, "Heading6").add_run("Comments")
             for note in section.comments:
-                doc.add_paragraph(comment_line(note), style="List Bullet")
+                _paragraph(doc, "ListBullet").add_run(comment_line(note))
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def _paragraph(doc: Document, style_id: str | None = None) -> DocxParagraph:
+    """A new paragraph in the style of that id, set on the XML: python-docx looks a style
+    up by name through every style of the document each time, which made a long export take
+    seconds."""
+    paragraph = doc.add_paragraph()
+    if style_id is not None:
+        paragraph._p.style = style_id
+    return paragraph
 
 
 def _add_code_styles(doc: Document) -> None:
@@ -138,38 +151,46 @@ def _indent(paragraph: DocxParagraph, level: int) -> None:
         paragraph.paragraph_format.left_indent = Pt(36 * (level + 1))
 
 
-def _block(doc: Document, lists: _Numbering, block: Block, *, quote: bool, level: int) -> None:
-    """`level`: the list level the block sits in (-1: none). Bounded recursion: blocks nest
-    at most `MAX_NESTING` deep."""
+def _block(doc: Document, lists: _Numbering, block: Block, *, quote: bool,
+           level: int) -> DocxParagraph | None:
+    """Add one block; return the first paragraph it added (None if none). `level`: the list
+    level the block sits in (-1: none). Bounded recursion: blocks nest at most `MAX_NESTING`
+    deep."""
     if isinstance(block, Paragraph | Heading):
         style = ("Quote" if quote else None) if isinstance(block, Paragraph) else (
-            f"Heading {min(6, block.level + 1)}")
-        paragraph = doc.add_paragraph(style=style)
+            f"Heading{min(6, block.level + 1)}")
+        paragraph = _paragraph(doc, style)
         _inlines(doc, paragraph, block.inlines)
         _indent(paragraph, level)
-    elif isinstance(block, CodeBlock):
+        return paragraph
+    if isinstance(block, CodeBlock):
+        first = None
         for line in block.text.split("\n"):
-            paragraph = doc.add_paragraph(style=CODE_PARAGRAPH)
+            paragraph = _paragraph(doc, CODE_PARAGRAPH_ID)
             if line:
                 paragraph.add_run(line)
             _indent(paragraph, level)
-    elif isinstance(block, Rule):
-        _rule(doc.add_paragraph())
-    elif isinstance(block, Quote):
-        for child in block.blocks:
-            _block(doc, lists, child, quote=True, level=level)
-    else:
-        num_id = lists.new_list(isinstance(block, OrderedList),
-                                block.start if isinstance(block, OrderedList) else 1)
-        for item in block.items:
-            for index, child in enumerate(item.blocks):
-                before = len(doc.paragraphs)
-                _block(doc, lists, child, quote=quote, level=level + 1)
-                if index == 0 and isinstance(child, Paragraph) and len(doc.paragraphs) > before:
-                    numbered = doc.paragraphs[before]
-                    numbered.paragraph_format.left_indent = None
-                    numbered.style = doc.styles["List Paragraph"]
-                    _number(numbered, num_id, level + 1)
+            first = first or paragraph
+        return first
+    if isinstance(block, Rule):
+        paragraph = _paragraph(doc)
+        _rule(paragraph)
+        return paragraph
+    if isinstance(block, Quote):
+        firsts = [_block(doc, lists, child, quote=True, level=level) for child in block.blocks]
+        return next((p for p in firsts if p is not None), None)
+    num_id = lists.new_list(isinstance(block, OrderedList),
+                            block.start if isinstance(block, OrderedList) else 1)
+    first = None
+    for item in block.items:
+        for index, child in enumerate(item.blocks):
+            added = _block(doc, lists, child, quote=quote, level=level + 1)
+            first = first or added
+            if index == 0 and isinstance(child, Paragraph) and added is not None:
+                added.paragraph_format.left_indent = None
+                added._p.style = "ListParagraph"
+                _number(added, num_id, level + 1)
+    return first
 
 
 def _rule(paragraph: DocxParagraph) -> None:
@@ -195,7 +216,7 @@ def _inlines(doc: Document, paragraph: DocxParagraph, inlines: list[Inline]) -> 
             run.bold = "strong" in kinds or None
             run.italic = "em" in kinds or None
             if "code" in kinds:
-                run.style = doc.styles[CODE_RUN]
+                run._r.style = CODE_RUN_ID
             if index < len(lines) - 1:
                 run.add_break()
 
