@@ -288,6 +288,12 @@ async def test_comments_come_with_the_export_when_asked(live_server: ServerProce
         plain = await _export(owner, document_id, "html")
         with_comments = await _export(owner, document_id, "html", comments="1")
         word = _pandoc((await _export(owner, document_id, "docx", comments="1")).content)
+        markdown = await _export(owner, document_id, "md", comments="1")
+        assert "Olga Owner: Check these figures" in markdown.text
+        # Imported again, the comments (an HTML comment in Markdown) do not become text.
+        copy = (await _import(owner, "with-comments.md", markdown.content)).json()["id"]
+        assert await _blocks(live_server, owner, copy) == await _blocks(live_server, owner,
+                                                                         document_id)
     assert "Check these figures" not in plain.text
     assert "Olga Owner: Check these figures" in with_comments.text
     assert "Check these figures" in _words(word["blocks"])

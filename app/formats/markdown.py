@@ -44,6 +44,8 @@ from app.formats.from_ydoc import section_blocks
 _ESCAPED = re.compile(r"([\\`*_\[\]<>#!&~|])")
 _LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])", re.MULTILINE)
 _OPEN = {"strong": "**", "em": "*"}
+# Markdown has no empty paragraph: this HTML comment stands for one, and reads back as one.
+_EMPTY_PARAGRAPH = "<!-- -->"
 
 
 def section_markdown(doc: Doc[Any], root_name: str) -> str:
@@ -71,7 +73,7 @@ def _block(block: Block, shift: int) -> str:
     """Blocks nest at most `MAX_NESTING` deep (every reader flattens deeper ones), so this
     recursion is bounded."""
     if isinstance(block, Paragraph):
-        return _inlines(block.inlines) or "<!-- -->"
+        return _inlines(block.inlines) or _EMPTY_PARAGRAPH
     if isinstance(block, Heading):
         return "#" * min(6, block.level + shift) + " " + _inlines(block.inlines)
     if isinstance(block, CodeBlock):
@@ -259,8 +261,13 @@ def _blocks(tokens: list[Token]) -> list[Block]:
         elif kind == "hr":
             _target(frame).append(Rule())
         elif kind == "html_block":
-            _target(frame).append(Paragraph([Text(token.content.strip())]) if token.content.strip()
-                                  else Paragraph())
+            html = token.content.strip()
+            if html == _EMPTY_PARAGRAPH:
+                _target(frame).append(Paragraph())
+            elif not (html.startswith("<!--") and html.endswith("-->")):
+                # Raw HTML keeps its characters, as text; a comment (the exported comments
+                # among them) is not content.
+                _target(frame).append(Paragraph([Text(html)]))
     return root
 
 

@@ -106,3 +106,10 @@ def test_a_deep_tower_degrades_to_bounded_nesting_without_crashing() -> None:
     assert block == Paragraph([Text("bottom")])
     assert "kept" in section_markdown(doc, "section:deep")
     assert read_sections(_written(blocks), ["section:copy"])["section:copy"]["type"] == "doc"
+
+
+def test_empty_paragraphs_survive_markdown_and_comments_do_not_become_text() -> None:
+    blocks: list[Block] = [Paragraph([Text("a")]), Paragraph(), Paragraph([Text("b")])]
+    assert read_markdown(blocks_markdown(blocks))[1] == blocks
+    text = blocks_markdown(blocks) + "\n<!-- comments\nAnn: nice -->\n\n<div>kept</div>\n"
+    assert read_markdown(text)[1] == [*blocks, Paragraph([Text("<div>kept</div>")])]
