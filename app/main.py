@@ -26,13 +26,15 @@ from app.api import (
     search,
     sections,
     sharing,
+    transfer,
     trash,
 )
-from app.body_limit import BodyLimit
+from app.body_limit import IMPORT_PATH, BodyLimit, import_body_limit
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
+from app.jobs import Jobs
 from app.mailer import deliver
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             broker=broker,
             events=events,
             event_connections=Connections(),
+            jobs=Jobs(broker),
         )
         store.start()
         purger = TrashPurger(sessions, store, keep=timedelta(days=settings.trash_days),
@@ -130,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.services.event_connections.close_all(CloseCode.GOING_AWAY,
                                                            "server shutting down")
             await progress_notices.close()
+            await app.state.services.jobs.close()
             await store.stop()
             await search_index.stop()
             if mail is not None:
@@ -159,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(progress.router)
     app.include_router(search.router)
+    app.include_router(transfer.router)
     app.include_router(health.router)
     # Before `/ws/{document_id}`, which would otherwise take `events` for a document id.
     app.include_router(event_channel.router)
@@ -169,7 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # route reads the body through it directly (`@app.middleware` functions read it in a task
     # group, which would turn its 413 into a 400); the security headers are outermost, so they
     # reach every response.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
+                       overrides={IMPORT_PATH: import_body_limit(settings)})
 
     @app.middleware("http")
     async def refuse_nul_in_path(

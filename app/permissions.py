@@ -83,6 +83,11 @@ class Access:
         return self.is_owner or self.role in TEXT_READING_ROLES
 
     @property
+    def can_export(self) -> bool:
+        """An export is the text: whoever reads it (never a `progress` member)."""
+        return self.can_read_text
+
+    @property
     def can_open_socket(self) -> bool:
         return self.can_read_text
 

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     # is read.
     search_index_delay_seconds: float = Field(default=2.0, ge=0, le=60)
 
+    # Import (DESIGN §4): the largest file taken, and the most a .docx (a zip) may unpack to,
+    # counted as it unpacks (a zip bomb declares little); 0 turns either off. A conversion
+    # that takes longer than `job_answer_seconds` is answered 202 with a job to follow.
+    import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+    import_max_unzipped_bytes: int = Field(default=50 * 1024 * 1024, ge=0)
+    job_answer_seconds: float = Field(default=1.0, ge=0, le=60)
+
     # A deleted document stays in its owner's trash, restorable, this many days; then it is
     # purged for good by a task that looks every `trash_purge_interval_seconds`.
     trash_days: float = Field(default=30.0, gt=0)

@@ -19,6 +19,7 @@ import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { live, refreshOn, type LiveEvent } from "../live";
 import { createDocumentToWrite } from "../new-document";
 import { docHref, progressHref, timelineHref } from "../routes";
+import { STAGE_TEXT, importFile } from "../transfer";
 import { removeDocument } from "./remove-document";
 import { trashPanel } from "./trash";
 import { filterDocuments, sortDocuments } from "../doclist";
@@ -247,6 +248,30 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     }
   });
 
+  const importInput = h("input", { type: "file", id: "import-file", accept: ".docx,.md,.markdown", hidden: true });
+  const importStatus = h("p", { class: "muted import-status", role: "status", id: "import-status" });
+  const importError = h("p", { class: "alert alert-error", role: "alert", id: "import-error" });
+  importStatus.hidden = true;
+  importError.hidden = true;
+  const importButton = button([icon("file", 16), "Import a file…"], { class: "btn btn-ghost", id: "import-button", title: "A Word (.docx) or Markdown (.md) file becomes a new private document" }, () => importInput.click());
+  importInput.addEventListener("change", async () => {
+    const file = importInput.files?.[0];
+    importInput.value = "";
+    if (!file) return;
+    setMessage(importError, "");
+    importButton.disabled = true;
+    try {
+      const created = await importFile(file, (stage) => setMessage(importStatus, STAGE_TEXT[stage]));
+      location.hash = docHref(created.id);
+    } catch (error) {
+      setMessage(importStatus, "");
+      setMessage(importError, `Could not import ${file.name}: ${errorText(error)}`);
+    } finally {
+      importButton.disabled = false;
+    }
+  });
+  const importRow = h("div", { class: "import-row" }, importButton, importInput, importStatus, importError);
+
   const mainCol = h("div", { class: "home-main" }, h("p", { class: "muted", role: "status" }, "Loading your documents…"));
   // Search and the list's sort and filter live in views/search.ts; the roles come from the list.
   const roles = new Map<string, DocumentInfo["role"]>();
@@ -260,7 +285,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
         "div",
         { class: "page-header" },
         h("div", {}, heading, h("p", { class: "muted" }, `Signed in as ${ctx.user.name}. Drafts stay private until you invite someone.`)),
-        createForm,
+        h("div", {}, createForm, importRow),
       ),
       searchPanel((id) => roles.get(id)),
       h("div", { class: "home-grid" }, h("div", { class: "home-list" }, controls.element, mainCol), sideCol),

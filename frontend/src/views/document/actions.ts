@@ -1,4 +1,5 @@
-/** The document's actions in its header: share (for its manager), timeline, progress, and
+/** The document's actions in its header: share (for its manager), export (for whoever reads
+ *  the text), timeline, progress, and
  *  moving it to the trash (its owner) or leaving it (a member), which goes home. */
 
 import { button, h } from "../../dom";
@@ -6,6 +7,7 @@ import { icon } from "../../icons";
 import { progressHref, timelineHref } from "../../routes";
 import { removeDocument } from "../remove-document";
 import { openShareDialog } from "../share";
+import { exportMenu } from "./export-menu";
 import type { DocState } from "./state";
 
 export class DocActions {
@@ -14,9 +16,13 @@ export class DocActions {
   /** Called after the share dialog changed members or invitations. */
   private readonly onMembersChanged: () => void;
 
+  /** Made once, so a re-render never drops an export in progress or its message. */
+  private readonly exportMenu: HTMLElement;
+
   constructor(state: DocState, onMembersChanged: () => void) {
     this.state = state;
     this.onMembersChanged = onMembersChanged;
+    this.exportMenu = exportMenu(state.id);
   }
 
   render(): void {
@@ -34,6 +40,7 @@ export class DocActions {
         ),
       );
     }
+    if (!caps.stopped && caps.seesText) items.push(this.exportMenu);
     if (!caps.stopped) {
       items.push(
         h("a", { href: timelineHref(id), class: "btn", id: "timeline-link", title: "How this document became social" }, icon("clock", 16), "Timeline"),
