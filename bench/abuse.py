@@ -94,6 +94,15 @@ def _tower_update(depth: int) -> bytes:
     return create_update_message(doc.get_update())
 
 
+def _failures(outcomes: list[BaseException | None]) -> str:
+    """A phase's failed requests, counted, with the first one's error: a phase that fails
+    (a handshake timing out, say) is reported beside its figures, and the next phase runs."""
+    failed = [outcome for outcome in outcomes if outcome is not None]
+    if not failed:
+        return ""
+    return f"  FAILED {len(failed)}/{len(outcomes)}: {failed[0]!r:.200}"
+
+
 async def main(argv: list[str]) -> int:
     args = _parse(argv)
     workdir = Path(tempfile.mkdtemp(prefix="widen-abuse-"))
@@ -149,13 +158,16 @@ async def main(argv: list[str]) -> int:
         for label, kinds in phases:
             probe.start()
             started = time.perf_counter()
+            outcomes: list[BaseException | None] = []
             if kinds:
-                await asyncio.gather(*(kind(i) for kind in kinds
-                                       for i in range(args.concurrency)))
+                outcomes = await asyncio.gather(*(kind(i) for kind in kinds
+                                                  for i in range(args.concurrency)),
+                                                return_exceptions=True)
             else:
                 await asyncio.sleep(2)
             elapsed = time.perf_counter() - started
-            print(f"{label:40s} {elapsed:6.2f} s  {await probe.stop()}")
+            print(f"{label:40s} {elapsed:6.2f} s  {await probe.stop()}"
+                  f"{_failures(outcomes)}")
             assert server.process is not None
             server.process.check_alive()
             if kinds and send_tower in kinds:
