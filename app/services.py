@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.connections import Connections
 from app.event_fanout import EventFanout
+from app.history.checkpointer import Checkpointer
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import WordCounts
@@ -39,6 +40,7 @@ class Services:
     passwords: PasswordHashing
     registrations: SlidingWindowLimit
     search_index: SearchIndexer
+    history: Checkpointer
     # Password-reset requests per client address, a brake like `registrations`.
     reset_requests: SlidingWindowLimit
     # None when no SMTP server is configured: nothing is mailed (DESIGN §8).
