@@ -36,6 +36,10 @@ def _paragraph_text(doc: Doc[Any], root: str) -> str:
     return str(text)
 
 
+async def _wait_paragraph(client: YClient, root: str, text: str) -> None:
+    await client.wait_for(lambda: _paragraph_text(client.doc, root) == text)
+
+
 async def _settled(client: YClient) -> None:
     """Wait until the server has applied everything this client sent: it answers a sync
     step 1 only after the messages before it."""
@@ -107,7 +111,7 @@ async def test_versions_along_a_trace_open_to_its_text_and_restore_live(
         f"/api/documents/{document_id}/versions/{versions[MARKS[1]]}/restore", json={})
     assert restored.status_code == 200, restored.text
     for client in (writer, watcher):
-        await client.wait_for(lambda c=client: _paragraph_text(c.doc, root) == expected[MARKS[1]])
+        await _wait_paragraph(client, root, expected[MARKS[1]])
     # A client that joins afterwards loads it from the server too.
     late = await connect(live_server, alice, document_id)
     assert _paragraph_text(late.doc, root) == expected[MARKS[1]]

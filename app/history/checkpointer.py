@@ -59,7 +59,7 @@ class Checkpointer:
         activity = self._active.get(document_id)
         if activity is None:
             activity = self._active[document_id] = _Activity(now, now)
-            self._arm(document_id, activity, now + self._quiet)
+            self._arm(document_id, activity, now + min(self._quiet, self._max))
         activity.last = now
         if origin is not None:
             activity.editors.add(origin)
