@@ -14,7 +14,7 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText, create_sync_message
 
 from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
-from tests.support.sharing import append, connect, share, text_of
+from tests.support.sharing import connect, share, text_of
 from tests.support.yclient import YClient
 
 TRACE = Path(__file__).resolve().parents[2] / "shared" / "data" / "sveltecomponent.json.gz"
@@ -38,6 +38,12 @@ def _paragraph_text(doc: Doc[Any], root: str) -> str:
 
 async def _wait_paragraph(client: YClient, root: str, text: str) -> None:
     await client.wait_for(lambda: _paragraph_text(client.doc, root) == text)
+
+
+async def _paragraph(client: YClient, root: str, text: str) -> None:
+    """Add a paragraph, as the browser editor writes one."""
+    await client.edit(lambda d: d.get(root, type=XmlFragment).children.append(
+        XmlElement("paragraph", {}, [XmlText(text)])))
 
 
 async def _settled(client: YClient) -> None:
@@ -131,26 +137,30 @@ async def test_restoring_one_section_leaves_the_others(live_server: ServerProces
     first = f"section:{await _section(alice, document_id, 'A')}"
     second = f"section:{await _section(alice, document_id, 'B')}"
     client = await connect(live_server, alice, document_id)
-    await append(client, first, "alpha")
-    await append(client, second, "bravo")
+    await _paragraph(client, first, "alpha")
+    await _paragraph(client, second, "bravo")
     await _settled(client)
     version = await _name(alice, document_id, "Sent to client")
-    await append(client, first, " changed")
-    await append(client, second, " changed too")
+    await _paragraph(client, first, "changed")
+    await _paragraph(client, second, "changed too")
     await _settled(client)
 
     restored = await alice.http.post(
         f"/api/documents/{document_id}/versions/{version['id']}/restore",
         json={"sections": [first.removeprefix("section:")]})
     assert restored.status_code == 200, restored.text
-    await client.wait_for(lambda: text_of(client, first) == "alpha")
-    assert text_of(client, second) == "bravo changed too"
+    await client.wait_for(lambda: text_of(client, first) == "<paragraph>alpha</paragraph>")
+    assert text_of(client, second) == ("<paragraph>bravo</paragraph>"
+                                       "<paragraph>changed too</paragraph>")
+    opened = await alice.http.get(f"/api/documents/{document_id}/versions/{version['id']}")
+    assert [(s["title"], s["text"], s["markdown"].strip()) for s in opened.json()["sections"]] \
+        == [("A", "alpha", "alpha"), ("B", "bravo", "bravo")]
     diff = await alice.http.get(f"/api/documents/{document_id}/versions/{version['id']}/diff")
     assert diff.status_code == 200, diff.text
     runs = {s["section_id"]: s["runs"] for s in diff.json()["sections"]}
     assert runs[first.removeprefix("section:")] == [{"op": "equal", "text": "alpha"}]
     assert runs[second.removeprefix("section:")] == [
-        {"op": "equal", "text": "bravo"}, {"op": "insert", "text": " changed too"}]
+        {"op": "equal", "text": "bravo"}, {"op": "insert", "text": "\nchanged too"}]
     await client.close()
 
 
@@ -229,11 +239,14 @@ async def test_a_deleted_section_comes_back_from_history_only(
     restored = await editor.http.post(f"{versions}/{listed[0]['id']}/restore",
                                       json={"sections": [section_b]})
     assert restored.status_code == 200, restored.text
-    await newcomer.wait_for(lambda: text_of(newcomer, shared.section_b) == "bravo")
-    await shared.owner.wait_for(lambda: text_of(shared.owner, shared.section_b) == "bravo")
+    # Written back as the editor writes text: in a paragraph.
+    back = "<paragraph>bravo</paragraph>"
+    await newcomer.wait_for(lambda: text_of(newcomer, shared.section_b) == back)
+    await shared.owner.wait_for(lambda: text_of(shared.owner, shared.section_b) == back)
     sections = (await owner.http.get(f"/api/documents/{shared.document_id}/sections")).json()
     assert section_b in {s["id"] for s in sections}
     # Writable again, by whoever may write it.
-    await append(shared.owner, shared.section_b, " again")
-    await newcomer.wait_for(lambda: text_of(newcomer, shared.section_b) == "bravo again")
+    await _paragraph(shared.owner, shared.section_b, "again")
+    await newcomer.wait_for(
+        lambda: text_of(newcomer, shared.section_b) == back + "<paragraph>again</paragraph>")
     assert (await editor.http.get(versions)).json()[0]["kind"] == "restore"

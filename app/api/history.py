@@ -99,15 +99,15 @@ async def open_version(document_id: str, version_id: str, user: CurrentUser,
     version = await _version(session, document_id, version_id)
     roots = [section_root(str(s["id"])) for s in version.sections]
     rows = await storage.rows(session, version)
-    texts = await services.text_workers.run(reading.texts, rows, roots)
+    contents = await services.text_workers.run(reading.contents, rows, roots)
     now = await _current_titles(session, document_id)
     out = _out(version, await _people(session, [version]))
     sections = [
         VersionSectionOut(
             section_id=str(s["id"]), title=str(s["title"]), deleted=bool(s["deleted"]),
             deleted_now=str(s["id"]) not in now or now[str(s["id"])].deleted_at is not None,
-            text=texts[section_root(str(s["id"]))],
-            markdown=texts[section_root(str(s["id"]))])
+            text=contents[section_root(str(s["id"]))][0],
+            markdown=contents[section_root(str(s["id"]))][1])
         for s in version.sections]
     return VersionContentOut(**out.model_dump(), sections=sections)
 

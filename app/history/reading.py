@@ -11,18 +11,17 @@ import difflib
 import re
 from typing import Any
 
-from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+from pycrdt import Doc, XmlElement, XmlFragment
 
+from app.formats.blocks import Block
+from app.formats.from_ydoc import section_blocks
+from app.formats.markdown import section_markdown
 from crdt.text import root_text
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 # Diff tokens: words, runs of spaces, and each other character; a newline stands alone, so
 # a change never swallows a paragraph break into a word.
 _TOKEN = re.compile(r"\w+|[^\S\n]+|\n|[^\w\s]")
-
-# One node of a section's tree in document order: ("element", depth, tag, attributes) or
-# ("text", depth, [(chunk, attributes), ...]); depth 0 is a child of the root.
-Node = tuple[Any, ...]
 
 
 def build(rows: list[bytes]) -> Doc[Any]:
@@ -31,12 +30,6 @@ def build(rows: list[bytes]) -> Doc[Any]:
     for row in rows:
         doc.apply_update(row)
     return doc
-
-
-def texts(rows: list[bytes], roots: list[str]) -> dict[str, str]:
-    """The plain text of each root of the version these rows make."""
-    doc = build(rows)
-    return {root: section_text(doc, root) for root in roots}
 
 
 def section_text(doc: Doc[Any], root: str) -> str:
@@ -92,30 +85,16 @@ def diff(rows: list[bytes], current: bytes, roots: list[str]) -> dict[str, list[
     return result
 
 
-def trees(rows: list[bytes], roots: list[str]) -> dict[str, list[Node]]:
-    """The tree of each root of the version, flattened in document order (for `restore` to
-    write back): elements with their tag and attributes, texts with their formatted runs."""
+def blocks(rows: list[bytes], roots: list[str]) -> dict[str, list[Block]]:
+    """The blocks of each root of the version (for `restore` to write back)."""
     doc = build(rows)
-    present = set(doc.keys())
-    return {root: _nodes(doc, root) if root in present else [] for root in roots}
+    return {root: section_blocks(doc, root) for root in roots}
 
 
-def _nodes(doc: Doc[Any], root: str) -> list[Node]:
-    out: list[Node] = []
-    stack: list[tuple[XmlElement | XmlText, int]] = [
-        (child, 0) for child in reversed(list(doc.get(root, type=XmlFragment).children))
-        if isinstance(child, XmlElement | XmlText)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, XmlText):
-            runs = [(chunk, dict(attrs) if attrs else None) for chunk, attrs in node.diff()
-                    if isinstance(chunk, str)]
-            out.append(("text", depth, runs))
-            continue
-        out.append(("element", depth, node.tag, dict(node.attributes.__iter__())))
-        stack.extend((child, depth + 1) for child in reversed(list(node.children))
-                     if isinstance(child, XmlElement | XmlText))
-    return out
+def contents(rows: list[bytes], roots: list[str]) -> dict[str, tuple[str, str]]:
+    """The plain text and the Markdown of each root of the version these rows make."""
+    doc = build(rows)
+    return {root: (section_text(doc, root), section_markdown(doc, root)) for root in roots}
 
 
 def _opcodes(old: list[str], new: list[str]) -> list[tuple[str, int, int, int, int]]:

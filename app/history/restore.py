@@ -1,7 +1,8 @@
 """Writing a version's sections back into the live document, as one edit by the restorer.
 
-The version's tree of each section is read in a worker (`reading.trees`); the live section is
-emptied and the tree written in its place in one transaction on the room (`Rooms.edit`), so
+The version's blocks of each section are read in a worker (`reading.blocks`, through
+`app.formats`); the live section is emptied and the blocks written in its place as the
+browser editor writes them, in one transaction on the room (`Rooms.edit`), so
 every connected client receives it like any edit and the update log stores it under the
 restorer's name. A section deleted since comes back: its row is un-deleted and its root
 accepted again. History then records the result as a `restore` version.
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+from pycrdt import Doc, XmlFragment
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
 from app.domain_errors import Forbidden, Invalid
+from app.formats.to_ydoc import write_blocks
 from app.history import reading, storage
 from app.models import DocumentVersion, VersionKind
 from app.permissions import Access, section_root
@@ -46,8 +48,8 @@ async def restore(session: AsyncSession, services: Services, access: Access, use
                                            "bring back a deleted section")
     targets = [sid for sid in targets if sid in rows]
     roots = [section_root(sid) for sid in targets]
-    trees = await services.text_workers.run(reading.trees,
-                                            await storage.rows(session, version), roots)
+    blocks = await services.text_workers.run(reading.blocks,
+                                             await storage.rows(session, version), roots)
     revived = [rows[sid] for sid in targets if rows[sid].deleted_at is not None]
     for section in revived:
         section.deleted_at = None
@@ -59,7 +61,7 @@ async def restore(session: AsyncSession, services: Services, access: Access, use
             fragment = doc.get(root, type=XmlFragment)
             if len(fragment.children):
                 del fragment.children[0:len(fragment.children)]
-            _write(fragment, trees[root])
+            write_blocks(fragment, blocks[root])
 
     await services.rooms.edit(version.document_id, write, user_id,
                               reopen=frozenset(section_root(s.id) for s in revived))
@@ -75,21 +77,3 @@ def label(version: DocumentVersion) -> str:
     if version.name:
         return f"“{version.name}”"
     return f"version {version.number} ({version.created_at:%Y-%m-%d %H:%M} UTC)"
-
-
-def _write(fragment: XmlFragment, nodes: list[reading.Node]) -> None:
-    """Append the flattened tree `nodes` to `fragment`, with an explicit stack of parents."""
-    parents: list[XmlFragment | XmlElement] = [fragment]
-    for node in nodes:
-        depth = node[1]
-        del parents[depth + 1:]
-        parent = parents[depth]
-        if node[0] == "text":
-            text = parent.children.insert(len(parent.children), XmlText())
-            for chunk, attrs in node[2]:
-                text.insert(len(text), chunk, attrs)
-            continue
-        element = parent.children.insert(len(parent.children), XmlElement(node[2]))
-        for key, value in node[3].items():
-            element.attributes[key] = value
-        parents.append(element)
