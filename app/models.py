@@ -233,6 +233,12 @@ class DocumentVersion(Base):
         ForeignKey("section_archives.id", ondelete="CASCADE"), default=None
     )
     state_vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # The delete set at this version, kept on the newest version only: the next one stores
+    # only the deletions this lacks.
+    delete_set: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # Rows and bytes of the updates since the last whole version (0 for a whole one).
+    chain_rows: Mapped[int] = mapped_column(Integer, default=0)
+    chain_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Grant(Base):

@@ -22,6 +22,8 @@ _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 # Diff tokens: words, runs of spaces, and each other character; a newline stands alone, so
 # a change never swallows a paragraph break into a word.
 _TOKEN = re.compile(r"\w+|[^\S\n]+|\n|[^\w\s]")
+# Tokens of a changed run of lines beyond which it is not compared word by word.
+_WORD_DIFF_TOKENS = 4000
 
 
 def build(rows: list[bytes]) -> Doc[Any]:
@@ -46,22 +48,16 @@ def section_text(doc: Doc[Any], root: str) -> str:
 def words_changed(previous: list[bytes], delta: bytes,
                   roots: list[str]) -> dict[str, list[int]]:
     """Words added and removed per root between the version `previous` makes and the one
-    `delta` makes of it: a word-level diff, so a moved sentence counts as removed and
-    added, and retyping a word as one of each."""
+    `delta` makes of it, read off their diff: a moved sentence counts as removed and added,
+    and retyping a word as one of each."""
     doc = build(previous)
     before = {root: section_text(doc, root) for root in roots}
     doc.apply_update(delta)
     counts: dict[str, list[int]] = {}
     for root in roots:
-        old = _WORD.findall(before[root])
-        new = _WORD.findall(section_text(doc, root))
-        added = removed = 0
-        for tag, i1, i2, j1, j2 in _opcodes(old, new):
-            if tag in ("replace", "delete"):
-                removed += i2 - i1
-            if tag in ("replace", "insert"):
-                added += j2 - j1
-        counts[root] = [added, removed]
+        runs = text_diff(before[root], section_text(doc, root))
+        counts[root] = [sum(len(_WORD.findall(text)) for op, text in runs if op == "insert"),
+                        sum(len(_WORD.findall(text)) for op, text in runs if op == "delete")]
     return counts
 
 
@@ -70,19 +66,35 @@ def diff(rows: list[bytes], current: bytes, roots: list[str]) -> dict[str, list[
     one of "equal", "insert" (in the current text only) and "delete" (in the version only)."""
     version = build(rows)
     now = build([current])
-    result: dict[str, list[list[str]]] = {}
-    for root in roots:
-        old = _TOKEN.findall(section_text(version, root))
-        new = _TOKEN.findall(section_text(now, root))
-        runs: list[list[str]] = []
-        for tag, i1, i2, j1, j2 in _opcodes(old, new):
-            if tag == "equal":
-                _add(runs, "equal", "".join(old[i1:i2]))
-                continue
-            _add(runs, "delete", "".join(old[i1:i2]))
-            _add(runs, "insert", "".join(new[j1:j2]))
-        result[root] = runs
-    return result
+    return {root: text_diff(section_text(version, root), section_text(now, root))
+            for root in roots}
+
+
+def text_diff(old: str, new: str) -> list[list[str]]:
+    """Lines first, then words inside each changed run of lines: matching every word of a
+    long text against every other is quadratic (a minute for a paper of 100,000 characters
+    half rewritten), matching lines and then the words of small changed runs is not. A run
+    of more than `_WORD_DIFF_TOKENS` tokens is shown as removed and added whole."""
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    runs: list[list[str]] = []
+    for tag, i1, i2, j1, j2 in _opcodes(old_lines, new_lines):
+        before, after = "".join(old_lines[i1:i2]), "".join(new_lines[j1:j2])
+        if tag == "equal":
+            _add(runs, "equal", before)
+            continue
+        old_tokens, new_tokens = _TOKEN.findall(before), _TOKEN.findall(after)
+        if tag != "replace" or len(old_tokens) + len(new_tokens) > _WORD_DIFF_TOKENS:
+            _add(runs, "delete", before)
+            _add(runs, "insert", after)
+            continue
+        for word_tag, k1, k2, l1, l2 in _opcodes(old_tokens, new_tokens):
+            if word_tag == "equal":
+                _add(runs, "equal", "".join(old_tokens[k1:k2]))
+            else:
+                _add(runs, "delete", "".join(old_tokens[k1:k2]))
+                _add(runs, "insert", "".join(new_tokens[l1:l2]))
+    return runs
 
 
 def blocks(rows: list[bytes], roots: list[str]) -> dict[str, list[Block]]:

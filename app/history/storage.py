@@ -1,12 +1,13 @@
 """Recording versions and reading them back.
 
 A version stores what the live document gained since the previous version's state vector
-(`Doc.get_update(previous)`): content still alive that the previous version lacked, and the
-delete set. Deletes only grow, so the document of version k is a fresh Doc applying the
+(`crdt.updates.update_since`): content still alive that the previous version lacked, and the
+deletions since. Deletes only grow, so the document of version k is a fresh Doc applying the
 versions up to k in order, and text typed and deleted between two versions is never stored.
-Every `FULL_EVERY`th version stores the whole state instead, so opening a late version applies
-at most that many rows; so does a version that points at a section archive (the whole state
-kept when a section was deleted).
+A version stores the whole state instead once the updates since the last whole one outweigh
+`FULL_AFTER` times the document (or number `FULL_AFTER_ROWS`), so opening one applies a
+bounded amount, and whole states cost at most 1/`FULL_AFTER` of the updates; a version that
+points at a section archive (the whole state kept when a section was deleted) counts as whole.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import models
 from app.locks import lock_document
 from app.models import DocumentVersion, VersionKind
+from crdt.updates import delete_set, update_since
 
-FULL_EVERY = 32
+FULL_AFTER = 4
+FULL_AFTER_ROWS = 512
 
 
 async def record(session: AsyncSession, document_id: str, doc: Doc[Any], *,
@@ -39,24 +42,32 @@ async def record(session: AsyncSession, document_id: str, doc: Doc[Any], *,
         select(DocumentVersion).where(DocumentVersion.document_id == document_id)
         .order_by(DocumentVersion.number.desc()).limit(1))
     number = 1 if last is None else last.number + 1
-    full = deleting is None and (number - 1) % FULL_EVERY == 0
+    state = doc.get_update()
+    deleted = delete_set(doc, state)
     data: bytes | None = None
     archive: models.SectionArchive | None = None
+    chain_rows = chain_bytes = 0
     if deleting is not None:
         archive = models.SectionArchive(section_id=deleting.id, document_id=document_id,
-                                        deleted_by=created_by, content=doc.get_update())
+                                        deleted_by=created_by, content=state)
         session.add(archive)
         await session.flush()
-    elif full or last is None:
-        data = doc.get_update()
-    else:
-        data = doc.get_update(last.state_vector)
+    elif last is not None:
+        data = update_since(doc, last.state_vector, deleted, last.delete_set)
+        chain_rows, chain_bytes = last.chain_rows + 1, last.chain_bytes + len(data)
+    full = deleting is None and (last is None or chain_bytes > FULL_AFTER * len(state)
+                                 or chain_rows >= FULL_AFTER_ROWS)
+    if full:
+        data, chain_rows, chain_bytes = state, 0, 0
+    if last is not None:
+        last.delete_set = None
     version = DocumentVersion(
         document_id=document_id, number=number, kind=kind.value, name=name,
         created_by=created_by, editors=sorted(editors),
         sections=await _sections(session, document_id),
         full=full, data=data, archive_id=archive.id if archive is not None else None,
-        state_vector=doc.get_state())
+        state_vector=doc.get_state(), delete_set=deleted, chain_rows=chain_rows,
+        chain_bytes=chain_bytes)
     session.add(version)
     await session.flush()
     return version
