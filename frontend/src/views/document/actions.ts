@@ -1,4 +1,5 @@
-/** The document's actions in its header: share (for its manager), timeline, progress, and
+/** The document's actions in its header: share (for its manager), history (the owner and
+ *  editors), timeline, progress, and
  *  moving it to the trash (its owner) or leaving it (a member), which goes home. */
 
 import { button, h } from "../../dom";
@@ -6,6 +7,7 @@ import { icon } from "../../icons";
 import { progressHref, timelineHref } from "../../routes";
 import { removeDocument } from "../remove-document";
 import { openShareDialog } from "../share";
+import { openHistoryPanel } from "./history-panel";
 import type { DocState } from "./state";
 
 export class DocActions {
@@ -33,6 +35,9 @@ export class DocActions {
           }),
         ),
       );
+    }
+    if (caps.canOpenHistory) {
+      items.push(button([icon("clock", 16), "History"], { class: "btn", id: "history-button", title: "Versions of the text" }, () => openHistoryPanel(this.state)));
     }
     if (!caps.stopped) {
       items.push(
