@@ -174,7 +174,8 @@ def storage(db_path: Path, own: int) -> None:
             "SELECT COALESCE(SUM(LENGTH(content)), 0) FROM section_archives").fetchone()[0]
     total = versions + state_vectors + archives
     print(f"storage: {rows} versions ({whole} whole) hold {total:,} bytes "
-          f"(updates {versions:,}, state and delete sets {state_vectors:,}, archives {archives:,}); "
+          f"(updates {versions:,}, state and delete sets {state_vectors:,}, "
+          f"archives {archives:,}); "
           f"the document's own encoded state is {own:,} bytes: {total / own:.2f}x "
           f"({'ok' if total < 2 * own else 'OVER TARGET'}, target < 2x)")
 

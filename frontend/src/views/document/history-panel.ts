@@ -37,11 +37,10 @@ class HistoryPanel {
   }
 
   open(): void {
-    const nameInput = h("input", { id: "version-name", class: "input", maxlength: 200, placeholder: "e.g. Sent to client", required: true });
+    const nameInput = h("input", { id: "version-name", class: "input", maxlength: 200, placeholder: "e.g. Sent to client", "aria-label": "Name the current version", required: true });
     const nameForm = h(
       "form",
       { class: "row version-name-form" },
-      h("label", { for: "version-name", class: "sr-only" }, "Name the current version"),
       nameInput,
       h("button", { type: "submit", class: "btn btn-primary", id: "name-version" }, "Name this version"),
     );
