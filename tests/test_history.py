@@ -229,22 +229,31 @@ async def test_a_deleted_section_comes_back_from_history_only(
     versions = f"/api/documents/{shared.document_id}/versions"
     assert (await carol.http.get(versions)).status_code == 403
 
+    # A version made after the deletion has no such section to bring back, whole or alone.
+    after = await _name(owner, shared.document_id, "After the deletion")
+    whole = await owner.http.post(f"{versions}/{after['id']}/restore", json={})
+    assert whole.status_code == 200, whole.text
+    listing = f"/api/documents/{shared.document_id}/sections"
+    assert section_b not in {s["id"] for s in (await owner.http.get(listing)).json()}
+    alone = await owner.http.post(f"{versions}/{after['id']}/restore",
+                                  json={"sections": [section_b]})
+    assert alone.status_code == 422
+
     # The editor finds the deletion in history, with the section's text in it.
-    listed = (await editor.http.get(versions)).json()
-    assert listed[0]["kind"] == "deletion"
-    opened = (await editor.http.get(f"{versions}/{listed[0]['id']}")).json()
+    [deletion] = [v for v in (await editor.http.get(versions)).json()
+                  if v["kind"] == "deletion"]
+    opened = (await editor.http.get(f"{versions}/{deletion['id']}")).json()
     [kept] = [s for s in opened["sections"] if s["section_id"] == section_b]
     assert kept["text"] == "bravo" and kept["deleted_now"]
 
-    restored = await editor.http.post(f"{versions}/{listed[0]['id']}/restore",
+    restored = await editor.http.post(f"{versions}/{deletion['id']}/restore",
                                       json={"sections": [section_b]})
     assert restored.status_code == 200, restored.text
     # Written back as the editor writes text: in a paragraph.
     back = "<paragraph>bravo</paragraph>"
     await newcomer.wait_for(lambda: text_of(newcomer, shared.section_b) == back)
     await shared.owner.wait_for(lambda: text_of(shared.owner, shared.section_b) == back)
-    sections = (await owner.http.get(f"/api/documents/{shared.document_id}/sections")).json()
-    assert section_b in {s["id"] for s in sections}
+    assert section_b in {s["id"] for s in (await owner.http.get(listing)).json()}
     # Writable again, by whoever may write it.
     await _paragraph(shared.owner, shared.section_b, "again")
     await newcomer.wait_for(

@@ -30,8 +30,9 @@ async def restore(session: AsyncSession, services: Services, access: Access, use
                   ) -> tuple[DocumentVersion, list[models.Section]]:
     """Restore `section_ids` of `version` (all of its sections if None), in the caller's
     transaction; return the new version and the sections that came back from deletion."""
-    known = {str(entry["id"]) for entry in version.sections}
-    targets = sorted(known) if section_ids is None else list(dict.fromkeys(section_ids))
+    # A section already deleted at the version has no content there to bring back.
+    known = [str(entry["id"]) for entry in version.sections if not entry["deleted"]]
+    targets = known if section_ids is None else list(dict.fromkeys(section_ids))
     unknown = [sid for sid in targets if sid not in known]
     if unknown:
         raise Invalid("sections", "unknown-section",
