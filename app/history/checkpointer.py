@@ -81,6 +81,8 @@ class Checkpointer:
         task.add_done_callback(self._tasks.discard)
 
     async def _checkpoint(self, document_id: str) -> None:
+        if document_id not in self._active:
+            return  # recorded meanwhile (named, or its room unloaded): nothing left to keep
         try:
             async with self._rooms.holding(document_id) as room:
                 await self.record(document_id, room.doc, kind=VersionKind.AUTO)
