@@ -75,10 +75,8 @@ class Checkpointer:
         if asyncio.get_running_loop().time() < due_at:
             self._arm(document_id, activity, due_at)  # edited meanwhile: wait for quiet
             return
-        task = asyncio.create_task(self._checkpoint(document_id),
-                                   name=f"widen-checkpoint-{document_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._track(asyncio.create_task(self._checkpoint(document_id),
+                                        name=f"widen-checkpoint-{document_id}"))
 
     async def _checkpoint(self, document_id: str) -> None:
         if document_id not in self._active:
@@ -126,8 +124,14 @@ class Checkpointer:
                 self._restore_activity(document_id, activity)
             raise
         self.checkpoints += 1
-        await self.count_words(version.id)
+        # Counted apart: an unloading room (and whoever waits to join it again) need not wait.
+        self._track(asyncio.create_task(self.count_words(version.id),
+                                        name=f"widen-version-words-{version.id}"))
         return version
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _restore_activity(self, document_id: str, activity: _Activity) -> None:
         """A version failed to record: its editors stay pending, and another try is due."""
@@ -141,7 +145,16 @@ class Checkpointer:
                   asyncio.get_running_loop().time() + self._quiet)
 
     async def count_words(self, version_id: str) -> None:
-        """Count the words a stored version added and removed, per section (in a worker)."""
+        """Count the words a stored version added and removed, per section (in a worker).
+        Runs after the fact (a background task): a failure is logged, and the version stays
+        listed with its words unknown."""
+        try:
+            await self._count_words(version_id)
+        except Exception:
+            log.exception("words of a version could not be stored",
+                          extra={"event": "history.words_failed", "version_id": version_id})
+
+    async def _count_words(self, version_id: str) -> None:
         async with self._sessions() as session, session.begin():
             version = await session.get(DocumentVersion, version_id)
             if version is None:
@@ -169,5 +182,5 @@ class Checkpointer:
         for activity in self._active.values():
             if activity.timer is not None:
                 activity.timer.cancel()
-        if self._tasks:
+        while self._tasks:  # a checkpoint finishing starts its word count
             await asyncio.gather(*self._tasks)
