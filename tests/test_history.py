@@ -125,7 +125,8 @@ async def test_versions_along_a_trace_open_to_its_text_and_restore_live(
     listed = (await alice.http.get(f"/api/documents/{document_id}/versions")).json()
     assert listed[0]["kind"] == "restore"
     assert listed[0]["name"] == f"Restored from “after {MARKS[1]}”"
-    assert listed[0]["created_by"]["id"] == alice.user["id"]
+    assert listed[0]["created_by"] == alice.user["id"]
+    assert listed[0]["creator"] == {"id": alice.user["id"], "name": "Alice"}
     assert [v["name"] for v in listed[1:]] == [f"after {m}" for m in reversed(MARKS)]
     for client in (writer, watcher, late):
         await client.close()

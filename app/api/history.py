@@ -55,7 +55,8 @@ def _out(version: DocumentVersion, people: dict[str, UserRef]) -> VersionOut:
     return VersionOut(
         id=version.id, number=version.number, kind=version.kind, name=version.name,
         created_at=version.created_at,
-        created_by=people.get(version.created_by) if version.created_by else None,
+        created_by=version.created_by,
+        creator=people.get(version.created_by) if version.created_by else None,
         editors=[people[i] for i in version.editors if i in people],
         words=None if version.words is None else {
             sid: VersionWords(added=counts[0], removed=counts[1])

@@ -531,7 +531,9 @@ class VersionOut(BaseModel):
     kind: str
     name: str | None
     created_at: datetime
-    created_by: UserRef | None
+    # Who made it (named it, restored, deleted the section); null for a checkpoint.
+    created_by: str | None
+    creator: UserRef | None
     # Who edited since the previous version.
     editors: list[UserRef]
     # Words added and removed since the previous version, per section id; null until counted.

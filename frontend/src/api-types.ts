@@ -1682,7 +1682,9 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            created_by: components["schemas"]["UserRef"] | null;
+            /** Created By */
+            created_by: string | null;
+            creator: components["schemas"]["UserRef"] | null;
             /** Editors */
             editors: components["schemas"]["UserRef"][];
             /** Words */
@@ -1725,7 +1727,9 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            created_by: components["schemas"]["UserRef"] | null;
+            /** Created By */
+            created_by: string | null;
+            creator: components["schemas"]["UserRef"] | null;
             /** Editors */
             editors: components["schemas"]["UserRef"][];
             /** Words */

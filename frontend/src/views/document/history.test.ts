@@ -10,6 +10,7 @@ function version(overrides: Partial<Version> = {}): Version {
     name: null,
     created_at: "2026-11-30T10:00:00Z",
     created_by: null,
+    creator: null,
     editors: [],
     words: {},
     ...overrides,
