@@ -191,16 +191,8 @@ class Room:
 
     def clear_root(self, name: str, origin: str | None) -> None:
         """Delete everything in a root, whichever kind of type its writers made it."""
-        def clear(doc: Doc[Any]) -> None:
-            sequence = doc.get(name, type=Array)
-            if len(sequence):
-                del sequence[0:len(sequence)]
-            entries = doc.get(name, type=Map)
-            for key in list(entries.keys()):
-                del entries[key]
-
         if name in set(self.doc.keys()):
-            self.edit(clear, origin)
+            self.edit(lambda doc: empty_root(doc, name), origin)
 
     def _apply(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
@@ -361,6 +353,17 @@ class Room:
 
     def _awareness_message(self, client_ids: list[int]) -> bytes:
         return create_awareness_message(self.awareness.encode_awareness_update(client_ids))
+
+
+def empty_root(doc: Doc[Any], name: str) -> None:
+    """Delete everything in root `name` of `doc`, whichever kind of type its writers made it
+    (a sequence, a map, or both), inside the caller's transaction if it holds one."""
+    sequence = doc.get(name, type=Array)
+    if len(sequence):
+        del sequence[0:len(sequence)]
+    entries = doc.get(name, type=Map)
+    for key in list(entries.keys()):
+        del entries[key]
 
 
 def _bound_user(state: dict[str, object], identity: dict[str, str]) -> dict[str, object]:

@@ -23,6 +23,7 @@ from app.history import reading, storage
 from app.models import DocumentVersion, VersionKind
 from app.permissions import Access, section_root
 from app.services import Services
+from crdt.room import empty_root
 
 
 async def restore(session: AsyncSession, services: Services, access: Access, user_id: str,
@@ -59,10 +60,8 @@ async def restore(session: AsyncSession, services: Services, access: Access, use
 
     def write(doc: Doc[Any]) -> None:
         for root in roots:
-            fragment = doc.get(root, type=XmlFragment)
-            if len(fragment.children):
-                del fragment.children[0:len(fragment.children)]
-            write_blocks(fragment, blocks[root])
+            empty_root(doc, root)
+            write_blocks(doc.get(root, type=XmlFragment), blocks[root])
 
     await services.rooms.edit(version.document_id, write, user_id,
                               reopen=frozenset(section_root(s.id) for s in revived))
