@@ -51,7 +51,6 @@ class Checkpointer:
         self._max = max_seconds
         self._active: dict[str, _Activity] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.checkpoints = 0
 
     def edited(self, document_id: str, _seq: int, origin: str | None) -> None:
         """An edit was accepted (`crdt.room.Changed`): a checkpoint becomes due."""
@@ -123,7 +122,6 @@ class Checkpointer:
             if activity is not None:
                 self._restore_activity(document_id, activity)
             raise
-        self.checkpoints += 1
         # Counted apart: an unloading room (and whoever waits to join it again) need not wait.
         self._track(asyncio.create_task(self.count_words(version.id),
                                         name=f"widen-version-words-{version.id}"))
