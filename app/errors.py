@@ -41,6 +41,7 @@ from app.domain_errors import (
     NotFound,
     Unauthenticated,
 )
+from app.workers import WorkFailed
 
 log = logging.getLogger("widen.errors")
 
@@ -68,6 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(StaleDataError, _conflict)
+    app.add_exception_handler(WorkFailed, _unavailable)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -122,6 +124,14 @@ def _unprocessable(detail: list[dict[str, object]]) -> Response:
 
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """Work in the text worker pool crashed or timed out (`app.workers` logged it): this
+    request fails, the server goes on."""
+    return JSONResponse({"detail": "This document cannot be read right now",
+                         "code": "unavailable"},
+                        status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
 async def _conflict(request: Request, exc: Exception) -> Response:

@@ -21,6 +21,7 @@ from app.api import (
     docs,
     documents,
     health,
+    history,
     notifications,
     progress,
     search,
@@ -34,6 +35,7 @@ from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
+from app.history.checkpointer import Checkpointer
 from app.jobs import Jobs
 from app.mailer import deliver
 from app.outbox import MailSender
@@ -51,6 +53,7 @@ from app.trash import TrashPurger
 from app.workers import TextWorkers
 from crdt.broker import InProcessBroker
 from crdt.protocol import CloseCode
+from crdt.room import Room
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
 
@@ -78,15 +81,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events = EventFanout(sessions, broker)
         progress_notices = ProgressNotices(store, events,
                                            settings.live_progress_interval_ms / 1000)
+        text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
+        # The rooms tell history of every edit and unload; history reads their live docs: each
+        # needs the other, so the rooms' callbacks reach the checkpointer made right after.
+        checkpoints: list[Checkpointer] = []
+
+        def changed(document_id: str, seq: int, origin: str | None) -> None:
+            progress_notices.changed(document_id, seq, origin)
+            checkpoints[0].edited(document_id, seq, origin)
+
+        async def unloading(room: Room) -> None:
+            await checkpoints[0].unloading(room)
+
         rooms = Rooms(
             store,
             idle_seconds=settings.room_idle_seconds,
             awareness_max_bytes=settings.awareness_max_bytes,
             max_depth=settings.max_document_depth,
             retired_roots=partial(retired_roots, sessions),
-            changed=progress_notices.changed,
+            changed=changed,
+            unloading=unloading,
         )
-        text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
+        history_checkpoints = Checkpointer(
+            sessions, rooms, text_workers, quiet_seconds=settings.checkpoint_quiet_seconds,
+            max_seconds=settings.checkpoint_max_seconds)
+        checkpoints.append(history_checkpoints)
         passwords = PasswordHashing(settings.password_hash_workers,
                                     iterations=settings.password_hash_iterations,
                                     memory_kib=settings.password_hash_memory_kib)
@@ -110,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             word_counts=WordCounts(rooms, store, text_workers),
             connections=Connections(),
             search_index=search_index,
+            history=history_checkpoints,
             broker=broker,
             events=events,
             event_connections=Connections(),
@@ -132,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             app.state.services.event_connections.close_all(CloseCode.GOING_AWAY,
                                                            "server shutting down")
+            await history_checkpoints.stop()
             await progress_notices.close()
             await app.state.services.jobs.close()
             await store.stop()
@@ -157,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(documents.router)
     app.include_router(sections.router)
+    app.include_router(history.router)
     app.include_router(comments.router)
     app.include_router(sharing.router)
     app.include_router(trash.router)

@@ -191,6 +191,56 @@ class SectionArchive(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class VersionKind(StrEnum):
+    """Why a version was recorded."""
+
+    AUTO = "auto"  # a checkpoint: activity went quiet, an hour of editing, the room unloaded
+    NAMED = "named"  # someone named the current state
+    RESTORE = "restore"  # the state right after a restore
+    DELETION = "deletion"  # the document as a section was deleted (its archive)
+
+
+class DocumentVersion(Base):
+    """One entry of a document's history (`app.history`). Its content is stored as the
+    update from the previous version's state vector (`data`), or whole (`full`, or the
+    section archive it points to): the document of version k is versions up to k, from the
+    last whole one, applied in order."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # Ids of the users whose edits this version is the first to hold.
+    editors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Every section as it was: [{id, title, position, deleted}], deleted ones included.
+    sections: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    # Words added and removed since the previous version, per section id: [added, removed].
+    # None until counted (in a worker, after the version is stored).
+    words: Mapped[dict[str, list[int]] | None] = mapped_column(JSON, default=None)
+    full: Mapped[bool] = mapped_column(default=False)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    archive_id: Mapped[str | None] = mapped_column(
+        ForeignKey("section_archives.id", ondelete="CASCADE"), default=None
+    )
+    state_vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # The delete set at this version, kept on the newest version only: the next one stores
+    # only the deletions this lacks.
+    delete_set: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # Rows and bytes of the updates since the last whole version (0 for a whole one).
+    chain_rows: Mapped[int] = mapped_column(Integer, default=0)
+    chain_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Grant(Base):
     """A member's access: one per user per document (the owner's is implicit)."""
 

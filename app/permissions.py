@@ -113,6 +113,17 @@ class Access:
         return self.write_scope().allows(section_root(section_id))
 
     @property
+    def can_open_history(self) -> bool:
+        """List, open and compare versions: the owner and editors (scoped ones too: they read
+        the whole text anyway). History holds text deleted before a member was invited, so
+        it stays with those who write the document, as in Google Docs."""
+        return self.is_owner or self.role is Role.EDITOR
+
+    def can_restore(self, section_id: str) -> bool:
+        """Write a version's text of this section back: whoever may write the section."""
+        return self.can_open_history and self.can_write_section(section_id)
+
+    @property
     def can_read_comments(self) -> bool:
         """Comments quote and point into the text: whoever reads the text reads them."""
         return self.can_read_text

@@ -28,7 +28,7 @@ class ProgressNotices:
         self._waiting: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def changed(self, document_id: str, seq: int) -> None:
+    def changed(self, document_id: str, seq: int, _origin: str | None = None) -> None:
         if document_id in self._waiting:
             self._waiting[document_id] = max(seq, self._waiting[document_id])
             return

@@ -5,6 +5,8 @@ that has committed, the section's root is emptied in the live document (so the t
 what every client syncs) and retired (nobody, whole-document editors included, may write it
 again: an offline client's resync would otherwise bring the text back to everyone). A crash
 between the two is repaired when the document next loads: retired roots are emptied then.
+The copy is also a version of the document's history (`app.history`), which is how the
+section comes back.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import models
+from app.history.checkpointer import Checkpointer
+from app.models import DocumentVersion, VersionKind
 from app.permissions import COMMENTS_ROOT, section_root
 from app.timeutil import utcnow
 from crdt.rooms import Rooms
@@ -29,16 +33,20 @@ async def retired_roots(sessions: async_sessionmaker[AsyncSession],
         return frozenset({COMMENTS_ROOT, *(section_root(section_id) for section_id in deleted)})
 
 
-async def delete_section(session: AsyncSession, rooms: Rooms, section: models.Section,
-                         user_id: str) -> None:
-    """Mark the section deleted and keep the document's current state aside, in the caller's
-    transaction; the caller then calls `empty_deleted_section` once it has committed."""
+async def delete_section(session: AsyncSession, rooms: Rooms, history: Checkpointer,
+                         section: models.Section, user_id: str) -> DocumentVersion:
+    """Keep the document's current state aside, as a version named after the deletion, and
+    mark the section deleted, in the caller's transaction; the caller then calls
+    `empty_deleted_section` and `history.count_words` once it has committed."""
+    async with rooms.holding(section.document_id) as room:
+        version = await history.record(
+            section.document_id, room.doc, kind=VersionKind.DELETION,
+            name=f"Before deleting “{section.title}”", created_by=user_id, session=session,
+            deleting=section)
     section.deleted_at = utcnow()
     section.deleted_by = user_id
-    session.add(models.SectionArchive(
-        section_id=section.id, document_id=section.document_id, deleted_by=user_id,
-        content=await rooms.snapshot(section.document_id)))
     await session.flush()
+    return version
 
 
 async def empty_deleted_section(rooms: Rooms, document_id: str, section_id: str,

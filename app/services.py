@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.connections import Connections
 from app.event_fanout import EventFanout
+from app.history.checkpointer import Checkpointer
 from app.jobs import Jobs
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
@@ -42,6 +43,7 @@ class Services:
     search_index: SearchIndexer
     # Exports and imports that outlast their request (`app.jobs`).
     jobs: Jobs
+    history: Checkpointer
     # Password-reset requests per client address, a brake like `registrations`.
     reset_requests: SlidingWindowLimit
     # None when no SMTP server is configured: nothing is mailed (DESIGN §8).

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # for all the changes meanwhile: how stale search may be, and how often a busy document
     # is read.
     search_index_delay_seconds: float = Field(default=2.0, ge=0, le=60)
+    # History: a document being edited gets a checkpoint once its edits have paused this long,
+    # and at the latest this long after the first edit the last checkpoint lacks.
+    checkpoint_quiet_seconds: float = Field(default=60.0, gt=0)
+    checkpoint_max_seconds: float = Field(default=3600.0, gt=0)
 
     # Import (DESIGN §4): the largest file taken, and the most a .docx (a zip) may unpack to,
     # counted as it unpacks (a zip bomb declares little); 0 turns either off. A conversion

@@ -63,8 +63,9 @@ _COLOR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 
 _generations = itertools.count(1)
 
-# Told of every change to a document's content, with the store sequence that makes it durable.
-Changed = Callable[[str, int], None]
+# Told of every change to a document's content, with the store sequence that makes it durable
+# and who made it (None: the server). Called for every accepted edit: it must be cheap.
+Changed = Callable[[str, int, str | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,20 +201,12 @@ class Room:
             if update != EMPTY_UPDATE:
                 self.last_seq = self._store.append(self.name, origin, update)
                 self._publish(_Unrelayed(self.last_seq, create_update_message(update)))
-                self._tell_changed()
+                self._tell_changed(origin)
 
     def clear_root(self, name: str, origin: str | None) -> None:
         """Delete everything in a root, whichever kind of type its writers made it."""
-        def clear(doc: Doc[Any]) -> None:
-            sequence = doc.get(name, type=Array)
-            if len(sequence):
-                del sequence[0:len(sequence)]
-            entries = doc.get(name, type=Map)
-            for key in list(entries.keys()):
-                del entries[key]
-
         if name in set(self.doc.keys()):
-            self.edit(clear, origin)
+            self.edit(lambda doc: empty_root(doc, name), origin)
 
     def _apply(self, peer: Peer, update: bytes) -> None:
         if update == EMPTY_UPDATE:
@@ -242,11 +235,11 @@ class Room:
         # Relayed as received, never merged with others: yrs's merge_updates can turn
         # individually valid updates into bytes no client decodes, or into different content.
         self._publish(_Unrelayed(self.last_seq, create_update_message(update), exclude=peer))
-        self._tell_changed()
+        self._tell_changed(peer.origin)
 
-    def _tell_changed(self) -> None:
+    def _tell_changed(self, origin: str | None) -> None:
         if self._changed is not None:
-            self._changed(self.name, self.last_seq)
+            self._changed(self.name, self.last_seq, origin)
 
     def _claim_client_ids(self, peer: Peer,
                           clocks: dict[int, tuple[int, int]]) -> tuple[int, ...]:
@@ -374,6 +367,17 @@ class Room:
 
     def _awareness_message(self, client_ids: list[int]) -> bytes:
         return create_awareness_message(self.awareness.encode_awareness_update(client_ids))
+
+
+def empty_root(doc: Doc[Any], name: str) -> None:
+    """Delete everything in root `name` of `doc`, whichever kind of type its writers made it
+    (a sequence, a map, or both), inside the caller's transaction if it holds one."""
+    sequence = doc.get(name, type=Array)
+    if len(sequence):
+        del sequence[0:len(sequence)]
+    entries = doc.get(name, type=Map)
+    for key in list(entries.keys()):
+        del entries[key]
 
 
 def _bound_user(state: dict[str, object], identity: dict[str, str]) -> dict[str, object]:

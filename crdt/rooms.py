@@ -9,8 +9,12 @@ arrives meanwhile waits and then loads a fresh room from the store, which by the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from pycrdt import Doc
 
 from crdt.guard import WriteScope
 from crdt.peer import Peer
@@ -21,6 +25,8 @@ log = logging.getLogger("widen.rooms")
 
 # The roots of a document nobody may write any more (its deleted sections), asked on load.
 RetiredRoots = Callable[[str], Awaitable[frozenset[str]]]
+# Told of a room about to unload (no peer left, every edit applied), before its final flush.
+Unloading = Callable[[Room], Awaitable[None]]
 
 
 async def _no_retired_roots(_name: str) -> frozenset[str]:
@@ -46,8 +52,10 @@ class Rooms:
         max_depth: int,
         retired_roots: RetiredRoots = _no_retired_roots,
         changed: Changed | None = None,
+        unloading: Unloading | None = None,
     ) -> None:
         self._store = store
+        self._unloading = unloading
         self._idle_seconds = idle_seconds
         self._awareness_max_bytes = awareness_max_bytes
         self._max_depth = max_depth
@@ -88,13 +96,24 @@ class Rooms:
         if not entry.room.peers:
             self._schedule_unload(entry)
 
-    async def snapshot(self, name: str) -> bytes:
-        """The document's whole current state as one update (loading it if need be)."""
+    async def edit(self, name: str, change: Callable[[Doc[Any]], object], origin: str | None,
+                   *, reopen: frozenset[str] = frozenset()) -> None:
+        """Change the live doc on `origin`'s account (`Room.edit`), loading it if need be;
+        `reopen`: retired roots that may be written again first (a restored section)."""
+        async with self.holding(name) as room:
+            room.retired -= reopen
+            room.edit(change, origin)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, name: str) -> AsyncIterator[Room]:
+        """The document's room, loaded, for reading its live doc across awaits; left to
+        unload when idle afterwards, as after any other use without a peer."""
         entry = await self._loaded(name)
-        state = entry.room.doc.get_update()
-        if not entry.room.peers:
-            self._schedule_unload(entry)
-        return state
+        try:
+            yield entry.room
+        finally:
+            if not entry.room.peers and not entry.closing:
+                self._schedule_unload(entry)
 
     def narrow(self, name: str, origin: str,
                narrowed: Callable[[WriteScope], WriteScope]) -> None:
@@ -207,6 +226,9 @@ class Rooms:
         try:
             # Wait for in-flight loads too, or a failed load would surface as never retrieved.
             await asyncio.gather(entry.loaded, return_exceptions=True)
+            loaded = not entry.loaded.cancelled() and entry.loaded.exception() is None
+            if self._unloading is not None and loaded:
+                await self._unloading(entry.room)
             await self._store.wait_durable(entry.room.last_seq)
         finally:
             if self._entries.get(entry.room.name) is entry:

@@ -33,3 +33,23 @@ def fully_integrated(doc: Doc[Any], update: bytes) -> bool:
     known = decode_state_vector(doc.get_state())
     deletions = IdMap.from_set(IdSet.decode(leftover[1:]), [])
     return all(span.end <= known.get(client, 0) for client, span in deletions.entries())
+
+
+def delete_set(doc: Doc[Any], state: bytes) -> bytes:
+    """The delete set of `doc`, whose whole state is `state`, encoded as in an update."""
+    return get_update(state, doc.get_state())[1:]
+
+
+def update_since(doc: Doc[Any], state_vector: bytes, deleted_now: bytes,
+                 deleted_then: bytes | None) -> bytes:
+    """What `doc` gained since the state `state_vector` named: its content from those clocks
+    on, and of its delete set (`deleted_now`) only what `deleted_then`, the delete set at that
+    state, lacks. An update carries the whole delete set otherwise: a long-edited document's
+    history would store it again with every step. Applied after that state, the result makes
+    `doc`. Without `deleted_then`, the update is whole."""
+    update = doc.get_update(state_vector)
+    if deleted_then is None or not update.endswith(deleted_now):
+        return update
+    fresh = IdMap.from_set(IdSet.decode(deleted_now), [])
+    fresh.diff_with(IdMap.from_set(IdSet.decode(deleted_then), []))
+    return update[:-len(deleted_now)] + fresh.as_id_set().encode()

@@ -511,3 +511,69 @@ class CommentOut(BaseModel):
     edited_at: datetime | None
     # What the caller may do to this comment now: what a client should offer.
     actions: list[CommentAction]
+
+
+class VersionIn(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class VersionWords(BaseModel):
+    added: int
+    removed: int
+
+
+class VersionOut(BaseModel):
+    """One entry of a document's history."""
+
+    id: str
+    number: int
+    # auto (a checkpoint), named, restore, or deletion (just before a section was deleted).
+    kind: str
+    name: str | None
+    created_at: datetime
+    # Who made it (named it, restored, deleted the section); null for a checkpoint.
+    created_by: str | None
+    creator: UserRef | None
+    # Who edited since the previous version.
+    editors: list[UserRef]
+    # Words added and removed since the previous version, per section id; null until counted.
+    words: dict[str, VersionWords] | None
+
+
+class VersionSectionOut(BaseModel):
+    section_id: str
+    title: str
+    # Deleted from the document at the time of the version (kept for a restore).
+    deleted: bool
+    # Deleted from the document now: a restore brings it back.
+    deleted_now: bool
+    text: str
+    markdown: str
+
+
+class VersionContentOut(VersionOut):
+    sections: list[VersionSectionOut]
+
+
+class DiffRun(BaseModel):
+    # equal, insert (only in the current text) or delete (only in the version).
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+class VersionSectionDiffOut(BaseModel):
+    section_id: str
+    title: str
+    runs: list[DiffRun]
+
+
+class VersionDiffOut(BaseModel):
+    """From the version (deletions) to the current text (insertions), per section."""
+
+    id: str
+    sections: list[VersionSectionDiffOut]
+
+
+class RestoreIn(InputModel):
+    # The sections to restore; omitted, every section the version has.
+    sections: Ids | None = None

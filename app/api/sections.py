@@ -130,9 +130,11 @@ async def delete_section(document_id: str, section_id: str, user: CurrentUser,
     if not access.can_structure_sections:
         raise forbid("Only the owner or a whole-document editor can delete sections")
     section = await _section(session, document_id, section_id)
-    await delete_section_content(session, services.rooms, section, user.id)
+    version = await delete_section_content(session, services.rooms, services.history,
+                                           section, user.id)
     stage(session, section_change(section, "removed", title=section.title,
                                   deleted_by={"id": user.id, "name": user.name}))
     tasks.add_task(empty_deleted_section, services.rooms, document_id, section_id, user.id)
+    tasks.add_task(services.history.count_words, version.id)
     # Search leaves the section out at once; its entry goes at the next indexing.
     tasks.add_task(services.search_index.changed_soon, document_id)

@@ -276,6 +276,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/documents/{document_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Versions */
+        get: operations["list_versions_api_documents__document_id__versions_get"];
+        put?: never;
+        /**
+         * Name Version
+         * @description Name the current state ("Sent to client").
+         */
+        post: operations["name_version_api_documents__document_id__versions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{document_id}/versions/{version_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open Version
+         * @description The version's sections (those deleted at the time too, flagged) and their text.
+         */
+        get: operations["open_version_api_documents__document_id__versions__version_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{document_id}/versions/{version_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Diff Version
+         * @description Each section of the version or of the document now, compared: what the current
+         *     text added (`insert`) and what it no longer has (`delete`).
+         */
+        get: operations["diff_version_api_documents__document_id__versions__version_id__diff_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/documents/{document_id}/versions/{version_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Version
+         * @description Write the version's text of the sections (all by default) back, as one edit by the
+         *     caller that every connected client receives; history lists it as a `restore`.
+         */
+        post: operations["restore_version_api_documents__document_id__versions__version_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{document_id}/comments": {
         parameters: {
             query?: never;
@@ -1039,6 +1122,16 @@ export interface components {
              */
             last_edit_at: string;
         };
+        /** DiffRun */
+        DiffRun: {
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "equal" | "insert" | "delete";
+            /** Text */
+            text: string;
+        };
         /** DocumentIn */
         DocumentIn: {
             /**
@@ -1418,6 +1511,11 @@ export interface components {
              */
             email: string;
         };
+        /** RestoreIn */
+        RestoreIn: {
+            /** Sections */
+            sections?: string[] | null;
+        };
         /**
          * SearchHitOut
          * @description One document found, through its best-matching section (none for a document without
@@ -1646,6 +1744,107 @@ export interface components {
         VerifyIn: {
             /** Token */
             token: string;
+        };
+        /** VersionContentOut */
+        VersionContentOut: {
+            /** Id */
+            id: string;
+            /** Number */
+            number: number;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            creator: components["schemas"]["UserRef"] | null;
+            /** Editors */
+            editors: components["schemas"]["UserRef"][];
+            /** Words */
+            words: {
+                [key: string]: components["schemas"]["VersionWords"];
+            } | null;
+            /** Sections */
+            sections: components["schemas"]["VersionSectionOut"][];
+        };
+        /**
+         * VersionDiffOut
+         * @description From the version (deletions) to the current text (insertions), per section.
+         */
+        VersionDiffOut: {
+            /** Id */
+            id: string;
+            /** Sections */
+            sections: components["schemas"]["VersionSectionDiffOut"][];
+        };
+        /** VersionIn */
+        VersionIn: {
+            /** Name */
+            name: string;
+        };
+        /**
+         * VersionOut
+         * @description One entry of a document's history.
+         */
+        VersionOut: {
+            /** Id */
+            id: string;
+            /** Number */
+            number: number;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            creator: components["schemas"]["UserRef"] | null;
+            /** Editors */
+            editors: components["schemas"]["UserRef"][];
+            /** Words */
+            words: {
+                [key: string]: components["schemas"]["VersionWords"];
+            } | null;
+        };
+        /** VersionSectionDiffOut */
+        VersionSectionDiffOut: {
+            /** Section Id */
+            section_id: string;
+            /** Title */
+            title: string;
+            /** Runs */
+            runs: components["schemas"]["DiffRun"][];
+        };
+        /** VersionSectionOut */
+        VersionSectionOut: {
+            /** Section Id */
+            section_id: string;
+            /** Title */
+            title: string;
+            /** Deleted */
+            deleted: boolean;
+            /** Deleted Now */
+            deleted_now: boolean;
+            /** Text */
+            text: string;
+            /** Markdown */
+            markdown: string;
+        };
+        /** VersionWords */
+        VersionWords: {
+            /** Added */
+            added: number;
+            /** Removed */
+            removed: number;
         };
     };
     responses: never;
@@ -2210,6 +2409,172 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SectionOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_versions_api_documents__document_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    name_version_api_documents__document_id__versions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    open_version_api_documents__document_id__versions__version_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionContentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    diff_version_api_documents__document_id__versions__version_id__diff_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDiffOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    restore_version_api_documents__document_id__versions__version_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                version_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"];
                 };
             };
             /** @description Validation Error */

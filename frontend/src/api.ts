@@ -53,6 +53,13 @@ export type SharingLog = Schemas["SharingLogOut"];
 export type SectionProgress = With<Schemas["SectionProgress"], { status: SectionStatus }>;
 export type Progress = With<Schemas["ProgressOut"], { role: Role; sections: SectionProgress[] }>;
 
+/** An entry of a document's history; `kind` says why it was recorded. */
+export type VersionKind = "auto" | "named" | "restore" | "deletion";
+export type Version = With<Schemas["VersionOut"], { kind: VersionKind }>;
+export type VersionContent = With<Schemas["VersionContentOut"], { kind: VersionKind }>;
+export type VersionDiff = Schemas["VersionDiffOut"];
+export type DiffRun = Schemas["DiffRun"];
+
 export type CommentStatus = Schemas["CommentStatus"];
 export type CommentAction = Schemas["CommentAction"];
 export type CommentDecision = Exclude<CommentAction, "reply" | "edit" | "delete">;
@@ -266,6 +273,18 @@ export const answerInviteRequest = (id: string, requestId: string, answer: "appr
 export const sharingLog = (id: string): Promise<SharingLog> => api("GET", `${doc(id)}/log`);
 export const documentProgress = (id: string): Promise<Progress> => api("GET", `${doc(id)}/progress`);
 export const allProgress = (): Promise<Progress[]> => api("GET", "/api/progress");
+
+const versions = (id: string): string => `${doc(id)}/versions`;
+export const listVersions = (id: string): Promise<Version[]> => api("GET", versions(id));
+export const nameVersion = (id: string, name: string): Promise<Version> =>
+  api("POST", versions(id), { name });
+export const openVersion = (id: string, versionId: string): Promise<VersionContent> =>
+  api("GET", `${versions(id)}/${enc(versionId)}`);
+export const diffVersion = (id: string, versionId: string): Promise<VersionDiff> =>
+  api("GET", `${versions(id)}/${enc(versionId)}/diff`);
+/** Restore some sections of a version (all of them when `sections` is omitted). */
+export const restoreVersion = (id: string, versionId: string, sections?: string[]): Promise<Version> =>
+  api("POST", `${versions(id)}/${enc(versionId)}/restore`, sections ? { sections } : {});
 
 const comments = (id: string): string => `${doc(id)}/comments`;
 export const listComments = (id: string): Promise<CommentRecord[]> => api("GET", comments(id));

@@ -67,6 +67,24 @@ describe("capabilities: the server's role policy as UI state", () => {
   });
 });
 
+describe("history: the owner and editors open it, and restore what they may write", () => {
+  it("opens history for the owner and every editor, scoped ones restoring only their sections", () => {
+    expect(capabilities({ role: "owner", sections: null }).canOpenHistory).toBe(true);
+    expect(capabilities({ role: "editor", sections: null }).canRestoreSection("s2")).toBe(true);
+    const scoped = capabilities({ role: "editor", sections: ["s1"] });
+    expect(scoped.canOpenHistory).toBe(true);
+    expect(scoped.canRestoreSection("s1")).toBe(true);
+    expect(scoped.canRestoreSection("s2")).toBe(false);
+  });
+
+  it("keeps it from viewers, reviewers, progress members, and once editing stopped", () => {
+    for (const role of ["viewer", "reviewer", "progress"] as const) {
+      expect(capabilities({ role, sections: null }).canOpenHistory).toBe(false);
+    }
+    expect(capabilities({ role: "owner", sections: null }, { stopped: true }).canOpenHistory).toBe(false);
+  });
+});
+
 describe("writeScopeNarrowed: when unsent edits must be discarded", () => {
   const cap = (role: "owner" | "editor" | "reviewer" | "viewer", sections: string[] | null = null) =>
     capabilities({ role, sections });

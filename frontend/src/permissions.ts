@@ -33,6 +33,10 @@ export interface Capabilities {
   canUpdateSection(sectionId: string): boolean;
   /** Accept or reject a suggested replacement in a section: it edits the text. */
   canDecideSuggestion(sectionId: string): boolean;
+  /** List, open and compare versions: the owner and editors (history holds deleted text). */
+  canOpenHistory: boolean;
+  /** Write a version's text of a section back: whoever may write the section. */
+  canRestoreSection(sectionId: string): boolean;
 }
 
 export const sectionRoot = (sectionId: string): string => `section:${sectionId}`;
@@ -66,6 +70,8 @@ export function capabilities(access: Access, options: { stopped?: boolean } = {}
     canEditSection,
     canUpdateSection: canEditSection,
     canDecideSuggestion: canEditSection,
+    canOpenHistory: !stopped && (role === "owner" || role === "editor"),
+    canRestoreSection: canEditSection,
   };
 }
 

@@ -134,6 +134,12 @@ POST   D/comments/{comment_id}/reject            401  401  401  404  200  200  2
 POST   D/comments/{comment_id}/resolve           401  401  401  404  200  200  200  403  403  403
 POST   D/comments/{comment_id}/reopen            401  401  401  404  200  200  200  403  403  403
 GET    D/progress                                401  401  401  404  200  200  200  200  200  200
+GET    D/versions                                401  401  401  404  200  200  200  403  403  403
+POST   D/versions                                401  401  401  404  201  201  201  403  403  403
+GET    D/versions/{version_id}                   401  401  401  404  200  200  200  403  403  403
+GET    D/versions/{version_id}/diff              401  401  401  404  200  200  200  403  403  403
+POST   D/versions/{version_id}/restore [A]       401  401  401  404  200  200  200  403  403  403
+POST   D/versions/{version_id}/restore [B]       401  401  401  404  200  200  403  403  403  403
 WS     /ws/{document_id}                         4401 4401 4401 4404 open open open open open 4403
 WS     /ws/events                                4401 4401 4401 open open open open open open open
 """
@@ -153,7 +159,9 @@ WS     /ws/events                                4401 4401 4401 open open open o
 # - comments quote the text: progress members get 403 on every comment route; a section editor
 #   comments everywhere and decides (accept, reject, resolve, reopen) in its own section A, where
 #   the owner's suggestion under test sits; only the author (the owner here) edits, and the
-#   author or the owner deletes.
+#   author or the owner deletes;
+# - history holds text deleted before a member came: the owner and editors open it, viewers,
+#   reviewers and progress members get 403; a section editor restores only its section A.
 
 # The stable first word of each websocket close reason (DESIGN §5).
 CLOSE_WORDS = {4401: "signed-out", 4403: "progress-only", 4404: "not-found"}
@@ -513,6 +521,21 @@ async def _new_request(cell: Cell) -> Call:
     return Call({"document_id": document_id, "request_id": request_id}, nested_ids=True)
 
 
+def _version(section: str | None) -> Prepare:
+    """A version the owner names now, restored whole or (`section` "A"/"B") in part."""
+    async def prepare(cell: Cell) -> Call:
+        world = cell.matrix.world
+        version = await cell.cast.expect(
+            cell.cast.owner, "POST", f"/api/documents/{world.document_id}/versions", 201,
+            {"name": "Matrix"})
+        body = None
+        if section is not None:
+            body = {"sections": [world.section_a if section == "A" else world.section_b]}
+        return Call({"document_id": world.document_id, "version_id": version["id"]}, body,
+                    nested_ids=True)
+    return prepare
+
+
 # A comment anchor: two Yjs relative positions, opaque to the server (bounded bytes).
 _ANCHOR = {"start": "ALlgAwA=", "end": "ALlgCAA="}
 
@@ -581,6 +604,11 @@ PREPARE: dict[str, Prepare] = {
     f"POST {DOC}/invite-requests/{{request_id}}/approve": _new_request,
     f"POST {DOC}/invite-requests/{{request_id}}/refuse": _new_request,
     f"POST {DOC}/comments": _new_comment,
+    f"POST {DOC}/versions": _on_document(body=lambda: {"name": "Sent to client"}),
+    f"GET {DOC}/versions/{{version_id}}": _version(None),
+    f"GET {DOC}/versions/{{version_id}}/diff": _version(None),
+    f"POST {DOC}/versions/{{version_id}}/restore [A]": _version("A"),
+    f"POST {DOC}/versions/{{version_id}}/restore [B]": _version("B"),
     f"PATCH {DOC}/comments/{{comment_id}} [the owner's]": _owners_suggestion(),
     f"DELETE {DOC}/comments/{{comment_id}} [the owner's]": _owners_suggestion(),
     f"POST {DOC}/comments/{{comment_id}}/accept": _owners_suggestion(),

@@ -147,6 +147,13 @@ async def _owners_comment(cast: Cast, world: World) -> str:
     return str(made["id"])
 
 
+async def _owners_version(cast: Cast, world: World) -> str:
+    """A version the owner named, for the history routes to address."""
+    made = await cast.expect(cast.owner, "POST", f"/api/documents/{world.document_id}/versions",
+                             201, {"name": "Fuzzed"})
+    return str(made["id"])
+
+
 async def _ids(fuzz: Fuzz, world: World, identity: str) -> Ids:
     """Everything a caller could meaningfully address: the world's document and its parts, a
     document it has no grant on, an invitation to itself, a pending invite request."""
@@ -158,6 +165,7 @@ async def _ids(fuzz: Fuzz, world: World, identity: str) -> Ids:
                              {"email": person.email, "role": "viewer", "reason": "review"})
     request_id = await cast.invite_request(world.document_id)
     comment_id = await _owners_comment(cast, world)
+    version_id = await _owners_version(cast, world)
     members = [cast.people[name].user_id for name in MEMBER_ROLES] + [cast.owner.user_id]
     sections = [world.section_a, world.section_b]
     return Ids(
@@ -168,6 +176,7 @@ async def _ids(fuzz: Fuzz, world: World, identity: str) -> Ids:
             "member_id": members,
             "request_id": [request_id],
             "comment_id": [comment_id],
+            "version_id": [version_id],
         },
         bodies={
             "user_id": members,
@@ -411,7 +420,8 @@ async def test_lone_surrogates_in_every_text_field_get_a_4xx(fuzz: Fuzz) -> None
            "invitation_id": world.pending_invitation,
            "member_id": cast.people["bystander"].user_id,
            "request_id": await cast.invite_request(world.document_id),
-           "comment_id": await _owners_comment(cast, world)}
+           "comment_id": await _owners_comment(cast, world),
+           "version_id": await _owners_version(cast, world)}
     failures: list[ServerError] = []
     sent = 0
     for path, methods in spec["paths"].items():

@@ -1,5 +1,5 @@
 /** The document's actions in its header: share (for its manager), export (for whoever reads
- *  the text), timeline, progress, and
+ *  the text), history (the owner and editors), timeline, progress, and
  *  moving it to the trash (its owner) or leaving it (a member), which goes home. */
 
 import { button, h } from "../../dom";
@@ -8,6 +8,7 @@ import { progressHref, timelineHref } from "../../routes";
 import { removeDocument } from "../remove-document";
 import { openShareDialog } from "../share";
 import { exportMenu } from "./export-menu";
+import { openHistoryPanel } from "./history-panel";
 import type { DocState } from "./state";
 
 export class DocActions {
@@ -41,6 +42,9 @@ export class DocActions {
       );
     }
     if (!caps.stopped && caps.seesText) items.push(this.exportMenu);
+    if (caps.canOpenHistory) {
+      items.push(button([icon("clock", 16), "History"], { class: "btn", id: "history-button", title: "Versions of the text" }, () => openHistoryPanel(this.state)));
+    }
     if (!caps.stopped) {
       items.push(
         h("a", { href: timelineHref(id), class: "btn", id: "timeline-link", title: "How this document became social" }, icon("clock", 16), "Timeline"),
