@@ -82,9 +82,12 @@ class Cast:
         return self.people["owner"]
 
     async def call(self, person: Person | None, method: str, path: str,
-                   json: Any = None) -> httpx.Response:
+                   json: Any = None, files: dict[str, tuple[str, bytes, str]] | None = None
+                   ) -> httpx.Response:
+        """`files`: a multipart upload (field → name, content, type) instead of JSON."""
         headers = person.headers() if person is not None else {}
-        response = await self.http.request(method, path, json=json, headers=headers)
+        response = await self.http.request(method, path, json=json, files=files,
+                                           headers=headers)
         self.http.cookies.clear()
         return response
 

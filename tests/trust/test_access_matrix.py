@@ -21,6 +21,7 @@ a strict xfail listed in FINDINGS, for the integrator to fix.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import uuid
@@ -88,6 +89,9 @@ POST   /api/invitations/{invitation_id}/decline [own, by its link]
 POST   /api/invitations/{invitation_id}/decline [someone else's]
                                                  401  401  401  404  404  404  404  404  404  404
 GET    /api/progress                             401  401  401  200  200  200  200  200  200  200
+POST   /api/documents/import                     401  401  401  201  201  201  201  201  201  201
+GET    /api/jobs/{job_id} [no such job]          401  401  401  404  404  404  404  404  404  404
+GET    /api/jobs/{job_id}/file [no such job]     401  401  401  404  404  404  404  404  404  404
 GET    /api/trash                                401  401  401  200  200  200  200  200  200  200
 GET    /api/search                               401  401  401  200  200  200  200  200  200  200
 GET    /api/notifications                        401  401  401  200  200  200  200  200  200  200
@@ -134,6 +138,7 @@ POST   D/comments/{comment_id}/reject            401  401  401  404  200  200  2
 POST   D/comments/{comment_id}/resolve           401  401  401  404  200  200  200  403  403  403
 POST   D/comments/{comment_id}/reopen            401  401  401  404  200  200  200  403  403  403
 GET    D/progress                                401  401  401  404  200  200  200  200  200  200
+GET    D/export                                  401  401  401  404  200  200  200  200  200  403
 GET    D/versions                                401  401  401  404  200  200  200  403  403  403
 POST   D/versions                                401  401  401  404  201  201  201  403  403  403
 GET    D/versions/{version_id}                   401  401  401  404  200  200  200  403  403  403
@@ -348,6 +353,7 @@ class Call:
     # document (the stranger's) must not reach them either.
     nested_ids: bool = False
     query: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +481,20 @@ async def _searching(cell: Cell) -> Call:
     return Call({}, query={"q": "quick report"})
 
 
+async def _markdown_file(cell: Cell) -> Call:
+    return Call({}, files={"file": ("notes.md", b"# Notes\n\nA line.\n", "text/markdown")})
+
+
+async def _made_up_job(cell: Cell) -> Call:
+    """A job nobody started: a job is its starter's alone, and an unknown id is a 404."""
+    return Call({"job_id": uuid.uuid4().hex})
+
+
+async def _export(cell: Cell) -> Call:
+    world = await cell.world(False)
+    return Call({"document_id": world.document_id}, query={"format": "md"})
+
+
 async def _order(cell: Cell) -> Call:
     """Every section, in reverse: the order must list exactly the current sections."""
     document_id = cell.matrix.world.document_id
@@ -569,6 +589,10 @@ PREPARE: dict[str, Prepare] = {
     "POST /api/documents": _on_document(body=lambda: {"title": "Mine"}),
     # Every signed-in caller may search; what each finds is tests/test_search.py's concern.
     "GET /api/search": _searching,
+    "POST /api/documents/import": _markdown_file,
+    "GET /api/jobs/{job_id} [no such job]": _made_up_job,
+    "GET /api/jobs/{job_id}/file [no such job]": _made_up_job,
+    f"GET {DOC}/export": _export,
     "POST /api/auth/verify": _made_up_link,
     "POST /api/notifications/{notification_id}/read [the owner's]": _owners_notification,
     "PATCH /api/notifications/mail": _mail_choice,
@@ -639,8 +663,8 @@ class Answer:
 
 
 async def _http(cast: Cast, person: Person | None, method: str, path: str,
-                body: Any) -> Answer:
-    response = await cast.call(person, method, path, body)
+                body: Any, files: dict[str, tuple[str, bytes, str]] | None = None) -> Answer:
+    response = await cast.call(person, method, path, body, files)
     if response.status_code >= 400:
         # Errors are JSON {"detail": ...} (DESIGN §4), whoever asks.
         assert "detail" in response.json(), response.text
@@ -669,7 +693,7 @@ async def _ask(cast: Cast, person: Person | None, row: Row, call: Call) -> Answe
         path = f"{path}?{urlencode(call.query)}"
     if row.method == "WS":
         return await _socket(cast, person, path)
-    return await _http(cast, person, row.method, path, call.body)
+    return await _http(cast, person, row.method, path, call.body, call.files)
 
 
 def _describe(answer: Answer) -> str:
@@ -701,11 +725,13 @@ async def test_cell(matrix: Matrix, row: Row, caller: str) -> None:
 
     if caller == "stranger" and "document_id" in call.params:
         # Exactly what a document that does not exist answers: nothing tells them apart.
-        missing = Call({**call.params, "document_id": str(uuid.uuid4())}, call.body)
+        missing = dataclasses.replace(call, params={**call.params,
+                                                     "document_id": str(uuid.uuid4())})
         assert await _ask(matrix.cast, person, row, missing) == answer
         if call.nested_ids:
             # Our sections, invitations, members and requests, through a document of its own.
-            own = Call({**call.params, "document_id": matrix.stranger_document}, call.body)
+            own = dataclasses.replace(call, params={**call.params,
+                                                    "document_id": matrix.stranger_document})
             reached = await _ask(matrix.cast, person, row, own)
             assert reached.outcome == 404, f"{row.label} via its own document: {reached}"
 
