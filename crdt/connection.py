@@ -62,6 +62,7 @@ async def serve(transport: Transport, room: Room, peer: Peer, rules: Rules) -> E
     """Act on the peer's messages until it leaves or is closed; the caller removes it from the
     room afterwards (and waits for the close frame to go out, `Peer.wait_closed`)."""
     fields = {"document_id": room.name, "user_id": peer.origin, "connection": peer.label}
+    denied = False
     try:
         while not peer.closing:
             message = await transport.receive()
@@ -72,44 +73,30 @@ async def serve(transport: Transport, room: Room, peer: Peer, rules: Rules) -> E
             room.receive(peer, _checked(message, rules))
             if room.store_saturated:
                 await room.store_drained()
+        return Ended(None, "closed by the server")
     except WriteRejected as exc:
         # An authorization failure: who, where, which roots; never the update's content.
         log.warning("write rejected; closing connection",
                     extra={"event": "ws.write_rejected", **fields, "reason": exc.reason,
                            "roots": sorted(exc.roots)})
-        await _settle(room, peer, rules)
-        peer.deny(rules.refused_write_code, exc.reason)
-        return Ended(rules.refused_write_code, exc.reason)
-    except _Throttled as exc:
-        log.warning("message rate over the limit; closing connection",
-                    extra={"event": "ws.protocol_error", **fields, "reason": exc.reason,
-                           "code": rules.throttled_code})
-        await _settle(room, peer, rules)
-        peer.close(rules.throttled_code, exc.reason)
-        return Ended(rules.throttled_code, exc.reason)
+        code, reason, denied = rules.refused_write_code, exc.reason, True
     except ProtocolError as exc:
         log.warning("protocol error; closing connection",
                     extra={"event": "ws.protocol_error", **fields, "reason": exc.reason,
                            "code": int(exc.code)})
-        await _settle(room, peer, rules)
-        peer.close(exc.code, exc.reason)
-        return Ended(exc.code, exc.reason)
+        code, reason = exc.code, exc.reason
     except Exception:
         # A bug of ours, not the client's fault: logged whole, and the client told to come
         # back (1011) rather than dropped without a close frame; the room carries on.
         log.exception("message failed; closing connection",
                       extra={"event": "ws.server_error", **fields})
-        await _settle(room, peer, rules)
-        reason = "server-error: try again"
-        peer.close(CloseCode.INTERNAL_ERROR, reason)
-        return Ended(CloseCode.INTERNAL_ERROR, reason)
-    return Ended(None, "closed by the server")
-
-
-class _Throttled(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        code, reason = CloseCode.INTERNAL_ERROR, "server-error: try again"
+    await _settle(room, peer, rules)
+    if denied:
+        peer.deny(code, reason)
+    else:
+        peer.close(code, reason)
+    return Ended(code, reason)
 
 
 def _checked(message: bytes | str, rules: Rules) -> bytes:
@@ -123,7 +110,7 @@ def _checked(message: bytes | str, rules: Rules) -> bytes:
         raise ProtocolError(f"too-big: a message of {len(message):,} bytes is over the limit "
                             f"of {limit:,} bytes", CloseCode.MESSAGE_TOO_BIG)
     if rules.take_message is not None and not rules.take_message():
-        raise _Throttled(f"rate-limited: {rules.rate_description}")
+        raise ProtocolError(f"rate-limited: {rules.rate_description}", rules.throttled_code)
     return message
 
 

@@ -35,8 +35,9 @@ class CloseCode(IntEnum):
 
 
 # The stable first word of a close reason (DESIGN §5) when the raiser gave none.
-_FIRST_WORDS = {CloseCode.PROTOCOL_ERROR: "malformed", CloseCode.UNSUPPORTED_DATA: "undecodable",
-                CloseCode.MESSAGE_TOO_BIG: "too-big"}
+_FIRST_WORDS: dict[int, str] = {CloseCode.PROTOCOL_ERROR: "malformed",
+                                CloseCode.UNSUPPORTED_DATA: "undecodable",
+                                CloseCode.MESSAGE_TOO_BIG: "too-big"}
 
 
 class ProtocolError(Exception):
@@ -45,7 +46,7 @@ class ProtocolError(Exception):
     `reason` becomes the close reason, which starts with a stable word a client can match
     ("malformed: truncated varint"); the code's usual word is put first if it has none."""
 
-    def __init__(self, reason: str, code: CloseCode = CloseCode.PROTOCOL_ERROR) -> None:
+    def __init__(self, reason: str, code: int = CloseCode.PROTOCOL_ERROR) -> None:
         word = _FIRST_WORDS.get(code)
         if word is not None and ":" not in reason:
             reason = f"{word}: {reason}"
