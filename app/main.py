@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             login_throttle=LoginThrottle.from_settings(settings),
             passwords=passwords,
             registrations=SlidingWindowLimit(settings.registrations_per_hour, 3600),
+            ws_refusals=SlidingWindowLimit(settings.ws_refusals_per_minute, 60),
             reset_requests=SlidingWindowLimit(settings.registrations_per_hour, 3600),
             mail=mail,
             text_workers=text_workers,

@@ -40,6 +40,8 @@ class Services:
     event_connections: Connections
     passwords: PasswordHashing
     registrations: SlidingWindowLimit
+    # Websocket refusals per user and document (`app.ws`).
+    ws_refusals: SlidingWindowLimit
     search_index: SearchIndexer
     # Exports and imports that outlast their request (`app.jobs`).
     jobs: Jobs

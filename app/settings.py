@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # 0 turns either limit off. Beyond them a socket is closed with 4429 (reconnect later).
     max_connections_per_user: int = Field(default=32, ge=0)
     max_messages_per_second: float = Field(default=200.0, ge=0)
+    # Connections of one user to one document closed for a refused message, per minute; past
+    # it that user's next connections to it get 4429 until the minute is over. Each refusal
+    # makes the room rebuild its guard's probe from the whole document (tenths of a second for
+    # a large one), so refusals must not come as fast as reconnections can. 0: no limit.
+    ws_refusals_per_minute: int = Field(default=10, ge=0)
     max_document_depth: int = Field(default=128, ge=1, le=4096)
     # Work that turns a document into text (word counts, export, indexing) runs in this many
     # worker processes, so an engine crash fails one request, never the server.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 
@@ -109,6 +110,10 @@ async def _admit(
         if not access.can_open_socket:
             return _Refused(AccessCloseCode.FORBIDDEN,
                             "progress-only: your role sees progress, not the text")
+        if (wait := services.ws_refusals.retry_after(_refusals_key(user.id, document_id))):
+            return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
+                            f"rate-limited: too many refused messages; try again in "
+                            f"{math.ceil(wait)} s")
         cap = services.settings.max_connections_per_user
         if cap and services.connections.count(user.id) >= cap:
             return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
@@ -168,6 +173,8 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
     ended = None
     try:
         ended = await serve(channel, room, peer, _rules(services))
+        if ended.refused:
+            services.ws_refusals.hit(_refusals_key(user_id, document_id))
     finally:
         connections.remove(user_id, admitted.login_id, peer)
         services.rooms.leave(room, peer)
@@ -180,6 +187,10 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         log.info("websocket left", extra={
             "event": "ws.left", "document_id": document_id, "connection": connection_id,
             "code": ended.code if ended is not None and ended.by_client else None})
+
+
+def _refusals_key(user_id: str, document_id: str) -> str:
+    return f"{user_id}:{document_id}"
 
 
 def _rules(services: Services) -> Rules:

@@ -52,17 +52,19 @@ class Rules:
 
 @dataclass(frozen=True, slots=True)
 class Ended:
-    """How the connection ended: `by_client`, or closed by us with `code` and `reason`."""
+    """How the connection ended: `by_client`, or closed by us with `code` and `reason`;
+    `refused`: for a message the client sent (not for our own error or someone's decision)."""
     code: int | None
     reason: str = ""
     by_client: bool = False
+    refused: bool = False
 
 
 async def serve(transport: Transport, room: Room, peer: Peer, rules: Rules) -> Ended:
     """Act on the peer's messages until it leaves or is closed; the caller removes it from the
     room afterwards (and waits for the close frame to go out, `Peer.wait_closed`)."""
     fields = {"document_id": room.name, "user_id": peer.origin, "connection": peer.label}
-    denied = False
+    denied, refused = False, True
     try:
         while not peer.closing:
             message = await transport.receive()
@@ -90,13 +92,13 @@ async def serve(transport: Transport, room: Room, peer: Peer, rules: Rules) -> E
         # back (1011) rather than dropped without a close frame; the room carries on.
         log.exception("message failed; closing connection",
                       extra={"event": "ws.server_error", **fields})
-        code, reason = CloseCode.INTERNAL_ERROR, "server-error: try again"
+        code, reason, refused = CloseCode.INTERNAL_ERROR, "server-error: try again", False
     await _settle(room, peer, rules)
     if denied:
         peer.deny(code, reason)
     else:
         peer.close(code, reason)
-    return Ended(code, reason)
+    return Ended(code, reason, refused=refused)
 
 
 def _checked(message: bytes | str, rules: Rules) -> bytes:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEST_SETTINGS = {
     "max_messages_per_second": "0",
     "max_connections_per_user": "0",
+    "ws_refusals_per_minute": "0",
     "registrations_per_hour": "0",
     "password_hash_iterations": "1",
     "password_hash_memory_kib": "64",

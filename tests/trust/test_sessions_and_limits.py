@@ -9,6 +9,7 @@ from pycrdt import Text
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
+from tests.support.sharing import share
 from tests.support.yclient import YClient
 
 
@@ -97,3 +98,25 @@ async def test_a_flood_of_messages_closes_that_socket_only(
     late = await _synced(server, alice, document_id)
     assert str(late.text()) == "calm " + accepted
     assert not calm.closed.is_set()
+
+
+async def test_refused_messages_cost_their_sender_that_document_for_a_while(
+    start_server: Callable[..., ServerProcess], make_api: Callable[[], Api]
+) -> None:
+    """Each refusal makes the room rebuild its guard's copy of the whole document (tenths of a
+    second for a large one): a member, a viewer included, cannot have that done as fast as
+    it can reconnect."""
+    server = start_server(ws_refusals_per_minute="3")
+    owner = await make_api().sign_up("Owner")
+    viewer = await make_api().sign_up("Viewer")
+    shared = await share(server, owner, viewer, "viewer")
+    for _ in range(3):
+        writer = await _synced(server, viewer, shared.document_id)
+        await writer.edit(lambda d: d.get("body", type=Text).insert(0, "x"))
+        assert await writer.wait_closed() == 4403
+    refused = await _open(server, viewer, shared.document_id)
+    assert await refused.wait_closed() == 4429
+    assert refused.close_reason.startswith("rate-limited"), refused.close_reason
+    # Only that user on that document: the owner carries on, the viewer elsewhere too.
+    await _synced(server, owner, shared.document_id)
+    await _synced(server, viewer, await viewer.create_document())
