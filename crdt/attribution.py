@@ -19,6 +19,7 @@ surviving characters each client id wrote (`surviving_chars`), for "share of the
 
 from __future__ import annotations
 
+import logging
 import sys
 from bisect import bisect_right
 from collections import defaultdict
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from pycrdt import IdMap, IdSet
 
 from crdt.shape import Id, Struct, UpdateShape, read_update
+
+log = logging.getLogger("widen.attribution")
 
 # The root of content whose place is unknown (garbage-collected ranges, or anything that hangs
 # off them): it is counted nowhere.
@@ -149,7 +152,14 @@ class Attribution:
         if shape.delete_set and shape.delete_set != b"\x00":
             # Only what is not deleted yet is walked here: clients may resend their whole
             # delete set with every update, and the engine filters that in native code.
-            deletes = IdMap.from_set(IdSet.decode(shape.delete_set), [])
+            try:
+                deletes = IdMap.from_set(IdSet.decode(shape.delete_set), [])
+            except (ValueError, RuntimeError):
+                # The engine applied this update, so this does not happen; if it did, the
+                # update is still stored, only its deletions go uncounted.
+                log.error("a delete set could not be read for attribution",
+                          extra={"event": "attribution.unreadable", "origin": origin})
+                return credits
             deletes.diff_with(self._deleted)
             if not deletes.is_empty():
                 self._deleted.merge_with(deletes)
@@ -198,8 +208,9 @@ class Attribution:
                 root = item.root
                 assert root is None or isinstance(root, str), "every item was resolved"
                 client.add_segment(item.start, end, root, item.struct.text)
-                if item.struct.text and root is not None:
-                    _add(credits, origin, root, inserted=end - item.start)
+                if root is not None:  # a root touched, even without characters: activity
+                    _add(credits, origin, root,
+                         inserted=end - item.start if item.struct.text else 0)
             if client.pending:
                 self._settle_pending(client, before, client.end, credits)
 
