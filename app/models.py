@@ -337,6 +337,21 @@ class Comment(Base):
         return self.parent_id is not None
 
 
+class ProgressView(Base):
+    """When a member last opened a document's progress page: invitation follow-through (a
+    `progress` invitee did what they were invited for once they have)."""
+
+    __tablename__ = "progress_views"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    first_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SearchEntry(Base):
     """What search finds in one live section: the document's title, the section's title and
     its plain text, as of the state `SearchState` names (`app.search`). The full-text index

@@ -1,4 +1,5 @@
-"""attribution: characters inserted and deleted per document, origin, root and day
+"""attribution: characters inserted and deleted per document, origin, root and day; progress
+page views
 
 Revision ID: 0012_attribution
 Revises: 0010_document_trash
@@ -34,7 +35,18 @@ def upgrade() -> None:
         sa.Column("last_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("document_id", "origin", "root", "day"),
     )
+    op.create_table(
+        "progress_views",
+        sa.Column("document_id", sa.String(length=36), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("first_viewed_at", sa.DateTime(), nullable=False),
+        sa.Column("last_viewed_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["document_id"], ["documents.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("document_id", "user_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("progress_views")
     op.drop_table("doc_attribution")
