@@ -255,3 +255,44 @@ async def test_concentration_counts_surviving_text_lists_silent_members_and_surv
     finally:
         for api in people.values():
             await api.aclose()
+
+
+async def test_a_progress_member_never_receives_a_word_of_the_text(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server()
+    alice = await Api(server.base_url).sign_up("Alice")
+    pat = await Api(server.base_url).sign_up("Pat")
+    markers = ["quokkamarker", "narwhalmarker", "axolotlmarker"]
+    try:
+        document_id = await alice.create_document("Plans")
+        roots = [await _section(alice, document_id, f"Part {n}") for n in range(len(markers))]
+        client = await _connect(server, alice, document_id)
+        for root, marker in zip(roots, markers, strict=True):
+            await client.edit(functools.partial(start_paragraph, root=root))
+            await _type(client, root, 0, f"Draft {marker} notes")
+        await client.close()
+        await _add_member(alice, pat, document_id, "progress", "progress")
+        # The markers are there to be found: the owner's search finds every one.
+        async with asyncio.timeout(20):
+            for marker in markers:
+                while not (await alice.http.get("/api/search",
+                                                params={"q": marker})).json():
+                    await asyncio.sleep(0.1)
+
+        base = f"/api/documents/{document_id}"
+        paths = [f"{base}/progress", "/api/progress", base, "/api/documents",
+                 f"{base}/sections", f"{base}/members", f"{base}/log", f"{base}/comments",
+                 f"{base}/mentionable", f"{base}/invitations", f"{base}/export?format=md",
+                 "/api/notifications", *(f"/api/search?q={marker}" for marker in markers)]
+        for path in paths:
+            response = await pat.http.get(path)
+            assert response.status_code in (200, 403), (path, response.status_code)
+            assert not any(marker in response.text for marker in markers), path
+        progress = await _progress(pat, document_id)
+        assert [s["words"] for s in progress["sections"]] == [3, 3, 3]
+        assert all(s["chars_current"] == len("Draft  notes") + len(m)
+                   for s, m in zip(progress["sections"], markers, strict=True))
+    finally:
+        await alice.aclose()
+        await pat.aclose()
