@@ -780,7 +780,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Document Progress */
+        /**
+         * Document Progress
+         * @description One document's progress; opening it counts as having looked (follow-through of a
+         *     `progress` invitation).
+         */
         get: operations["document_progress_api_documents__document_id__progress_get"];
         put?: never;
         post?: never;
@@ -943,6 +947,13 @@ export interface components {
             /** End */
             end: string;
         };
+        /** BalanceOut */
+        BalanceOut: {
+            /** Gini */
+            gini: number | null;
+            /** Explanation */
+            explanation: string;
+        };
         /** Body_import_document_api_documents_import_post */
         Body_import_document_api_documents_import_post: {
             /** File */
@@ -1028,6 +1039,19 @@ export interface components {
          * @enum {string}
          */
         CommentStatus: "open" | "accepted" | "rejected" | "resolved";
+        /** ConcentrationOut */
+        ConcentrationOut: {
+            /** Top User Id */
+            top_user_id: string | null;
+            /** Share */
+            share: number | null;
+            /** Writers */
+            writers: number;
+            /** Flagged */
+            flagged: boolean;
+            /** Explanation */
+            explanation: string;
+        };
         /** Contributor */
         Contributor: {
             user: components["schemas"]["UserOut"];
@@ -1038,6 +1062,22 @@ export interface components {
              * Format: date-time
              */
             last_edit_at: string;
+        };
+        /** DayActivity */
+        DayActivity: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Chars Inserted */
+            chars_inserted: number;
+            /** Chars Deleted */
+            chars_deleted: number;
+            /** Updates */
+            updates: number;
+            /** Active Members */
+            active_members: number;
         };
         /** DocumentIn */
         DocumentIn: {
@@ -1078,6 +1118,21 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** FollowThroughOut */
+        FollowThroughOut: {
+            /** User Id */
+            user_id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /** Reason */
+            reason: string;
+            /** Followed Through */
+            followed_through: boolean;
+            /** Explanation */
+            explanation: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1113,6 +1168,15 @@ export interface components {
             search_pending: number;
             /** Search Indexed */
             search_indexed: number;
+        };
+        /** Indicators */
+        Indicators: {
+            concentration: components["schemas"]["ConcentrationOut"];
+            /** Silent Members */
+            silent_members: components["schemas"]["SilentMember"][];
+            balance: components["schemas"]["BalanceOut"];
+            /** Follow Through */
+            follow_through: components["schemas"]["FollowThroughOut"][];
         };
         /**
          * InvitationAnswerIn
@@ -1322,6 +1386,30 @@ export interface components {
             sections?: string[] | null;
         };
         /**
+         * MemberProgress
+         * @description Who wrote what; `role` is None for a former member whose writing is still counted.
+         */
+        MemberProgress: {
+            /** User Id */
+            user_id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string | null;
+            /** Chars Inserted */
+            chars_inserted: number;
+            /** Chars Deleted */
+            chars_deleted: number;
+            /** Updates */
+            updates: number;
+            /** Chars Current */
+            chars_current: number | null;
+            /** Share */
+            share: number | null;
+            /** Last Active */
+            last_active: string | null;
+        };
+        /**
          * NotificationMailIn
          * @description Which kinds of notification also come by mail: only the kinds given change.
          */
@@ -1390,6 +1478,17 @@ export interface components {
             sections: components["schemas"]["SectionProgress"][];
             /** Contributors */
             contributors: components["schemas"]["Contributor"][];
+            /**
+             * Char Unit
+             * @default utf16
+             * @constant
+             */
+            char_unit: "utf16";
+            /** Members */
+            members: components["schemas"]["MemberProgress"][];
+            /** Activity */
+            activity: components["schemas"]["DayActivity"][];
+            indicators: components["schemas"]["Indicators"];
         };
         /** RegisterIn */
         RegisterIn: {
@@ -1515,6 +1614,19 @@ export interface components {
             overdue: boolean;
             /** Words */
             words: number | null;
+            /**
+             * Schedule
+             * @enum {string}
+             */
+            schedule: "done" | "late" | "stalled" | "on_track";
+            /** Last Edit At */
+            last_edit_at: string | null;
+            /** Chars Inserted */
+            chars_inserted: number;
+            /** Chars Deleted */
+            chars_deleted: number;
+            /** Chars Current */
+            chars_current: number | null;
         };
         /** SentOut */
         SentOut: {
@@ -1573,6 +1685,22 @@ export interface components {
             first_need: string | null;
             /** Members */
             members: number;
+        };
+        /** SilentMember */
+        SilentMember: {
+            /** User Id */
+            user_id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Explanation */
+            explanation: string;
         };
         /** TicketOut */
         TicketOut: {

@@ -27,7 +27,8 @@ def _plain(credits: Credits) -> dict[tuple[str | None, str], tuple[int, int]]:
 
 
 def test_a_deletion_of_content_not_yet_there_is_credited_to_its_sender_when_it_arrives() -> None:
-    alice, bob = Doc(client_id=1), Doc(client_id=2)
+    alice: Doc[Any] = Doc(client_id=1)
+    bob: Doc[Any] = Doc(client_id=2)
     sent = _updates(alice)
     alice.get("body", type=Text).insert(0, "hello")
     bob.apply_update(sent[0])
@@ -44,7 +45,7 @@ def test_a_deletion_of_content_not_yet_there_is_credited_to_its_sender_when_it_a
 
 
 def test_text_nested_in_elements_is_credited_to_its_section_both_ways_in_one_update() -> None:
-    doc = Doc(client_id=7)
+    doc: Doc[Any] = Doc(client_id=7)
     sent = _updates(doc)
     with doc.transaction():
         doc.get("section:a", type=XmlFragment).children.append(
