@@ -296,3 +296,16 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
     finally:
         await alice.aclose()
         await pat.aclose()
+
+
+async def test_an_imported_document_is_written_by_its_importer(live_server: ServerProcess) -> None:
+    async with Api(live_server.base_url) as owner:
+        await owner.sign_up("Ida")
+        response = await owner.http.post("/api/documents/import", files={
+            "file": ("notes.md", b"# One\n\nhello world\n")})
+        assert response.status_code == 201, response.text
+        progress = await _progress(owner, response.json()["id"])
+        member = _members(progress)["Ida"]
+        assert (member["chars_inserted"], member["chars_current"], member["share"]) == (
+            len("hello world"), len("hello world"), 1.0)
+        assert progress["indicators"]["silent_members"] == []
