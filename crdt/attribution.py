@@ -299,7 +299,8 @@ class Attribution:
         try:
             deletes = IdMap.from_set(IdSet.decode(data), [])
         except (ValueError, RuntimeError):
-            _unreadable(origin)
+            # Bytes after the delete set, say, which the engine's update decoder ignores.
+            self._delete_short(data, origin, credits)
             return
         deletes.diff_with(self._long_deletes)
         if deletes.is_empty():
@@ -358,10 +359,10 @@ class _Fresh:
 
 
 def _unreadable(origin: str | None) -> None:
-    # The engine applied the update, so this does not happen; if it did, the update is still
-    # stored, only its deletions go uncounted.
-    log.error("a delete set could not be read for attribution",
-              extra={"event": "attribution.unreadable", "origin": origin})
+    # The engine applied the update all the same (a hand-made encoding it tolerates): the
+    # update is stored and relayed, only its deletions go uncounted.
+    log.warning("a delete set could not be read for attribution",
+                extra={"event": "attribution.unreadable", "origin": origin})
 
 
 def _add(credits: Credits, origin: str | None, root: str, *, inserted: int = 0,
