@@ -135,8 +135,8 @@ async def build(session: AsyncSession, services: Services, access: Access,
         _member_row(user_id, users[user_id].name, members.get(user_id), by_user.get(user_id),
                     current_by_user.get(user_id, 0) if figures is not None else None,
                     total_current, last_edit.get(user_id))
-        for user_id in sorted(set(members) | set(by_user), key=lambda i: users[i].name)
-        if user_id in users
+        for user_id in sorted((set(members) | set(by_user)) & users.keys(),
+                              key=lambda i: users[i].name)
     ]
     activity = [DayActivity(day=day, chars_inserted=t.inserted, chars_deleted=t.deleted,
                             updates=t.updates, active_members=len(active_on[day]))
