@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -338,8 +339,9 @@ class Comment(Base):
 
 
 class ProgressView(Base):
-    """When a member last opened a document's progress page: invitation follow-through (a
-    `progress` invitee did what they were invited for once they have)."""
+    """When a member last opened a document's progress page, and what it showed: invitation
+    follow-through (a `progress` invitee did what they were invited for once they have) and
+    "since you last looked"."""
 
     __tablename__ = "progress_views"
 
@@ -350,6 +352,8 @@ class ProgressView(Base):
                                          primary_key=True)
     first_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The figures they saw then (`app.progress_report.snapshot`), for "since you last looked".
+    seen: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class SearchEntry(Base):

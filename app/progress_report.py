@@ -26,8 +26,10 @@ from app.api.schemas import (
     Indicators,
     MemberProgress,
     ProgressOut,
+    SectionChange,
     SectionProgress,
     SilentMember,
+    SinceLastVisit,
     UserOut,
 )
 from app.models import SectionStatus
@@ -53,16 +55,51 @@ class _Totals:
         self.last_at = max(self.last_at, int(row["last_at"]))
 
 
-async def record_view(session: AsyncSession, document_id: str, user_id: str,
-                      now: datetime) -> None:
-    """Note that a member opened the progress page (invitation follow-through)."""
+async def visit(session: AsyncSession, document_id: str, user_id: str, now: datetime,
+                report: ProgressOut) -> None:
+    """Note that a member opened the progress page (invitation follow-through), tell them in
+    `report` what moved since their previous visit, and keep what it shows for the next."""
     view = await session.get(models.ProgressView, (document_id, user_id))
     if view is None:
         session.add(models.ProgressView(document_id=document_id, user_id=user_id,
-                                        first_viewed_at=now, last_viewed_at=now))
+                                        first_viewed_at=now, last_viewed_at=now,
+                                        seen=snapshot(report)))
     else:
+        report.since_last_visit = since(view.seen, view.last_viewed_at, report)
         view.last_viewed_at = now
+        view.seen = snapshot(report)
     await session.flush()
+
+
+def snapshot(report: ProgressOut) -> dict[str, Any]:
+    """The figures of a report that "since you last looked" compares: numbers only."""
+    return {
+        "members": {m.user_id: [m.chars_inserted, m.chars_deleted] for m in report.members},
+        "sections": {s.id: [s.words, s.status] for s in report.sections},
+    }
+
+
+def since(seen: dict[str, Any], seen_at: datetime, report: ProgressOut) -> SinceLastVisit:
+    members: dict[str, list[int]] = seen.get("members", {})
+    sections: dict[str, list[Any]] = seen.get("sections", {})
+    inserted = deleted = 0
+    active: list[str] = []
+    for member in report.members:
+        before_inserted, before_deleted = members.get(member.user_id, [0, 0])
+        inserted += member.chars_inserted - before_inserted
+        deleted += member.chars_deleted - before_deleted
+        if (member.chars_inserted, member.chars_deleted) != (before_inserted, before_deleted):
+            active.append(member.user_id)
+    changes = []
+    for section in report.sections:
+        words_before, status_before = sections.get(section.id, [None, None])
+        if (words_before, status_before) != (section.words, section.status):
+            changes.append(SectionChange(id=section.id, title=section.title,
+                                         words_before=words_before, words_now=section.words,
+                                         status_before=status_before,
+                                         status_now=section.status))
+    return SinceLastVisit(previous_visit_at=seen_at, chars_inserted=inserted,
+                          chars_deleted=deleted, active_user_ids=active, sections=changes)
 
 
 async def build(session: AsyncSession, services: Services, access: Access,

@@ -491,6 +491,25 @@ class Indicators(BaseModel):
     follow_through: list[FollowThroughOut]
 
 
+class SectionChange(BaseModel):
+    """A section whose words or status moved since my last visit (`*_before` null: new)."""
+    id: str
+    title: str
+    words_before: int | None
+    words_now: int | None
+    status_before: str | None
+    status_now: str
+
+
+class SinceLastVisit(BaseModel):
+    previous_visit_at: datetime
+    chars_inserted: int
+    chars_deleted: int
+    # Members who wrote since then.
+    active_user_ids: list[str]
+    sections: list[SectionChange]
+
+
 class ProgressOut(BaseModel):
     document_id: str
     title: str
@@ -507,6 +526,9 @@ class ProgressOut(BaseModel):
     members: list[MemberProgress]
     activity: list[DayActivity]
     indicators: Indicators
+    # What moved since my previous visit of this document's progress page (single-document
+    # route only; null on a first visit and in `GET /api/progress`).
+    since_last_visit: SinceLastVisit | None = None
 
 
 class AnchorIn(InputModel):

@@ -782,8 +782,8 @@ export interface paths {
         };
         /**
          * Document Progress
-         * @description One document's progress; opening it counts as having looked (follow-through of a
-         *     `progress` invitation).
+         * @description One document's progress, with what moved since my previous visit; opening it counts as
+         *     having looked (follow-through of a `progress` invitation).
          */
         get: operations["document_progress_api_documents__document_id__progress_get"];
         put?: never;
@@ -1489,6 +1489,7 @@ export interface components {
             /** Activity */
             activity: components["schemas"]["DayActivity"][];
             indicators: components["schemas"]["Indicators"];
+            since_last_visit?: components["schemas"]["SinceLastVisit"] | null;
         };
         /** RegisterIn */
         RegisterIn: {
@@ -1535,6 +1536,24 @@ export interface components {
             section_title: string | null;
             /** Snippet */
             snippet: string;
+        };
+        /**
+         * SectionChange
+         * @description A section whose words or status moved since my last visit (`*_before` null: new).
+         */
+        SectionChange: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Words Before */
+            words_before: number | null;
+            /** Words Now */
+            words_now: number | null;
+            /** Status Before */
+            status_before: string | null;
+            /** Status Now */
+            status_now: string;
         };
         /** SectionIn */
         SectionIn: {
@@ -1701,6 +1720,22 @@ export interface components {
             since: string;
             /** Explanation */
             explanation: string;
+        };
+        /** SinceLastVisit */
+        SinceLastVisit: {
+            /**
+             * Previous Visit At
+             * Format: date-time
+             */
+            previous_visit_at: string;
+            /** Chars Inserted */
+            chars_inserted: number;
+            /** Chars Deleted */
+            chars_deleted: number;
+            /** Active User Ids */
+            active_user_ids: string[];
+            /** Sections */
+            sections: components["schemas"]["SectionChange"][];
         };
         /** TicketOut */
         TicketOut: {
