@@ -40,7 +40,7 @@ from app.jobs import Jobs
 from app.mailer import deliver
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
-from app.progress import WordCounts
+from app.progress import TextFigureCache
 from app.progress_events import ProgressNotices
 from app.ratelimit import SlidingWindowLimit
 from app.search.indexer import SearchIndexer
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reset_requests=SlidingWindowLimit(settings.registrations_per_hour, 3600),
             mail=mail,
             text_workers=text_workers,
-            word_counts=WordCounts(rooms, store, text_workers),
+            text_figures=TextFigureCache(rooms, store, text_workers),
             connections=Connections(),
             search_index=search_index,
             history=history_checkpoints,

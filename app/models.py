@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -385,6 +386,24 @@ class Comment(Base):
     @property
     def is_reply(self) -> bool:
         return self.parent_id is not None
+
+
+class ProgressView(Base):
+    """When a member last opened a document's progress page, and what it showed: invitation
+    follow-through (a `progress` invitee did what they were invited for once they have) and
+    "since you last looked"."""
+
+    __tablename__ = "progress_views"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    first_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The figures they saw then (`app.progress_report.snapshot`), for "since you last looked".
+    seen: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class SearchEntry(Base):

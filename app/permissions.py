@@ -124,6 +124,12 @@ class Access:
         return self.can_open_history and self.can_write_section(section_id)
 
     @property
+    def writes_text(self) -> bool:
+        """Progress expects this member to write (owner and editors): concentration, balance
+        and silent members count them."""
+        return self.role in (Role.OWNER, Role.EDITOR)
+
+    @property
     def can_read_comments(self) -> bool:
         """Comments quote and point into the text: whoever reads the text reads them."""
         return self.can_read_text

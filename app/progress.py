@@ -1,9 +1,11 @@
-"""Progress without reading: per-section word counts, statuses, due dates and who contributes.
+"""Progress without reading: per-section word counts, and who wrote the text that is there.
 
-Counting words needs the text, so it happens on the server and only the numbers leave: a
-`progress` member learns how far a section is, never what it says. The counting runs in a
-worker process (`app.workers`) and is cached per document state, so a home page that lists
-twenty documents neither blocks the event loop nor rebuilds twenty documents each time.
+Counting words, and the characters of the current text each Yjs client id wrote
+(`crdt.attribution.surviving_chars`), needs the text, so it happens on the server and only the
+numbers leave: a `progress` member learns how far a section is, never what it says. The
+counting runs in a worker process (`app.workers`) and is cached per document state, so a home
+page that lists twenty documents neither blocks the event loop nor rebuilds twenty documents
+each time.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +22,7 @@ from pycrdt import Doc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.workers import TextWorkers, WorkFailed
+from crdt.attribution import surviving_chars
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
 from crdt.text import root_text
@@ -29,16 +33,25 @@ _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _CACHE_ENTRIES = 2048
 
 
-def count_words(updates: list[bytes], roots: list[str]) -> dict[str, int]:
-    """Words per root of the document these updates make. Runs in a worker process."""
+@dataclass(frozen=True, slots=True)
+class TextFigures:
+    # Words per root asked for.
+    words: dict[str, int]
+    # Characters of the current text (UTF-16 units) per root and Yjs client id, every root.
+    surviving: dict[str, dict[int, int]]
+
+
+def count_text(updates: list[bytes], roots: list[str]) -> TextFigures:
+    """The figures of the document these updates make. Runs in a worker process."""
     doc: Doc[Any] = Doc()
     for update in updates:
         doc.apply_update(update)
-    return {root: len(_WORD.findall(root_text(doc, root))) for root in roots}
+    return TextFigures({root: len(_WORD.findall(root_text(doc, root))) for root in roots},
+                       surviving_chars(doc.get_update()))
 
 
-class WordCounts:
-    """Word counts per document state: a live room's version, or the stored log's last row."""
+class TextFigureCache:
+    """Text figures per document state: a live room's version, or the stored log's last row."""
 
     def __init__(self, rooms: Rooms, store: UpdateStore, workers: TextWorkers) -> None:
         self._rooms = rooms
@@ -46,12 +59,12 @@ class WordCounts:
         self._workers = workers
         # A failure is cached too: a document that crashes a worker is not retried until it
         # changes, so a page listing it cannot be turned into a stream of crashes.
-        self._cache: OrderedDict[tuple[object, ...], dict[str, int] | None] = OrderedDict()
-        self._counting: dict[tuple[object, ...], asyncio.Future[dict[str, int] | None]] = {}
+        self._cache: OrderedDict[tuple[object, ...], TextFigures | None] = OrderedDict()
+        self._counting: dict[tuple[object, ...], asyncio.Future[TextFigures | None]] = {}
 
     async def of(self, document_id: str, roots: list[str],
-                 conn: AsyncConnection) -> dict[str, int] | None:
-        """Words per root, or None if they cannot be counted (the failure is logged). Reads
+                 conn: AsyncConnection) -> TextFigures | None:
+        """The figures, or None if they cannot be counted (the failure is logged). Reads
         through the caller's connection (see `UpdateStore._reading`)."""
         room = self._rooms.get(document_id)
         if room is not None:
@@ -72,11 +85,11 @@ class WordCounts:
         return await asyncio.shield(counting)
 
     async def _count(self, document_id: str, key: tuple[object, ...], updates: list[bytes],
-                     roots: list[str]) -> dict[str, int] | None:
+                     roots: list[str]) -> TextFigures | None:
         try:
             try:
-                counts: dict[str, int] | None = await self._workers.run(count_words, updates,
-                                                                        roots)
+                counts: TextFigures | None = await self._workers.run(count_text, updates,
+                                                                       roots)
             except WorkFailed:
                 log.error("words of a document could not be counted",
                           extra={"event": "progress.count_failed", "document_id": document_id})
@@ -88,7 +101,7 @@ class WordCounts:
         finally:
             del self._counting[key]
 
-    def _hit(self, key: tuple[object, ...]) -> dict[str, int] | None:
+    def _hit(self, key: tuple[object, ...]) -> TextFigures | None:
         self._cache.move_to_end(key)
         return self._cache[key]
 

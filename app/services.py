@@ -12,7 +12,7 @@ from app.history.checkpointer import Checkpointer
 from app.jobs import Jobs
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
-from app.progress import WordCounts
+from app.progress import TextFigureCache
 from app.ratelimit import SlidingWindowLimit
 from app.search.indexer import SearchIndexer
 from app.settings import Settings
@@ -32,7 +32,7 @@ class Services:
     rooms: Rooms
     login_throttle: LoginThrottle
     text_workers: TextWorkers
-    word_counts: WordCounts
+    text_figures: TextFigureCache
     connections: Connections
     broker: Broker
     events: EventFanout

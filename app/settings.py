@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     flush_interval_ms: float = 50.0
     flush_max_updates: int = 2000
     compaction_threshold: int = 1000
+    # A section not done with no edit for this many days is reported as stalled.
+    progress_stalled_days: int = Field(default=7, ge=1)
     # An update the database refuses for good is kept in the table `doc_updates_rejected`; if
     # the database refuses even that, in a file here.
     rejected_dir: Path = PROJECT_ROOT / "var" / "rejected"

@@ -32,6 +32,7 @@ from pycrdt import (
     handle_sync_message,
 )
 
+from crdt.attribution import Attribution
 from crdt.depth import ShapeRefused
 from crdt.guard import DECODE_ERRORS, Guard, WriteRejected, is_rust_panic
 from crdt.peer import Peer
@@ -48,7 +49,7 @@ from crdt.protocol import (
     parse_awareness_update,
     parse_message,
 )
-from crdt.shape import written_clocks
+from crdt.shape import read_update
 from crdt.store import UpdateStore
 from crdt.updates import decode_state_vector
 
@@ -105,6 +106,8 @@ class Room:
         # Roots nobody may write any more (deleted sections): set by the app.
         self.retired: frozenset[str] = frozenset()
         self.guard = Guard(max_depth=max_depth)
+        # Who changed how much of which root, from each update's own content.
+        self.attribution = Attribution()
         # Who owns each Yjs client id; the server's own edits use the live doc's id.
         self._client_origins: dict[int, str | None] = {self.doc.client_id: None}
         self._awareness_owners: dict[int, Peer] = {}
@@ -120,12 +123,16 @@ class Room:
         returns (joiners await the load; `Rooms.get` hides a room still loading)."""
         stored = await self._store.load(self.name)
         await asyncio.to_thread(self._apply_rows, stored.updates)
+        await asyncio.to_thread(self._index_state)
         self._client_origins.update(stored.client_origins)
 
     def _apply_rows(self, rows: list[bytes]) -> None:
         # Row by row rather than merged first, for the reason `_apply` relays unmerged.
         for row in rows:
             self.doc.apply_update(row)
+
+    def _index_state(self) -> None:
+        self.attribution.load(self.doc.get_update())
 
     @property
     def store_saturated(self) -> bool:
@@ -199,7 +206,9 @@ class Room:
         self.version += 1
         for update in updates:
             if update != EMPTY_UPDATE:
-                self.last_seq = self._store.append(self.name, origin, update)
+                credits = self.attribution.credit(read_update(update, self.guard.max_depth),
+                                                  origin)
+                self.last_seq = self._store.append(self.name, origin, update, credits=credits)
                 self._publish(_Unrelayed(self.last_seq, create_update_message(update)))
                 self._tell_changed(origin)
 
@@ -213,10 +222,10 @@ class Room:
             return
         # Read before anything decodes it: the engine's decoder recurses into nested values.
         try:
-            clocks = written_clocks(update, self.guard.max_depth)
+            shape = read_update(update, self.guard.max_depth)
         except ShapeRefused as exc:
             raise ProtocolError(exc.reason, CloseCode.UNSUPPORTED_DATA) from exc
-        claimed = self._claim_client_ids(peer, clocks)
+        claimed = self._claim_client_ids(peer, shape.clocks)
         if not self.guard.check(update, peer.scope, self.doc, self.retired):
             return  # nothing the server lacks: no write, nothing to store or relay
         try:
@@ -231,7 +240,8 @@ class Room:
         self.version += 1
         for client_id in claimed:
             self._client_origins[client_id] = peer.origin
-        self.last_seq = self._store.append(self.name, peer.origin, update, claimed)
+        credits = self.attribution.credit(shape, peer.origin)
+        self.last_seq = self._store.append(self.name, peer.origin, update, claimed, credits)
         # Relayed as received, never merged with others: yrs's merge_updates can turn
         # individually valid updates into bytes no client decodes, or into different content.
         self._publish(_Unrelayed(self.last_seq, create_update_message(update), exclude=peer))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     Index,
     Integer,
     LargeBinary,
@@ -48,6 +49,22 @@ doc_contributions = Table(
     Column("updates", BigInteger, nullable=False),
     Column("bytes", BigInteger, nullable=False),
     Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+)
+
+# Attribution (`crdt.attribution`): characters each origin inserted and deleted, per root and
+# per day (UTC), upserted in the same commit as the update rows it counts, so compaction never
+# touches it. `updates` counts the origin's own updates that touched the root.
+doc_attribution = Table(
+    "doc_attribution",
+    metadata,
+    Column("document_id", String(36), primary_key=True),
+    Column("origin", String(64), primary_key=True),
+    Column("root", String(255), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("chars_inserted", BigInteger, nullable=False),
+    Column("chars_deleted", BigInteger, nullable=False),
+    Column("updates", BigInteger, nullable=False),
     Column("last_at", BigInteger, nullable=False),
 )
 

@@ -1,5 +1,6 @@
 """What an update holds, read before the engine sees it: how deep its plain values nest,
-and which client ids it writes under, at which clocks.
+which client ids it writes under, at which clocks, and (for attribution, `crdt.attribution`)
+where each struct sits and what it deletes.
 
 A Yjs update can carry JSON-like values (`Y.Map.set(key, {a: {b: …}})`: lib0 "any" content).
 The engine decodes those recursively while it *applies* the update, so one 60 kB message
@@ -16,6 +17,9 @@ refuses deep input cleanly.)
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
 from crdt.depth import ShapeRefused
 
 _ANY_ARRAY, _ANY_OBJECT = 117, 118
@@ -24,6 +28,8 @@ _ANY_ARRAY, _ANY_OBJECT = 117, 118
 _GC, _DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC, _SKIP = (
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 _XML_ELEMENT, _XML_HOOK = 3, 5
+# Content that is characters of a text (see `Struct.text`).
+_TEXT_KINDS = frozenset((_STRING, _EMBED, _DELETED))
 
 
 class _Truncated(Exception):
@@ -43,11 +49,17 @@ class _Reader:
         return value
 
     def uint(self) -> int:
+        # Inlined byte reads: ids are 53-bit client ids, eight bytes each, in every struct.
+        data, pos = self.data, self.pos
         value, shift = 0, 0
         while True:
-            byte = self.byte()
+            if pos >= len(data):
+                raise _Truncated
+            byte = data[pos]
+            pos += 1
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
+                self.pos = pos
                 return value
             shift += 7
             if shift > 63:
@@ -73,51 +85,87 @@ class _Reader:
         return self.data[start:self.pos]
 
 
+# Where an item says it sits: a root by name, a shared type by its id, or nothing (then its
+# origin or right origin tells: an item sits in the same parent as its neighbours).
+Id = tuple[int, int]
+
+
+class Struct(NamedTuple):
+    """One struct of an update: `length` clocks from `clock` under `client`. `text` is true
+    for content that is characters of a text (strings, in UTF-16 units as Yjs counts them;
+    embeds, one each; content already deleted, which a sender's own insert-and-delete leaves);
+    `known` is false for garbage-collected ranges and skips, whose place is unknown."""
+    client: int
+    clock: int
+    length: int
+    text: bool
+    known: bool = True
+    parent: str | Id | None = None
+    origin: Id | None = None
+    right_origin: Id | None = None
+
+
+@dataclass(slots=True)
+class UpdateShape:
+    # For each client id the update writes under, the clocks it covers (start, end).
+    clocks: dict[int, tuple[int, int]] = field(default_factory=dict)
+    structs: list[Struct] = field(default_factory=list)
+    # The encoded delete set (pycrdt's `IdSet.decode` reads it), empty if the update has none.
+    delete_set: bytes = b""
+
+
 def written_clocks(update: bytes, limit: int) -> dict[int, tuple[int, int]]:
     """For each client id the update writes under, the clocks it covers (start, end).
 
     Raises `ShapeRefused` if a value nests deeper than `limit`, or if the update cannot be
     read as Yjs v1 (the engine would refuse it too, and it is not worth the risk)."""
+    return read_update(update, limit).clocks
+
+
+def read_update(update: bytes, limit: int) -> UpdateShape:
+    """Every struct and the delete set of an update (see `written_clocks` for what raises)."""
     reader = _Reader(update)
-    clocks: dict[int, tuple[int, int]] = {}
+    shape = UpdateShape()
+    clocks = shape.clocks
     try:
         for _ in range(reader.uint()):
             structs = reader.uint()
             client = reader.uint()
             start = clock = reader.uint()
             for _ in range(structs):
-                clock += _skip_struct(reader, limit)
+                struct = _read_struct(reader, client, clock, limit)
+                shape.structs.append(struct)
+                clock += struct.length
             if structs:
                 known = clocks.get(client)
                 clocks[client] = ((min(known[0], start), max(known[1], clock)) if known
                                   else (start, clock))
+        # Left to the engine to decode: a client may send its whole delete set every time.
+        shape.delete_set = update[reader.pos:]
     except _Truncated as exc:
         raise ShapeRefused("undecodable: truncated update") from exc
-    return clocks
+    return shape
 
 
-def _skip_struct(reader: _Reader, limit: int) -> int:
-    """Read past one struct; return how many clocks it takes."""
+def _read_struct(reader: _Reader, client: int, clock: int, limit: int) -> Struct:
     info = reader.byte()
     kind = info & 0x1F
     if kind in (_GC, _SKIP):
-        return reader.uint()
+        return Struct(client, clock, reader.uint(), text=False, known=False)
     has_origin, has_right_origin = info & 0x80, info & 0x40
-    if has_origin:
-        reader.uint()
-        reader.uint()
-    if has_right_origin:
-        reader.uint()
-        reader.uint()
+    origin = (reader.uint(), reader.uint()) if has_origin else None
+    right_origin = (reader.uint(), reader.uint()) if has_right_origin else None
+    parent: str | Id | None = None
     if not has_origin and not has_right_origin:
         if reader.uint() == 1:
-            reader.skip_bytes()  # the parent is a root, by name
+            parent = reader.var_bytes().decode("utf-8", errors="replace")  # a root, by name
         else:
-            reader.uint()  # the parent is a type, by id
-            reader.uint()
+            parent = (reader.uint(), reader.uint())  # a type, by id
         if info & 0x20:
             reader.skip_bytes()  # the key in the parent map
-    return _skip_content(reader, kind, limit)
+    length = _skip_content(reader, kind, limit)
+    return Struct(client, clock, length, kind in _TEXT_KINDS, True, parent, origin,
+                  right_origin)
 
 
 def _skip_content(reader: _Reader, kind: int, limit: int) -> int:

@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crdt.attribution import Credits
 from crdt.faults import REPORT_FIRST_AFTER_S, FailureStreak, Fault, classify, describe
 from crdt.schema import (
     KIND_SNAPSHOT,
     KIND_UPDATE,
+    doc_attribution,
     doc_clients,
     doc_contributions,
     doc_updates,
@@ -52,6 +55,8 @@ log = logging.getLogger("widen.store")
 _RETRY_DELAYS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 # Queued updates, in batches, beyond which incoming messages wait for the writer.
 _BACKLOG_BATCHES = 4
+# As long as `doc_attribution.root` may be.
+_MAX_ROOT_CHARS = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,8 @@ class PendingUpdate:
     received_ms: int
     # Yjs client ids this update is the first to write under: bound to `origin` for good.
     claimed_clients: tuple[int, ...] = ()
+    # What it changed, per (origin, root): `crdt.attribution`.
+    credits: Credits | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +189,7 @@ class UpdateStore:
         """Every stored update of a document, oldest first, and who owns which client id, for
         the room that will own it."""
         rows = await self.read(document_id)
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(doc_clients.c.client_id, doc_clients.c.origin)
-                .where(doc_clients.c.document_id == document_id))
-            owners = {int(row.client_id): row.origin for row in result}
+        owners = await self.client_origins(document_id)
         self._row_counts[document_id] = len(rows)
         return StoredDocument(rows, owners)
 
@@ -222,15 +225,16 @@ class UpdateStore:
             return int(row[0] or 0), int(row[1])
 
     def append(self, document_id: str, origin: str | None, data: bytes,
-               claimed_clients: tuple[int, ...] = ()) -> int:
-        """Queue an update for the next group commit; return its sequence number."""
+               claimed_clients: tuple[int, ...] = (), credits: Credits | None = None) -> int:
+        """Queue an update for the next group commit; return its sequence number.
+        `credits`: its attribution, committed with it."""
         if self._stopping and self._task is None:
             raise RuntimeError("update store is stopped")
         seq = self._next_seq
         self._next_seq += 1
         self._queue.append(
             PendingUpdate(seq, document_id, origin, data, int(time.time() * 1000),
-                          claimed_clients)
+                          claimed_clients, credits)
         )
         self._has_work.set()
         if len(self._queue) >= self._max_batch:
@@ -298,6 +302,8 @@ class UpdateStore:
         await conn.execute(delete(doc_updates).where(doc_updates.c.document_id == document_id))
         await conn.execute(delete(doc_contributions)
                            .where(doc_contributions.c.document_id == document_id))
+        await conn.execute(delete(doc_attribution)
+                           .where(doc_attribution.c.document_id == document_id))
         await conn.execute(delete(doc_clients).where(doc_clients.c.document_id == document_id))
         await conn.execute(delete(doc_updates_rejected)
                            .where(doc_updates_rejected.c.document_id == document_id))
@@ -453,6 +459,7 @@ class UpdateStore:
                 ],
             )
             await self._count_contributions(conn, batch)
+            await self._attribute(conn, batch)
             await self._bind_clients(conn, batch)
 
     async def _count_contributions(self, conn: AsyncConnection,
@@ -480,6 +487,59 @@ class UpdateStore:
                 "last_at": excluded.last_at,
             },
         ), rows)
+
+    async def _attribute(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
+        """Add the batch's attribution to its (document, origin, root, day) rows."""
+        totals: dict[tuple[str, str, date, str], list[int]] = {}
+        for u in batch:
+            if not u.credits:
+                continue
+            day = datetime.fromtimestamp(u.received_ms / 1000, UTC).date()
+            for (origin, root), credit in u.credits.items():
+                # The server's own edits are nobody's; a root name too long for the column
+                # is no section (any root is allowed, only sections are reported).
+                if origin is None or len(root) > _MAX_ROOT_CHARS:
+                    continue
+                entry = totals.setdefault((u.document_id, origin, day, root), [0, 0, 0, 0])
+                entry[0] += credit.inserted
+                entry[1] += credit.deleted
+                entry[2] += origin == u.origin
+                entry[3] = u.received_ms
+        if not totals:
+            return
+        rows = [{"document_id": d, "origin": o, "day": day, "root": r, "chars_inserted": i,
+                 "chars_deleted": x, "updates": n, "last_at": last}
+                for (d, o, day, r), (i, x, n, last) in totals.items()]
+        insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
+                       else sqlite_insert)(doc_attribution)
+        excluded = insert_stmt.excluded
+        await conn.execute(insert_stmt.on_conflict_do_update(
+            index_elements=["document_id", "origin", "root", "day"],
+            set_={
+                "chars_inserted": doc_attribution.c.chars_inserted + excluded.chars_inserted,
+                "chars_deleted": doc_attribution.c.chars_deleted + excluded.chars_deleted,
+                "updates": doc_attribution.c.updates + excluded.updates,
+                "last_at": excluded.last_at,
+            },
+        ), rows)
+
+    async def attribution(self, document_id: str,
+                          conn: AsyncConnection | None = None) -> list[dict[str, Any]]:
+        """Every attribution row of a document: origin, root, day, chars_inserted,
+        chars_deleted, updates, last_at (Unix ms)."""
+        async with self._reading(conn) as reading:
+            result = await reading.execute(
+                select(doc_attribution).where(doc_attribution.c.document_id == document_id))
+            return [dict(row._mapping) for row in result]
+
+    async def client_origins(self, document_id: str,
+                             conn: AsyncConnection | None = None) -> dict[int, str | None]:
+        """Who owns each Yjs client id that has written to the document."""
+        async with self._reading(conn) as reading:
+            result = await reading.execute(
+                select(doc_clients.c.client_id, doc_clients.c.origin)
+                .where(doc_clients.c.document_id == document_id))
+            return {int(row.client_id): row.origin for row in result}
 
     async def _bind_clients(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
         rows = [{"document_id": u.document_id, "client_id": client, "origin": u.origin}

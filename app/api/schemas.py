@@ -413,12 +413,101 @@ class SectionProgress(BaseModel):
     overdue: bool
     # None when the server could not count them (the document failed to read; logged).
     words: int | None
+    # done; late (past its due date); stalled (no edit for WIDEN_PROGRESS_STALLED_DAYS days);
+    # on_track.
+    schedule: Literal["done", "late", "stalled", "on_track"]
+    last_edit_at: datetime | None
+    # Characters (UTF-16 code units, as Yjs counts text) written into and deleted from the
+    # section by members, and in it now (None when the text could not be read).
+    chars_inserted: int
+    chars_deleted: int
+    chars_current: int | None
 
 
 class Contributor(BaseModel):
     user: UserOut
     edits: int
     last_edit_at: datetime
+
+
+class MemberProgress(BaseModel):
+    """Who wrote what; `role` is None for a former member whose writing is still counted."""
+    user_id: str
+    name: str
+    role: str | None
+    chars_inserted: int
+    chars_deleted: int
+    updates: int
+    # Characters of the current text they wrote, and that as a share of all of it.
+    chars_current: int | None
+    share: float | None
+    last_active: datetime | None
+
+
+class DayActivity(BaseModel):
+    day: date
+    chars_inserted: int
+    chars_deleted: int
+    updates: int
+    active_members: int
+
+
+class ConcentrationOut(BaseModel):
+    top_user_id: str | None
+    share: float | None
+    # Members with write access (owner and editors).
+    writers: int
+    flagged: bool
+    explanation: str
+
+
+class SilentMember(BaseModel):
+    user_id: str
+    name: str
+    role: str
+    # Since they accepted (the owner: since the document was created).
+    since: datetime
+    explanation: str
+
+
+class BalanceOut(BaseModel):
+    gini: float | None
+    explanation: str
+
+
+class FollowThroughOut(BaseModel):
+    user_id: str
+    name: str
+    role: str
+    reason: str
+    followed_through: bool
+    explanation: str
+
+
+class Indicators(BaseModel):
+    concentration: ConcentrationOut
+    silent_members: list[SilentMember]
+    balance: BalanceOut
+    follow_through: list[FollowThroughOut]
+
+
+class SectionChange(BaseModel):
+    """A section whose words or status moved since my last visit (`*_before` null: new)."""
+    id: str
+    title: str
+    words_before: int | None
+    words_now: int | None
+    status_before: str | None
+    status_now: str
+
+
+class SinceLastVisit(BaseModel):
+    previous_visit_at: datetime
+    chars_inserted: int
+    chars_deleted: int
+    # Members who wrote since then.
+    active_user_ids: list[str]
+    sections: list[SectionChange]
 
 
 class ProgressOut(BaseModel):
@@ -432,6 +521,14 @@ class ProgressOut(BaseModel):
     last_edit_at: datetime | None
     sections: list[SectionProgress]
     contributors: list[Contributor]
+    # The unit of every `chars_*` figure: UTF-16 code units, as Yjs counts text length.
+    char_unit: Literal["utf16"] = "utf16"
+    members: list[MemberProgress]
+    activity: list[DayActivity]
+    indicators: Indicators
+    # What moved since my previous visit of this document's progress page (single-document
+    # route only; null on a first visit and in `GET /api/progress`).
+    since_last_visit: SinceLastVisit | None = None
 
 
 class AnchorIn(InputModel):

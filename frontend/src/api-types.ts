@@ -863,7 +863,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Document Progress */
+        /**
+         * Document Progress
+         * @description One document's progress, with what moved since my previous visit; opening it counts as
+         *     having looked (follow-through of a `progress` invitation).
+         */
         get: operations["document_progress_api_documents__document_id__progress_get"];
         put?: never;
         post?: never;
@@ -1026,6 +1030,13 @@ export interface components {
             /** End */
             end: string;
         };
+        /** BalanceOut */
+        BalanceOut: {
+            /** Gini */
+            gini: number | null;
+            /** Explanation */
+            explanation: string;
+        };
         /** Body_import_document_api_documents_import_post */
         Body_import_document_api_documents_import_post: {
             /** File */
@@ -1111,6 +1122,19 @@ export interface components {
          * @enum {string}
          */
         CommentStatus: "open" | "accepted" | "rejected" | "resolved";
+        /** ConcentrationOut */
+        ConcentrationOut: {
+            /** Top User Id */
+            top_user_id: string | null;
+            /** Share */
+            share: number | null;
+            /** Writers */
+            writers: number;
+            /** Flagged */
+            flagged: boolean;
+            /** Explanation */
+            explanation: string;
+        };
         /** Contributor */
         Contributor: {
             user: components["schemas"]["UserOut"];
@@ -1121,6 +1145,22 @@ export interface components {
              * Format: date-time
              */
             last_edit_at: string;
+        };
+        /** DayActivity */
+        DayActivity: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Chars Inserted */
+            chars_inserted: number;
+            /** Chars Deleted */
+            chars_deleted: number;
+            /** Updates */
+            updates: number;
+            /** Active Members */
+            active_members: number;
         };
         /** DiffRun */
         DiffRun: {
@@ -1171,6 +1211,21 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** FollowThroughOut */
+        FollowThroughOut: {
+            /** User Id */
+            user_id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /** Reason */
+            reason: string;
+            /** Followed Through */
+            followed_through: boolean;
+            /** Explanation */
+            explanation: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1206,6 +1261,15 @@ export interface components {
             search_pending: number;
             /** Search Indexed */
             search_indexed: number;
+        };
+        /** Indicators */
+        Indicators: {
+            concentration: components["schemas"]["ConcentrationOut"];
+            /** Silent Members */
+            silent_members: components["schemas"]["SilentMember"][];
+            balance: components["schemas"]["BalanceOut"];
+            /** Follow Through */
+            follow_through: components["schemas"]["FollowThroughOut"][];
         };
         /**
          * InvitationAnswerIn
@@ -1415,6 +1479,30 @@ export interface components {
             sections?: string[] | null;
         };
         /**
+         * MemberProgress
+         * @description Who wrote what; `role` is None for a former member whose writing is still counted.
+         */
+        MemberProgress: {
+            /** User Id */
+            user_id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string | null;
+            /** Chars Inserted */
+            chars_inserted: number;
+            /** Chars Deleted */
+            chars_deleted: number;
+            /** Updates */
+            updates: number;
+            /** Chars Current */
+            chars_current: number | null;
+            /** Share */
+            share: number | null;
+            /** Last Active */
+            last_active: string | null;
+        };
+        /**
          * NotificationMailIn
          * @description Which kinds of notification also come by mail: only the kinds given change.
          */
@@ -1483,6 +1571,18 @@ export interface components {
             sections: components["schemas"]["SectionProgress"][];
             /** Contributors */
             contributors: components["schemas"]["Contributor"][];
+            /**
+             * Char Unit
+             * @default utf16
+             * @constant
+             */
+            char_unit: "utf16";
+            /** Members */
+            members: components["schemas"]["MemberProgress"][];
+            /** Activity */
+            activity: components["schemas"]["DayActivity"][];
+            indicators: components["schemas"]["Indicators"];
+            since_last_visit?: components["schemas"]["SinceLastVisit"] | null;
         };
         /** RegisterIn */
         RegisterIn: {
@@ -1534,6 +1634,24 @@ export interface components {
             section_title: string | null;
             /** Snippet */
             snippet: string;
+        };
+        /**
+         * SectionChange
+         * @description A section whose words or status moved since my last visit (`*_before` null: new).
+         */
+        SectionChange: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Words Before */
+            words_before: number | null;
+            /** Words Now */
+            words_now: number | null;
+            /** Status Before */
+            status_before: string | null;
+            /** Status Now */
+            status_now: string;
         };
         /** SectionIn */
         SectionIn: {
@@ -1613,6 +1731,19 @@ export interface components {
             overdue: boolean;
             /** Words */
             words: number | null;
+            /**
+             * Schedule
+             * @enum {string}
+             */
+            schedule: "done" | "late" | "stalled" | "on_track";
+            /** Last Edit At */
+            last_edit_at: string | null;
+            /** Chars Inserted */
+            chars_inserted: number;
+            /** Chars Deleted */
+            chars_deleted: number;
+            /** Chars Current */
+            chars_current: number | null;
         };
         /** SentOut */
         SentOut: {
@@ -1671,6 +1802,38 @@ export interface components {
             first_need: string | null;
             /** Members */
             members: number;
+        };
+        /** SilentMember */
+        SilentMember: {
+            /** User Id */
+            user_id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Explanation */
+            explanation: string;
+        };
+        /** SinceLastVisit */
+        SinceLastVisit: {
+            /**
+             * Previous Visit At
+             * Format: date-time
+             */
+            previous_visit_at: string;
+            /** Chars Inserted */
+            chars_inserted: number;
+            /** Chars Deleted */
+            chars_deleted: number;
+            /** Active User Ids */
+            active_user_ids: string[];
+            /** Sections */
+            sections: components["schemas"]["SectionChange"][];
         };
         /** TicketOut */
         TicketOut: {
