@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -350,6 +351,43 @@ class ProgressView(Base):
                                          primary_key=True)
     first_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProgressDay(Base):
+    """A document's words, per live section and in all, as last counted on a day: the words
+    over time of progress pages, and the dashboard's words and trend without reading any
+    document. `concentrated`: the concentration indicator was flagged then."""
+
+    __tablename__ = "progress_days"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    words: Mapped[int] = mapped_column(BigInteger)
+    # Words per section id.
+    sections: Mapped[dict[str, int]] = mapped_column(JSON)
+    concentrated: Mapped[bool] = mapped_column(Boolean)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProgressVisit(Base):
+    """What a member's progress page showed at their previous visit and at this one (figures
+    only: statuses, words, member ids, flags), so the page can say what moved since. Loads
+    within `WIDEN_PROGRESS_VISIT_GAP_SECONDS` of each other are one visit: a page refreshing live
+    does not wipe its own summary."""
+
+    __tablename__ = "progress_visits"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    previous_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    previous: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    current_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    current: Mapped[dict[str, object]] = mapped_column(JSON)
 
 
 class SearchEntry(Base):

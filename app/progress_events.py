@@ -4,13 +4,16 @@ Typing changes a document many times a second; a page needs to hear of it once i
 The first edit after a quiet spell starts a window (`WIDEN_LIVE_PROGRESS_INTERVAL_MS`); when
 it ends, and the window's edits are durable (progress is computed from stored rows), one event
 goes to every member. So a page learns of a change within about one window, and no document
-costs more than one event per window however fast its writers type.
+costs more than one event per window however fast its writers type. Before the event, the
+window's recorder (`app.progress_days.DayRecorder`) counts the words and keeps the day's row,
+so the pages that refetch read numbers already counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from app.event_fanout import EventFanout
 from app.events import Change
@@ -27,6 +30,12 @@ class ProgressNotices:
         # Documents in a window, with the store sequence of their last edit so far.
         self._waiting: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._recorder: Callable[[str], Awaitable[None]] | None = None
+
+    def records_with(self, recorder: Callable[[str], Awaitable[None]]) -> None:
+        """Run `recorder(document_id)` at the end of each window, before the event (it is
+        made after the rooms that call `changed`, hence not a constructor argument)."""
+        self._recorder = recorder
 
     def changed(self, document_id: str, seq: int) -> None:
         if document_id in self._waiting:
@@ -42,6 +51,8 @@ class ProgressNotices:
         await asyncio.sleep(self._interval)
         seq = self._waiting.pop(document_id)
         await self._store.wait_durable(seq)
+        if self._recorder is not None:
+            await self._recorder(document_id)
         await self._fanout.publish([Change(document_id, "progress")])
 
     async def close(self) -> None:

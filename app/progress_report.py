@@ -10,18 +10,19 @@ they survive compaction) and the per-state cache of the current text's authorshi
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import indicators, models
+from app import indicators, models, progress_days, progress_since
 from app.api.schemas import (
     BalanceOut,
     ConcentrationOut,
     Contributor,
     DayActivity,
+    FlagOut,
     FollowThroughOut,
     Indicators,
     MemberProgress,
@@ -29,6 +30,7 @@ from app.api.schemas import (
     SectionProgress,
     SilentMember,
     UserOut,
+    WordsDay,
 )
 from app.models import SectionStatus
 from app.permissions import Access, Role, document_members, section_root
@@ -65,8 +67,10 @@ async def record_view(session: AsyncSession, document_id: str, user_id: str,
     await session.flush()
 
 
-async def build(session: AsyncSession, services: Services, access: Access,
+async def build(session: AsyncSession, services: Services, access: Access, viewer_id: str,
                 now: datetime) -> ProgressOut:
+    """The report, as `viewer_id` sees it now: this load also counts as (part of) their visit
+    for "since you last looked", and keeps today's words if they were counted."""
     document = access.document
     sections = list(await session.scalars(
         select(models.Section).where(models.Section.document_id == document.id,
@@ -142,17 +146,38 @@ async def build(session: AsyncSession, services: Services, access: Access,
                             updates=t.updates, active_members=len(active_on[day]))
                 for day, t in sorted(by_day.items())]
     open_dues = [s.due_date for s in sections if s.due_date and s.status != SectionStatus.DONE]
+    report_indicators = await _indicators(session, document, members, grants, users, rows,
+                                          current_by_user, total_current, figures is not None)
+    raised = indicators.flags(
+        late=sum(1 for r in section_rows if r.schedule == "late"),
+        stalled=sum(1 for r in section_rows if r.schedule == "stalled"),
+        concentrated=report_indicators.concentration.flagged,
+        silent=len(report_indicators.silent_members))
+    words_total = sum(figures.words.values()) if figures is not None else None
+    if figures is not None:
+        await progress_days.record(session, document.id,
+                                   {r.id: r.words or 0 for r in section_rows},
+                                   report_indicators.concentration.flagged, now)
+    current = progress_since.snapshot([(r.id, r.title, r.status) for r in section_rows],
+                                      words_total, list(members), list(raised))
+    previous_at, previous = await progress_since.visit(
+        session, document.id, viewer_id, now, current,
+        timedelta(seconds=services.settings.progress_visit_gap_seconds))
     return ProgressOut(
         document_id=document.id, title=document.title, role=access.role.value,
         sections_total=len(sections),
         sections_done=sum(1 for s in sections if s.status == SectionStatus.DONE),
-        words_total=sum(figures.words.values()) if figures is not None else None,
+        words_total=words_total,
         next_due=min(open_dues) if open_dues else None,
         last_edit_at=max((c.last_edit_at for c in contributors), default=None),
         sections=section_rows, contributors=contributors,
         members=member_rows, activity=activity,
-        indicators=await _indicators(session, document, members, grants, users, rows,
-                                     current_by_user, total_current, figures is not None),
+        indicators=report_indicators,
+        words_series=[WordsDay(day=d.day, words=d.words, sections=d.sections)
+                      for d in await progress_days.series(session, document.id)],
+        flags=[FlagOut(flag=f, explanation=indicators.FLAG_EXPLANATIONS[f]) for f in raised],
+        since_last_visit=progress_since.moved(previous_at, previous, current,
+                                              {i: u.name for i, u in users.items()}),
     )
 
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from app.api.access import require_access
 from app.api.deps import CurrentUser, DbSession, ServicesDep
-from app.api.schemas import ProgressOut
-from app.permissions import accessible_documents
+from app.api.schemas import ProgressOut, ProgressSummary
+from app.progress_dashboard import summaries
 from app.progress_report import build, record_view
 from app.timeutil import utcnow
 
@@ -22,13 +22,12 @@ async def document_progress(document_id: str, user: CurrentUser, session: DbSess
     access = await require_access(session, user, document_id)
     now = utcnow()
     await record_view(session, document_id, user.id, now)
-    return await build(session, services, access, now)
+    return await build(session, services, access, user.id, now)
 
 
-@router.get("/progress", response_model=list[ProgressOut])
+@router.get("/progress", response_model=list[ProgressSummary])
 async def all_progress(user: CurrentUser, session: DbSession,
-                       services: ServicesDep) -> list[ProgressOut]:
-    """Every document I may see progress of: mine and every one shared with me."""
-    now = utcnow()
-    return [await build(session, services, access, now)
-            for access in await accessible_documents(session, user.id)]
+                       services: ServicesDep) -> list[ProgressSummary]:
+    """The dashboard: every document I may see progress of, mine and every one shared with
+    me, from aggregates and kept counts (no document is read)."""
+    return await summaries(session, user.id, utcnow(), services.settings.progress_stalled_days)

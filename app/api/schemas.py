@@ -491,6 +491,43 @@ class Indicators(BaseModel):
     follow_through: list[FollowThroughOut]
 
 
+class WordsDay(BaseModel):
+    """Words as last counted on a day: in all, and per section id."""
+    day: date
+    words: int
+    sections: dict[str, int]
+
+
+class StatusChange(BaseModel):
+    section_id: str
+    title: str
+    before: str
+    after: str
+
+
+class NewMember(BaseModel):
+    user_id: str
+    name: str
+
+
+class SinceOut(BaseModel):
+    """What moved since my previous visit of this progress page (None: my first visit)."""
+    previous_visit: datetime | None
+    status_changes: list[StatusChange]
+    new_sections: list[str]
+    # Words now minus words then; None when either was not counted.
+    words_before: int | None
+    words_delta: int | None
+    new_members: list[NewMember]
+    flags_raised: list[str]
+    flags_cleared: list[str]
+
+
+class FlagOut(BaseModel):
+    flag: Literal["late", "stalled", "concentrated", "silent"]
+    explanation: str
+
+
 class ProgressOut(BaseModel):
     document_id: str
     title: str
@@ -507,6 +544,32 @@ class ProgressOut(BaseModel):
     members: list[MemberProgress]
     activity: list[DayActivity]
     indicators: Indicators
+    # Oldest first; one row per day on which the words were counted.
+    words_series: list[WordsDay]
+    flags: list[FlagOut]
+    since_last_visit: SinceOut
+
+
+class ProgressSummary(BaseModel):
+    """One row of the dashboard (`GET /api/progress`): figures from SQL aggregates and the
+    words kept per day, never from reading the document."""
+    document_id: str
+    title: str
+    role: str
+    sections_total: int
+    sections_done: int
+    # Sections per status (draft, in_progress, in_review, done).
+    status_counts: dict[str, int]
+    # As last counted; None if never counted yet.
+    words_total: int | None
+    words_counted_at: datetime | None
+    # Words on each of the last 14 days, oldest first (None before the first count).
+    trend: list[int | None]
+    next_due: date | None
+    late: int
+    stalled: int
+    last_edit_at: datetime | None
+    flags: list[FlagOut]
 
 
 class AnchorIn(InputModel):

@@ -1,0 +1,124 @@
+"""Words over time: each document's words per section, kept once a day.
+
+Counting words needs the document's text, which only a worker may read (`app.progress`); the
+count is cheap to keep and expensive to redo. So whenever a count is made (an edit window
+closes, `app.progress_events`; someone opens the progress page) its numbers are written as
+the day's row, replacing that day's earlier count. The progress page draws the rows as words
+over time, and the dashboard reads its words and trend from them alone: it never rebuilds a
+document.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import indicators, models
+from app.permissions import document_members, section_root
+from app.progress import TextFigureCache, TextFigures
+from app.timeutil import utcnow
+from crdt.faults import describe
+from crdt.store import UpdateStore
+
+log = logging.getLogger("widen.progress")
+
+# Days of the dashboard's trend.
+TREND_DAYS = 14
+
+
+def concentrated(figures: TextFigures, section_ids: list[str],
+                 owners: dict[int, str | None], writers: int) -> bool:
+    """The concentration indicator, as the progress page computes it, for the day's row."""
+    by_user: dict[str, int] = {}
+    total = 0
+    for section_id in section_ids:
+        for client_id, count in figures.surviving.get(section_root(section_id), {}).items():
+            total += count
+            owner = owners.get(client_id)
+            if owner is not None:
+                by_user[owner] = by_user.get(owner, 0) + count
+    return indicators.concentration(by_user, total, writers).flagged
+
+
+async def record(session: AsyncSession, document_id: str, words: dict[str, int],
+                 flagged: bool, now: datetime) -> None:
+    """Today's row of a document: `words` per live section id. Upserted, in the caller's
+    transaction."""
+    conn = await session.connection()
+    insert = (postgresql_insert if conn.dialect.name == "postgresql"
+              else sqlite_insert)(models.ProgressDay)
+    values = {"words": sum(words.values()), "sections": words, "concentrated": flagged,
+              "counted_at": now}
+    await session.execute(insert.values(document_id=document_id, day=now.date(), **values)
+                          .on_conflict_do_update(index_elements=["document_id", "day"],
+                                                 set_=values))
+
+
+async def series(session: AsyncSession, document_id: str) -> list[models.ProgressDay]:
+    """Every day's row of a document, oldest first."""
+    return list(await session.scalars(
+        select(models.ProgressDay).where(models.ProgressDay.document_id == document_id)
+        .order_by(models.ProgressDay.day)))
+
+
+def trend(rows: Iterable[tuple[date, int]], today: date,
+          days: int = TREND_DAYS) -> list[int | None]:
+    """Words on each of the last `days` days, oldest first: a day without a count carries the
+    last count before it; None before the first count."""
+    by_day = dict(rows)
+    earlier = [day for day in by_day if day < today - timedelta(days=days - 1)]
+    last: int | None = by_day[max(earlier)] if earlier else None
+    out: list[int | None] = []
+    for offset in range(days - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        last = by_day.get(day, last)
+        out.append(last)
+    return out
+
+
+class DayRecorder:
+    """Counts a document's words after its edits settle (`ProgressNotices`) and keeps the
+    day's row. The count comes from `TextFigureCache`, so the progress page that loads next
+    finds it cached."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: UpdateStore,
+                 figures: TextFigureCache) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._figures = figures
+
+    async def __call__(self, document_id: str) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                await self._record(session, document_id)
+        except Exception as exc:
+            # The live event still goes out; the day's words wait for the next count.
+            log.error("words of a document could not be recorded (%s)", describe(exc),
+                      extra={"event": "progress.record_failed", "document_id": document_id,
+                             "error": describe(exc)})
+
+    async def _record(self, session: AsyncSession, document_id: str) -> None:
+        document = await session.get(models.Document, document_id)
+        if document is None or document.deleted_at is not None:
+            return
+        section_ids = list(await session.scalars(
+            select(models.Section.id).where(models.Section.document_id == document_id,
+                                            models.Section.deleted_at.is_(None))))
+        conn = await session.connection()
+        figures = await self._figures.of(document_id, [section_root(s) for s in section_ids],
+                                         conn)
+        if figures is None:
+            return
+        writers = sum(1 for access in (await document_members(session, document_id)).values()
+                      if access.writes_text)
+        flagged = concentrated(figures, section_ids,
+                               await self._store.client_origins(document_id, conn), writers)
+        await record(session, document_id,
+                     {s: figures.words.get(section_root(s), 0) for s in section_ids},
+                     flagged, utcnow())
