@@ -803,7 +803,8 @@ export interface paths {
         };
         /**
          * All Progress
-         * @description Every document I may see progress of: mine and every one shared with me.
+         * @description The dashboard: every document I may see progress of, mine and every one shared with
+         *     me, from aggregates and kept counts (no document is read).
          */
         get: operations["all_progress_api_progress_get"];
         put?: never;
@@ -1118,6 +1119,16 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** FlagOut */
+        FlagOut: {
+            /**
+             * Flag
+             * @enum {string}
+             */
+            flag: "late" | "stalled" | "concentrated" | "silent";
+            /** Explanation */
+            explanation: string;
+        };
         /** FollowThroughOut */
         FollowThroughOut: {
             /** User Id */
@@ -1409,6 +1420,13 @@ export interface components {
             /** Last Active */
             last_active: string | null;
         };
+        /** NewMember */
+        NewMember: {
+            /** User Id */
+            user_id: string;
+            /** Name */
+            name: string;
+        };
         /**
          * NotificationMailIn
          * @description Which kinds of notification also come by mail: only the kinds given change.
@@ -1489,6 +1507,48 @@ export interface components {
             /** Activity */
             activity: components["schemas"]["DayActivity"][];
             indicators: components["schemas"]["Indicators"];
+            /** Words Series */
+            words_series: components["schemas"]["WordsDay"][];
+            /** Flags */
+            flags: components["schemas"]["FlagOut"][];
+            since_last_visit: components["schemas"]["SinceOut"];
+        };
+        /**
+         * ProgressSummary
+         * @description One row of the dashboard (`GET /api/progress`): figures from SQL aggregates and the
+         *     words kept per day, never from reading the document.
+         */
+        ProgressSummary: {
+            /** Document Id */
+            document_id: string;
+            /** Title */
+            title: string;
+            /** Role */
+            role: string;
+            /** Sections Total */
+            sections_total: number;
+            /** Sections Done */
+            sections_done: number;
+            /** Status Counts */
+            status_counts: {
+                [key: string]: number;
+            };
+            /** Words Total */
+            words_total: number | null;
+            /** Words Counted At */
+            words_counted_at: string | null;
+            /** Trend */
+            trend: (number | null)[];
+            /** Next Due */
+            next_due: string | null;
+            /** Late */
+            late: number;
+            /** Stalled */
+            stalled: number;
+            /** Last Edit At */
+            last_edit_at: string | null;
+            /** Flags */
+            flags: components["schemas"]["FlagOut"][];
         };
         /** RegisterIn */
         RegisterIn: {
@@ -1702,6 +1762,39 @@ export interface components {
             /** Explanation */
             explanation: string;
         };
+        /**
+         * SinceOut
+         * @description What moved since my previous visit of this progress page (None: my first visit).
+         */
+        SinceOut: {
+            /** Previous Visit */
+            previous_visit: string | null;
+            /** Status Changes */
+            status_changes: components["schemas"]["StatusChange"][];
+            /** New Sections */
+            new_sections: string[];
+            /** Words Before */
+            words_before: number | null;
+            /** Words Delta */
+            words_delta: number | null;
+            /** New Members */
+            new_members: components["schemas"]["NewMember"][];
+            /** Flags Raised */
+            flags_raised: string[];
+            /** Flags Cleared */
+            flags_cleared: string[];
+        };
+        /** StatusChange */
+        StatusChange: {
+            /** Section Id */
+            section_id: string;
+            /** Title */
+            title: string;
+            /** Before */
+            before: string;
+            /** After */
+            after: string;
+        };
         /** TicketOut */
         TicketOut: {
             /** Ticket */
@@ -1774,6 +1867,23 @@ export interface components {
         VerifyIn: {
             /** Token */
             token: string;
+        };
+        /**
+         * WordsDay
+         * @description Words as last counted on a day: in all, and per section id.
+         */
+        WordsDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Words */
+            words: number;
+            /** Sections */
+            sections: {
+                [key: string]: number;
+            };
         };
     };
     responses: never;
@@ -3492,7 +3602,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProgressOut"][];
+                    "application/json": components["schemas"]["ProgressSummary"][];
                 };
             };
         };

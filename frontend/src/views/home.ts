@@ -8,7 +8,7 @@ import {
   myInvitations,
   type DocumentInfo,
   type Invitation,
-  type Progress,
+  type ProgressSummary,
   type TrashedDocument,
   type User,
 } from "../api";
@@ -30,7 +30,7 @@ import { notificationsPanel } from "./notifications-panel";
 interface HomeData {
   documents: DocumentInfo[];
   invitations: Invitation[];
-  progress: Map<string, Progress>;
+  progress: Map<string, ProgressSummary>;
   memberCounts: Map<string, number>;
   trash: TrashedDocument[];
   notifications: HTMLElement;
@@ -38,7 +38,7 @@ interface HomeData {
 
 /** Documents, invitations, the trash and who shares what; progress (word counts, slower)
  *  comes apart, so a change to the first shows without waiting for the second. */
-async function load(progress: Map<string, Progress>, user: User): Promise<HomeData> {
+async function load(progress: Map<string, ProgressSummary>, user: User): Promise<HomeData> {
   const [documents, invitations, trash, notifications] = await Promise.all([
     listDocuments(),
     myInvitations(),
@@ -61,7 +61,7 @@ async function load(progress: Map<string, Progress>, user: User): Promise<HomeDa
   };
 }
 
-function progressBar(p: Progress | undefined): HTMLElement | null {
+function progressBar(p: ProgressSummary | undefined): HTMLElement | null {
   if (!p || p.sections_total === 0) return null;
   const pct = Math.round((p.sections_done / p.sections_total) * 100);
   return h(
@@ -182,8 +182,8 @@ function invitationCard(inv: Invitation, onDone: () => void): HTMLElement {
   );
 }
 
-function followCard(p: Progress, leave: HTMLElement): HTMLElement {
-  const overdue = p.sections.filter((s) => s.overdue).length;
+function followCard(p: ProgressSummary, leave: HTMLElement): HTMLElement {
+  const overdue = p.late;
   return h(
     "li",
     { class: "doc-card follow-card", "data-document-id": p.document_id },
@@ -293,7 +293,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     heading,
   );
 
-  let progress = new Map<string, Progress>();
+  let progress = new Map<string, ProgressSummary>();
   const refresh = async (): Promise<void> => {
     let data: HomeData;
     try {
