@@ -18,7 +18,7 @@ import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { live, refreshOn, type LiveEvent } from "../live";
 import { createDocumentToWrite } from "../new-document";
-import { docHref, progressHref, timelineHref } from "../routes";
+import { dashboardHref, docHref, progressHref, timelineHref } from "../routes";
 import { STAGE_TEXT, importFile } from "../transfer";
 import { removeDocument } from "./remove-document";
 import { trashPanel } from "./trash";
@@ -349,7 +349,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
         h("h2", { id: "follow-heading" }, icon("chart", 18), "Following progress"),
         h("span", { class: "count" }, String(following.length)),
       ),
-      h("p", { class: "muted small section-hint" }, "Status and due dates of documents whose text is not shared with you."),
+      h("p", { class: "muted small section-hint" }, "Status and due dates of documents whose text is not shared with you. ", h("a", { href: dashboardHref, id: "dashboard-link" }, "Progress of all your documents")),
       following.length
         ? h("ul", { class: "doc-list" }, ...following.map((f) => followCard(f.progress, docCardAction(f.doc, ctx.user, () => void refresh()))))
         : h("p", { class: "empty" }, "Nothing followed yet."),
