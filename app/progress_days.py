@@ -10,6 +10,7 @@ document.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -92,8 +93,25 @@ class DayRecorder:
         self._sessions = sessions
         self._store = store
         self._figures = figures
+        # Per document: its lock, and how many recordings hold it or wait for it.
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def __call__(self, document_id: str) -> None:
+        # One recording of a document at a time, in the order the windows closed: two
+        # overlapping ones (a slow count) could otherwise commit the older count last.
+        lock, users = self._locks.get(document_id, (asyncio.Lock(), 0))
+        self._locks[document_id] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._record_logging(document_id)
+        finally:
+            lock, users = self._locks[document_id]
+            if users == 1:
+                del self._locks[document_id]
+            else:
+                self._locks[document_id] = (lock, users - 1)
+
+    async def _record_logging(self, document_id: str) -> None:
         try:
             async with self._sessions.begin() as session:
                 await self._record(session, document_id)

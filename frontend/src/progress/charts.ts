@@ -26,8 +26,12 @@ export interface ChartOptions {
   height: number;
 }
 
-/** One day alone would be a scale of width zero: show a day either side of it. */
-const dayRange: uPlot.Scale.Range = (_u, min, max) => (min === max ? [min - DAY, max + DAY] : [min, max]);
+/** The time axis from the first day to the last; one day alone, with a day either side. */
+function dayRange(days: string[], pad = 0): uPlot.Range.MinMax {
+  const first = daySeconds(days[0]);
+  const last = daySeconds(days[days.length - 1]);
+  return first === last ? [first - DAY, last + DAY] : [first - pad, last + pad];
+}
 
 function seriesOptions(data: ChartData, kind: ChartOptions["kind"]): uPlot.Series[] {
   const bars = kind === "bars" ? uPlot.paths.bars?.({ size: [0.6, 40] }) : undefined;
@@ -60,7 +64,7 @@ export function timeChart(data: ChartData, options: ChartOptions): Chart {
     {
       width: options.width,
       height: options.height,
-      scales: { x: { time: true, range: dayRange } },
+      scales: { x: { time: true, range: dayRange(data.days) } },
       axes: [{}, { label: options.unit, size: 56 }],
       series: seriesOptions(data, options.kind),
     },
@@ -83,9 +87,10 @@ export function sparkline(days: string[], values: (number | null)[], label: stri
       height: 32,
       legend: { show: false },
       cursor: { show: false },
-      scales: { x: { time: true, range: dayRange } },
+      scales: { x: { time: true, range: dayRange(days, DAY / 2) } },
       axes: [{ show: false }, { show: false }],
-      series: [{}, { stroke: COLORS[0], width: 1.5, points: { show: false }, spanGaps: false }],
+      // A point for each count while there are few (a line needs two).
+      series: [{}, { stroke: COLORS[0], width: 1.5, points: { show: values.filter((v) => v !== null).length < 3, size: 5 } }],
     },
     [days.map(daySeconds), values],
     box,
