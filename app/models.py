@@ -355,8 +355,8 @@ class ProgressView(Base):
 
 class ProgressDay(Base):
     """A document's words, per live section and in all, as last counted on a day: the words
-    over time of progress pages, and the dashboard's words and trend without reading any
-    document. `concentrated`: the concentration indicator was flagged then."""
+    over time of progress pages, and the dashboard's figures without reading any document.
+    `concentrated`: the concentration indicator was flagged then."""
 
     __tablename__ = "progress_days"
 
@@ -368,6 +368,11 @@ class ProgressDay(Base):
     # Words per section id.
     sections: Mapped[dict[str, int]] = mapped_column(JSON)
     concentrated: Mapped[bool] = mapped_column(Boolean)
+    # When each section (by id) was last edited, and each member (by user id) last wrote
+    # (Unix ms), as of the count: the dashboard's stalled sections and silent members
+    # without scanning the attribution history of every document.
+    section_edits: Mapped[dict[str, int]] = mapped_column(JSON)
+    writers: Mapped[dict[str, int]] = mapped_column(JSON)
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -47,14 +49,36 @@ def concentrated(figures: TextFigures, section_ids: list[str],
     return indicators.concentration(by_user, total, writers).flagged
 
 
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Last edit per root and last write per member (Unix ms), from attribution rows."""
+
+    section_edits: dict[str, int]
+    writers: dict[str, int]
+
+
+def activity(rows: Iterable[Mapping[str, Any]]) -> Activity:
+    """From a document's attribution rows (`UpdateStore.attribution`), as the report reads
+    them: any row dates its root's last edit; a row with updates dates its origin's writing."""
+    edits: dict[str, int] = {}
+    writers: dict[str, int] = {}
+    for row in rows:
+        last = int(row["last_at"])
+        edits[row["root"]] = max(last, edits.get(row["root"], 0))
+        if row["updates"]:
+            writers[row["origin"]] = max(last, writers.get(row["origin"], 0))
+    return Activity(edits, writers)
+
+
 async def record(session: AsyncSession, document_id: str, words: dict[str, int],
-                 flagged: bool, now: datetime) -> None:
+                 flagged: bool, done: Activity, now: datetime) -> None:
     """Today's row of a document: `words` per live section id. Upserted, in the caller's
     transaction."""
     conn = await session.connection()
     insert = (postgresql_insert if conn.dialect.name == "postgresql"
               else sqlite_insert)(models.ProgressDay)
     values = {"words": sum(words.values()), "sections": words, "concentrated": flagged,
+              "section_edits": done.section_edits, "writers": done.writers,
               "counted_at": now}
     await session.execute(insert.values(document_id=document_id, day=now.date(), **values)
                           .on_conflict_do_update(index_elements=["document_id", "day"],
@@ -68,17 +92,15 @@ async def series(session: AsyncSession, document_id: str) -> list[models.Progres
         .order_by(models.ProgressDay.day)))
 
 
-def trend(rows: Iterable[tuple[date, int]], today: date,
-          days: int = TREND_DAYS) -> list[int | None]:
-    """Words on each of the last `days` days, oldest first: a day without a count carries the
-    last count before it; None before the first count."""
-    by_day = dict(rows)
-    earlier = [day for day in by_day if day < today - timedelta(days=days - 1)]
-    last: int | None = by_day[max(earlier)] if earlier else None
+def trend(words: Mapping[date, int], days: list[date]) -> list[int | None]:
+    """Words on each of `days` (consecutive, oldest first): a day without a count carries the
+    last count before it (`words` may hold one from before the first day); None before the
+    first count."""
+    earlier = [day for day in words if day < days[0]]
+    last: int | None = words[max(earlier)] if earlier else None
     out: list[int | None] = []
-    for offset in range(days - 1, -1, -1):
-        day = today - timedelta(days=offset)
-        last = by_day.get(day, last)
+    for day in days:
+        last = words.get(day, last)
         out.append(last)
     return out
 
@@ -139,4 +161,5 @@ class DayRecorder:
                                await self._store.client_origins(document_id, conn), writers)
         await record(session, document_id,
                      {s: figures.words.get(section_root(s), 0) for s in section_ids},
-                     flagged, utcnow())
+                     flagged, activity(await self._store.attribution(document_id, conn)),
+                     utcnow())

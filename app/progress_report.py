@@ -157,7 +157,8 @@ async def build(session: AsyncSession, services: Services, access: Access, viewe
     if figures is not None:
         await progress_days.record(session, document.id,
                                    {r.id: r.words or 0 for r in section_rows},
-                                   report_indicators.concentration.flagged, now)
+                                   report_indicators.concentration.flagged,
+                                   progress_days.activity(rows), now)
     current = progress_since.snapshot([(r.id, r.title, r.status) for r in section_rows],
                                       words_total, list(members), list(raised))
     previous_at, previous = await progress_since.visit(

@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("words", sa.BigInteger(), nullable=False),
         sa.Column("sections", sa.JSON(), nullable=False),
         sa.Column("concentrated", sa.Boolean(), nullable=False),
+        sa.Column("section_edits", sa.JSON(), nullable=False),
+        sa.Column("writers", sa.JSON(), nullable=False),
         sa.Column("counted_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["document_id"], ["documents.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("document_id", "day"),
