@@ -1,8 +1,8 @@
 """A converted file stored as a new private document of the importer's.
 
 The document, its sections, its sharing-log entry and its whole content (one row of the update
-log, attributed to the importer and written under a client id bound to them) go in one
-transaction: an import that fails at any point leaves nothing behind.
+log, attributed to the importer — its characters too — and written under a client id bound to
+them) go in one transaction: an import that fails at any point leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from app.formats.convert import Imported
 from app.models import SharingEventKind
 from app.sharing import record
 from app.timeutil import utcnow
-from crdt.schema import KIND_UPDATE, doc_clients, doc_contributions, doc_updates
+from crdt.schema import (
+    KIND_UPDATE,
+    doc_attribution,
+    doc_clients,
+    doc_contributions,
+    doc_updates,
+)
 
 
 async def store_import(session: AsyncSession, owner_id: str, imported: Imported) -> str:
@@ -38,4 +44,10 @@ async def store_import(session: AsyncSession, owner_id: str, imported: Imported)
     await session.execute(insert(doc_contributions).values(
         document_id=document.id, origin=owner_id, updates=1, bytes=len(imported.update),
         first_at=now_ms, last_at=now_ms))
+    if imported.chars:
+        await session.execute(insert(doc_attribution), [
+            {"document_id": document.id, "origin": owner_id, "root": root,
+             "day": utcnow().date(), "chars_inserted": chars, "chars_deleted": 0,
+             "updates": 1, "last_at": now_ms}
+            for root, chars in imported.chars.items()])
     return document.id

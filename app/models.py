@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -339,8 +340,9 @@ class Comment(Base):
 
 
 class ProgressView(Base):
-    """When a member last opened a document's progress page: invitation follow-through (a
-    `progress` invitee did what they were invited for once they have)."""
+    """When a member last opened a document's progress page, and what it showed: invitation
+    follow-through (a `progress` invitee did what they were invited for once they have) and
+    "since you last looked"."""
 
     __tablename__ = "progress_views"
 
@@ -351,6 +353,12 @@ class ProgressView(Base):
                                          primary_key=True)
     first_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The figures they saw then (`app.progress_report.snapshot`), for "since you last looked".
+    seen: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the previous visit showed last, and when: "since you last looked" compares with
+    # it (`app.progress_report.visit`; a visit is loads closer than a gap).
+    baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    baseline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class ProgressDay(Base):
@@ -374,25 +382,6 @@ class ProgressDay(Base):
     section_edits: Mapped[dict[str, int]] = mapped_column(JSON)
     writers: Mapped[dict[str, int]] = mapped_column(JSON)
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ProgressVisit(Base):
-    """What a member's progress page showed at their previous visit and at this one (figures
-    only: statuses, words, member ids, flags), so the page can say what moved since. Loads
-    within `WIDEN_PROGRESS_VISIT_GAP_SECONDS` of each other are one visit: a page refreshing live
-    does not wipe its own summary."""
-
-    __tablename__ = "progress_visits"
-
-    document_id: Mapped[str] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    previous_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    previous: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
-    current_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    current: Mapped[dict[str, object]] = mapped_column(JSON)
 
 
 class SearchEntry(Base):

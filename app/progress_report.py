@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import indicators, models, progress_days, progress_since
+from app import indicators, models, progress_days
 from app.api.schemas import (
     BalanceOut,
     ConcentrationOut,
@@ -26,9 +26,12 @@ from app.api.schemas import (
     FollowThroughOut,
     Indicators,
     MemberProgress,
+    NewMember,
     ProgressOut,
+    SectionChange,
     SectionProgress,
     SilentMember,
+    SinceLastVisit,
     UserOut,
     WordsDay,
 )
@@ -55,22 +58,76 @@ class _Totals:
         self.last_at = max(self.last_at, int(row["last_at"]))
 
 
-async def record_view(session: AsyncSession, document_id: str, user_id: str,
-                      now: datetime) -> None:
-    """Note that a member opened the progress page (invitation follow-through)."""
+async def visit(session: AsyncSession, document_id: str, user_id: str, now: datetime,
+                report: ProgressOut, gap: timedelta) -> None:
+    """Note that a member opened the progress page (invitation follow-through), tell them in
+    `report` what moved since their previous visit, and keep what it shows for the next.
+
+    Loads closer together than `gap` (WIDEN_PROGRESS_VISIT_GAP_SECONDS) are one visit: the
+    page refetches on every live event, and would otherwise compare itself with itself a
+    second earlier. So each load keeps what it showed (`seen`), and a visit compares with
+    what the previous visit showed last (`baseline`, taken from `seen` when a visit starts).
+    """
     view = await session.get(models.ProgressView, (document_id, user_id))
     if view is None:
         session.add(models.ProgressView(document_id=document_id, user_id=user_id,
-                                        first_viewed_at=now, last_viewed_at=now))
+                                        first_viewed_at=now, last_viewed_at=now,
+                                        seen=snapshot(report)))
     else:
+        if now - view.last_viewed_at >= gap:
+            view.baseline, view.baseline_at = view.seen, view.last_viewed_at
+        if view.baseline is not None and view.baseline_at is not None:
+            report.since_last_visit = since(view.baseline, view.baseline_at, report)
         view.last_viewed_at = now
+        view.seen = snapshot(report)
     await session.flush()
 
 
-async def build(session: AsyncSession, services: Services, access: Access, viewer_id: str,
+def snapshot(report: ProgressOut) -> dict[str, Any]:
+    """The figures of a report that "since you last looked" compares: numbers only."""
+    return {
+        "members": {m.user_id: [m.chars_inserted, m.chars_deleted] for m in report.members},
+        "sections": {s.id: [s.words, s.status] for s in report.sections},
+        "member_ids": sorted(m.user_id for m in report.members if m.role is not None),
+        "flags": [f.flag for f in report.flags],
+    }
+
+
+def since(seen: dict[str, Any], seen_at: datetime, report: ProgressOut) -> SinceLastVisit:
+    members: dict[str, list[int]] = seen.get("members", {})
+    sections: dict[str, list[Any]] = seen.get("sections", {})
+    inserted = deleted = 0
+    active: list[str] = []
+    for member in report.members:
+        before_inserted, before_deleted = members.get(member.user_id, [0, 0])
+        inserted += member.chars_inserted - before_inserted
+        deleted += member.chars_deleted - before_deleted
+        if (member.chars_inserted, member.chars_deleted) != (before_inserted, before_deleted):
+            active.append(member.user_id)
+    changes = []
+    for section in report.sections:
+        words_before, status_before = sections.get(section.id, [None, None])
+        if (words_before, status_before) != (section.words, section.status):
+            changes.append(SectionChange(id=section.id, title=section.title,
+                                         words_before=words_before, words_now=section.words,
+                                         status_before=status_before,
+                                         status_now=section.status))
+    # Snapshots from before members and flags were kept compare as if nothing changed there.
+    then_members = set(seen.get("member_ids", [m.user_id for m in report.members]))
+    now_flags = [f.flag for f in report.flags]
+    then_flags: list[str] = seen.get("flags", now_flags)
+    return SinceLastVisit(
+        previous_visit_at=seen_at, chars_inserted=inserted, chars_deleted=deleted,
+        active_user_ids=active, sections=changes,
+        new_members=[NewMember(user_id=m.user_id, name=m.name) for m in report.members
+                     if m.role is not None and m.user_id not in then_members],
+        flags_raised=[f for f in now_flags if f not in then_flags],
+        flags_cleared=[f for f in then_flags if f not in now_flags])
+
+
+async def build(session: AsyncSession, services: Services, access: Access,
                 now: datetime) -> ProgressOut:
-    """The report, as `viewer_id` sees it now: this load also counts as (part of) their visit
-    for "since you last looked", and keeps today's words if they were counted."""
+    """The report; keeps today's words if they were counted (`app.progress_days`)."""
     document = access.document
     sections = list(await session.scalars(
         select(models.Section).where(models.Section.document_id == document.id,
@@ -139,8 +196,8 @@ async def build(session: AsyncSession, services: Services, access: Access, viewe
         _member_row(user_id, users[user_id].name, members.get(user_id), by_user.get(user_id),
                     current_by_user.get(user_id, 0) if figures is not None else None,
                     total_current, last_edit.get(user_id))
-        for user_id in sorted(set(members) | set(by_user), key=lambda i: users[i].name)
-        if user_id in users
+        for user_id in sorted((set(members) | set(by_user)) & users.keys(),
+                              key=lambda i: users[i].name)
     ]
     activity = [DayActivity(day=day, chars_inserted=t.inserted, chars_deleted=t.deleted,
                             updates=t.updates, active_members=len(active_on[day]))
@@ -159,11 +216,6 @@ async def build(session: AsyncSession, services: Services, access: Access, viewe
                                    {r.id: r.words or 0 for r in section_rows},
                                    report_indicators.concentration.flagged,
                                    progress_days.activity(rows), now)
-    current = progress_since.snapshot([(r.id, r.title, r.status) for r in section_rows],
-                                      words_total, list(members), list(raised))
-    previous_at, previous = await progress_since.visit(
-        session, document.id, viewer_id, now, current,
-        timedelta(seconds=services.settings.progress_visit_gap_seconds))
     return ProgressOut(
         document_id=document.id, title=document.title, role=access.role.value,
         sections_total=len(sections),
@@ -177,8 +229,6 @@ async def build(session: AsyncSession, services: Services, access: Access, viewe
         words_series=[WordsDay(day=d.day, words=d.words, sections=d.sections)
                       for d in await progress_days.series(session, document.id)],
         flags=[FlagOut(flag=f, explanation=indicators.FLAG_EXPLANATIONS[f]) for f in raised],
-        since_last_visit=progress_since.moved(previous_at, previous, current,
-                                              {i: u.name for i, u in users.items()}),
     )
 
 

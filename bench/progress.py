@@ -53,7 +53,12 @@ def fill(db_path: Path, manager_email: str, documents: int, rng: random.Random) 
         conn.execute(insert(models.User), [
             {"id": w, "email": f"writer{i}@example.com", "name": f"Writer {i}",
              "password_hash": "-", "created_at": now} for i, w in enumerate(writers)])
-        docs, sections, grants, attribution, contributions, days = [], [], [], [], [], []
+        docs: list[dict[str, object]] = []
+        sections: list[dict[str, object]] = []
+        grants: list[dict[str, object]] = []
+        attribution: list[dict[str, object]] = []
+        contributions: list[dict[str, object]] = []
+        days: list[dict[str, object]] = []
         for n in range(documents):
             doc = str(uuid.uuid4())
             owner = writers[n % 3]
@@ -95,7 +100,7 @@ def fill(db_path: Path, manager_email: str, documents: int, rng: random.Random) 
         for table, rows in ((models.Document, docs), (models.Grant, grants),
                             (models.Section, sections), (doc_attribution, attribution),
                             (doc_contributions, contributions), (models.ProgressDay, days)):
-            conn.execute(insert(table), rows)  # type: ignore[arg-type]
+            conn.execute(insert(table), rows)
     engine.dispose()
 
 

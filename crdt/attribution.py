@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 from pycrdt import IdMap, IdSet
 
+from crdt.protocol import ProtocolError
+from crdt.protocol import read_var_uint as _uint
 from crdt.shape import Id, Struct, UpdateShape, read_update
 
 log = logging.getLogger("widen.attribution")
@@ -138,8 +140,8 @@ class _Client:
 class Attribution:
     def __init__(self) -> None:
         self._clients: dict[int, _Client] = defaultdict(_Client)
-        # Every deletion seen, pending ones included.
-        self._deleted = IdMap.from_set(IdSet.decode(b"\x00"), [])
+        # The deletions of long delete sets seen so far (`_delete_long`).
+        self._long_deletes = IdMap.from_set(IdSet.decode(b"\x00"), [])
 
     def load(self, state: bytes) -> None:
         """Index a document's encoded state (a room's stored log, applied): nothing credited."""
@@ -148,23 +150,15 @@ class Attribution:
     def credit(self, shape: UpdateShape, origin: str | None) -> Credits:
         """Index an accepted update and return what it changed, per (sender, root)."""
         credits: Credits = {}
-        self._index(shape.structs, origin, credits)
-        if shape.delete_set and shape.delete_set != b"\x00":
-            # Only what is not deleted yet is walked here: clients may resend their whole
-            # delete set with every update, and the engine filters that in native code.
-            try:
-                deletes = IdMap.from_set(IdSet.decode(shape.delete_set), [])
-            except (ValueError, RuntimeError):
-                # The engine applied this update, so this does not happen; if it did, the
-                # update is still stored, only its deletions go uncounted.
-                log.error("a delete set could not be read for attribution",
-                          extra={"event": "attribution.unreadable", "origin": origin})
-                return credits
-            deletes.diff_with(self._deleted)
-            if not deletes.is_empty():
-                self._deleted.merge_with(deletes)
-                for client_id, span in deletes.entries():
-                    self._delete(client_id, span.start, span.end, origin, credits)
+        if len(shape.structs) == 1:
+            self._index_one(shape.structs[0], origin, credits)
+        elif shape.structs:
+            self._index(shape.structs, origin, credits)
+        deletes = shape.delete_set
+        if len(deletes) <= _SHORT_DELETE_SET:
+            self._delete_short(deletes, origin, credits)
+        else:
+            self._delete_long(deletes, origin, credits)
         return credits
 
     def surviving(self) -> dict[str, dict[int, int]]:
@@ -180,6 +174,40 @@ class Attribution:
                            for i in client.deleted.overlapping(start, end))
                 result[root][client_id] += end - start - gone
         return {root: dict(counts) for root, counts in result.items()}
+
+    def _index_one(self, struct: Struct, origin: str | None, credits: Credits) -> None:
+        """The usual update (one keystroke, one run of text): its references can only point
+        into the index."""
+        if not struct.known:
+            return
+        client = self._clients.get(struct.client)
+        start = max(struct.clock, client.end if client is not None else 0)
+        end = struct.clock + struct.length
+        if start < end:
+            self._place(struct.client, start, end, self._root_in_index(struct), struct.text,
+                        origin, credits)
+
+    def _root_in_index(self, struct: Struct) -> Root:
+        if isinstance(struct.parent, str):
+            return struct.parent
+        reference = struct.parent or struct.origin or struct.right_origin
+        if reference is None:
+            return None
+        client = self._clients.get(reference[0])
+        if client is None:
+            return None
+        index = client.segments.at(reference[1])
+        return client.segments.values[index][0] if index >= 0 else None
+
+    def _place(self, client_id: int, start: int, end: int, root: Root, text: bool,
+               origin: str | None, credits: Credits) -> None:
+        client = self._clients[client_id]
+        before = client.end
+        client.add_segment(start, end, root, text)
+        if root is not None:  # a root touched, even without characters: activity
+            _add(credits, origin, root, inserted=end - start if text else 0)
+        if client.pending:
+            self._settle_pending(client, before, client.end, credits)
 
     def _index(self, structs: list[Struct], origin: str | None, credits: Credits) -> None:
         # The new part of each struct: clocks the index already has are resent content.
@@ -201,18 +229,11 @@ class Attribution:
                 if item.root is _UNRESOLVED:
                     self._resolve(item, fresh, starts)
         for client_id, items in sorted(fresh.items()):
-            client = self._clients[client_id]
-            before = client.end
             for item in items:
-                end = item.struct.clock + item.struct.length
                 root = item.root
                 assert root is None or isinstance(root, str), "every item was resolved"
-                client.add_segment(item.start, end, root, item.struct.text)
-                if root is not None:  # a root touched, even without characters: activity
-                    _add(credits, origin, root,
-                         inserted=end - item.start if item.struct.text else 0)
-            if client.pending:
-                self._settle_pending(client, before, client.end, credits)
+                self._place(client_id, item.start, item.struct.clock + item.struct.length,
+                            root, item.struct.text, origin, credits)
 
     def _resolve(self, item: _Fresh, fresh: dict[int, list[_Fresh]],
                  starts: dict[int, list[int]]) -> None:
@@ -253,6 +274,41 @@ class Attribution:
         for resolved in chain:
             resolved.root = root
 
+    def _delete_short(self, data: bytes, origin: str | None, credits: Credits) -> None:
+        """A delete set of a few ranges (a keystroke's), read here: cheaper than the engine's
+        decoder for so little. What was deleted already yields nothing (`_Client.delete`)."""
+        if not data or data == b"\x00":
+            return
+        try:
+            position = 0
+            clients, position = _uint(data, position)
+            for _ in range(clients):
+                client_id, position = _uint(data, position)
+                ranges, position = _uint(data, position)
+                for _ in range(ranges):
+                    clock, position = _uint(data, position)
+                    length, position = _uint(data, position)
+                    if length:
+                        self._delete(client_id, clock, clock + length, origin, credits)
+        except ProtocolError:
+            _unreadable(origin)
+
+    def _delete_long(self, data: bytes, origin: str | None, credits: Credits) -> None:
+        """A long delete set (a client may send its whole one with every update): the engine
+        decodes it and drops what an earlier long one held, so only the rest is walked here."""
+        try:
+            deletes = IdMap.from_set(IdSet.decode(data), [])
+        except (ValueError, RuntimeError):
+            # Bytes after the delete set, say, which the engine's update decoder ignores.
+            self._delete_short(data, origin, credits)
+            return
+        deletes.diff_with(self._long_deletes)
+        if deletes.is_empty():
+            return
+        self._long_deletes.merge_with(deletes)
+        for client_id, span in deletes.entries():
+            self._delete(client_id, span.start, span.end, origin, credits)
+
     def _delete(self, client_id: int, start: int, end: int, origin: str | None,
                 credits: Credits) -> None:
         client = self._clients[client_id]
@@ -287,6 +343,8 @@ _UNRESOLVED = object()
 _NO_VALUE: tuple[Root, bool] = (None, False)
 # Deletions of not-yet-known clocks kept per client id; beyond it the oldest is forgotten.
 _MAX_PENDING = 1000
+# Delete sets up to this many bytes are read in Python (`Attribution._delete_short`).
+_SHORT_DELETE_SET = 48
 
 
 class _Fresh:
@@ -298,6 +356,13 @@ class _Fresh:
         self.struct = struct
         self.start = start
         self.root: object = _UNRESOLVED
+
+
+def _unreadable(origin: str | None) -> None:
+    # The engine applied the update all the same (a hand-made encoding it tolerates): the
+    # update is stored and relayed, only its deletions go uncounted.
+    log.warning("a delete set could not be read for attribution",
+                extra={"event": "attribution.unreadable", "origin": origin})
 
 
 def _add(credits: Credits, origin: str | None, root: str, *, inserted: int = 0,

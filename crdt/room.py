@@ -122,13 +122,16 @@ class Room:
         returns (joiners await the load; `Rooms.get` hides a room still loading)."""
         stored = await self._store.load(self.name)
         await asyncio.to_thread(self._apply_rows, stored.updates)
-        await asyncio.to_thread(self.attribution.load, self.doc.get_update())
+        await asyncio.to_thread(self._index_state)
         self._client_origins.update(stored.client_origins)
 
     def _apply_rows(self, rows: list[bytes]) -> None:
         # Row by row rather than merged first, for the reason `_apply` relays unmerged.
         for row in rows:
             self.doc.apply_update(row)
+
+    def _index_state(self) -> None:
+        self.attribution.load(self.doc.get_update())
 
     @property
     def store_saturated(self) -> bool:

@@ -18,6 +18,7 @@ refuses deep input cleanly.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from crdt.depth import ShapeRefused
 
@@ -27,6 +28,8 @@ _ANY_ARRAY, _ANY_OBJECT = 117, 118
 _GC, _DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC, _SKIP = (
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 _XML_ELEMENT, _XML_HOOK = 3, 5
+# Content that is characters of a text (see `Struct.text`).
+_TEXT_KINDS = frozenset((_STRING, _EMBED, _DELETED))
 
 
 class _Truncated(Exception):
@@ -46,11 +49,17 @@ class _Reader:
         return value
 
     def uint(self) -> int:
+        # Inlined byte reads: ids are 53-bit client ids, eight bytes each, in every struct.
+        data, pos = self.data, self.pos
         value, shift = 0, 0
         while True:
-            byte = self.byte()
+            if pos >= len(data):
+                raise _Truncated
+            byte = data[pos]
+            pos += 1
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
+                self.pos = pos
                 return value
             shift += 7
             if shift > 63:
@@ -81,8 +90,7 @@ class _Reader:
 Id = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Struct:
+class Struct(NamedTuple):
     """One struct of an update: `length` clocks from `clock` under `client`. `text` is true
     for content that is characters of a text (strings, in UTF-16 units as Yjs counts them;
     embeds, one each; content already deleted, which a sender's own insert-and-delete leaves);
@@ -156,8 +164,8 @@ def _read_struct(reader: _Reader, client: int, clock: int, limit: int) -> Struct
         if info & 0x20:
             reader.skip_bytes()  # the key in the parent map
     length = _skip_content(reader, kind, limit)
-    return Struct(client, clock, length, kind in (_STRING, _EMBED, _DELETED), True, parent,
-                  origin, right_origin)
+    return Struct(client, clock, length, kind in _TEXT_KINDS, True, parent, origin,
+                  right_origin)
 
 
 def _skip_content(reader: _Reader, kind: int, limit: int) -> int:

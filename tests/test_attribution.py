@@ -293,6 +293,36 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
         assert [s["words"] for s in progress["sections"]] == [3, 3, 3]
         assert all(s["chars_current"] == len("Draft  notes") + len(m)
                    for s, m in zip(progress["sections"], markers, strict=True))
+        assert progress["since_last_visit"]["sections"] == []  # nothing moved since the last
+
+        # Since Pat last looked: Alice wrote three words in the first part, closed the second.
+        client = await _connect(server, alice, document_id)
+        await _type(client, roots[0], 0, "one two three ")
+        await client.close()
+        await _written(server, 2 * len(markers) + 1)
+        section_ids = [root.removeprefix("section:") for root in roots]
+        response = await alice.http.patch(f"{base}/sections/{section_ids[1]}",
+                                          json={"status": "done"})
+        assert response.status_code == 200, response.text
+        since = (await _progress(pat, document_id))["since_last_visit"]
+        assert (since["chars_inserted"], since["chars_deleted"], since["active_user_ids"]) == (
+            len("one two three "), 0, [alice.user["id"]])
+        assert [(s["id"], s["words_before"], s["words_now"], s["status_before"],
+                 s["status_now"]) for s in since["sections"]] == [
+            (section_ids[0], 3, 6, "draft", "draft"), (section_ids[1], 3, 3, "draft", "done")]
     finally:
         await alice.aclose()
         await pat.aclose()
+
+
+async def test_an_imported_document_is_written_by_its_importer(live_server: ServerProcess) -> None:
+    async with Api(live_server.base_url) as owner:
+        await owner.sign_up("Ida")
+        response = await owner.http.post("/api/documents/import", files={
+            "file": ("notes.md", b"# One\n\nhello world\n")})
+        assert response.status_code == 201, response.text
+        progress = await _progress(owner, response.json()["id"])
+        member = _members(progress)["Ida"]
+        assert (member["chars_inserted"], member["chars_current"], member["share"]) == (
+            len("hello world"), len("hello world"), 1.0)
+        assert progress["indicators"]["silent_members"] == []

@@ -66,11 +66,11 @@ async def test_dashboard_rows_come_from_kept_counts_and_hold_no_text(
 
         # Pat's first look: nothing to compare with yet.
         first = await _progress(pat, document_id)
-        assert first["since_last_visit"]["previous_visit"] is None
+        assert first["since_last_visit"] is None
         assert [(d["words"], d["sections"]) for d in first["words_series"]] == [
             (12, dict.fromkeys(section_ids, 4))]
         # A second load within the gap is the same visit.
-        assert (await _progress(pat, document_id))["since_last_visit"]["previous_visit"] is None
+        assert (await _progress(pat, document_id))["since_last_visit"] is None
 
         # Things move: a section is finished, words are added, a member joins.
         assert (await alice.http.patch(f"{base}/sections/{section_ids[1]}",
@@ -85,12 +85,17 @@ async def test_dashboard_rows_come_from_kept_counts_and_hold_no_text(
         response = await pat.http.get(f"{base}/progress")
         assert not any(marker in response.text for marker in MARKERS)
         since = response.json()["since_last_visit"]
-        assert since["previous_visit"] is not None
-        assert [(c["title"], c["before"], c["after"]) for c in since["status_changes"]] == [
-            ("Chapter 1", "draft", "done")]
-        assert (since["words_before"], since["words_delta"]) == (12, 2)
+        assert since["previous_visit_at"] is not None
+        assert [(c["title"], c["words_before"], c["words_now"], c["status_before"],
+                 c["status_now"]) for c in since["sections"]] == [
+            ("Chapter 1", 4, 4, "draft", "done"), ("Chapter 2", 4, 6, "draft", "draft")]
+        assert (since["chars_inserted"], since["active_user_ids"]) == (
+            len("Two more "), [alice.user["id"]])
         assert [m["name"] for m in since["new_members"]] == ["Bob"]
         assert (since["flags_raised"], since["flags_cleared"]) == (["silent"], ["late"])
+        # A reload within the gap is the same visit: it still says what moved.
+        again = (await _progress(pat, document_id))["since_last_visit"]
+        assert again is not None and again["new_members"] == since["new_members"]
         series = response.json()["words_series"]
         assert [d["words"] for d in series] == [14]
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Response
 from pydantic import TypeAdapter
 
@@ -9,7 +11,7 @@ from app.api.access import require_access
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.schemas import ProgressOut, ProgressSummary
 from app.progress_dashboard import summaries
-from app.progress_report import build, record_view
+from app.progress_report import build, visit
 from app.timeutil import utcnow
 
 router = APIRouter(prefix="/api", tags=["progress"])
@@ -18,12 +20,14 @@ router = APIRouter(prefix="/api", tags=["progress"])
 @router.get("/documents/{document_id}/progress", response_model=ProgressOut)
 async def document_progress(document_id: str, user: CurrentUser, session: DbSession,
                             services: ServicesDep) -> ProgressOut:
-    """One document's progress; opening it counts as having looked (follow-through of a
-    `progress` invitation)."""
+    """One document's progress, with what moved since my previous visit; opening it counts as
+    having looked (follow-through of a `progress` invitation)."""
     access = await require_access(session, user, document_id)
     now = utcnow()
-    await record_view(session, document_id, user.id, now)
-    return await build(session, services, access, user.id, now)
+    report = await build(session, services, access, now)
+    await visit(session, document_id, user.id, now, report,
+                timedelta(seconds=services.settings.progress_visit_gap_seconds))
+    return report
 
 
 _SUMMARIES = TypeAdapter(list[ProgressSummary])

@@ -498,11 +498,19 @@ class WordsDay(BaseModel):
     sections: dict[str, int]
 
 
-class StatusChange(BaseModel):
-    section_id: str
+class FlagOut(BaseModel):
+    flag: Literal["late", "stalled", "concentrated", "silent"]
+    explanation: str
+
+
+class SectionChange(BaseModel):
+    """A section whose words or status moved since my last visit (`*_before` null: new)."""
+    id: str
     title: str
-    before: str
-    after: str
+    words_before: int | None
+    words_now: int | None
+    status_before: str | None
+    status_now: str
 
 
 class NewMember(BaseModel):
@@ -510,22 +518,17 @@ class NewMember(BaseModel):
     name: str
 
 
-class SinceOut(BaseModel):
-    """What moved since my previous visit of this progress page (None: my first visit)."""
-    previous_visit: datetime | None
-    status_changes: list[StatusChange]
-    new_sections: list[str]
-    # Words now minus words then; None when either was not counted.
-    words_before: int | None
-    words_delta: int | None
+class SinceLastVisit(BaseModel):
+    previous_visit_at: datetime
+    chars_inserted: int
+    chars_deleted: int
+    # Members who wrote since then.
+    active_user_ids: list[str]
+    sections: list[SectionChange]
+    # Members who joined since, and the document's flags raised and cleared since.
     new_members: list[NewMember]
     flags_raised: list[str]
     flags_cleared: list[str]
-
-
-class FlagOut(BaseModel):
-    flag: Literal["late", "stalled", "concentrated", "silent"]
-    explanation: str
 
 
 class ProgressOut(BaseModel):
@@ -547,7 +550,9 @@ class ProgressOut(BaseModel):
     # Oldest first; one row per day on which the words were counted.
     words_series: list[WordsDay]
     flags: list[FlagOut]
-    since_last_visit: SinceOut
+    # What moved since my previous visit of this document's progress page (single-document
+    # route only; null on a first visit and in `GET /api/progress`).
+    since_last_visit: SinceLastVisit | None = None
 
 
 class ProgressSummary(BaseModel):

@@ -27,6 +27,7 @@ from app.formats.markdown import (
 )
 from app.formats.notes import ExportSection, SectionOutline, comment_line
 from app.formats.to_ydoc import write_blocks
+from crdt.attribution import surviving_chars
 
 ExportFormat = Literal["md", "html", "docx"]
 
@@ -79,6 +80,8 @@ class Imported:
     # The whole content as one update, written under `client_id`.
     update: bytes
     client_id: int
+    # Its characters per root (UTF-16 units), for the importer's attribution.
+    chars: dict[str, int]
 
 
 def import_file(data: bytes, filename: str, max_unzipped: int) -> Imported:
@@ -107,4 +110,6 @@ def import_file(data: bytes, filename: str, max_unzipped: int) -> Imported:
             row = ImportedSectionRow(str(uuid.uuid4()), section.title[:300])
             rows.append(row)
             write_blocks(doc.get(f"section:{row.id}", type=XmlFragment), section.blocks)
-    return Imported((parsed.title or file_title)[:300], rows, doc.get_update(), doc.client_id)
+    update = doc.get_update()
+    chars = {root: sum(counts.values()) for root, counts in surviving_chars(update).items()}
+    return Imported((parsed.title or file_title)[:300], rows, update, doc.client_id, chars)

@@ -53,7 +53,7 @@ export type SharingLog = Schemas["SharingLogOut"];
 export type SectionProgress = With<Schemas["SectionProgress"], { status: SectionStatus }>;
 export type Progress = With<Schemas["ProgressOut"], { role: Role; sections: SectionProgress[] }>;
 export type ProgressFlag = Schemas["FlagOut"];
-export type SinceLastVisit = Schemas["SinceOut"];
+export type SinceLastVisit = Schemas["SinceLastVisit"];
 /** One dashboard row: numbers from the server's aggregates and kept counts; `trend` is the
  * words on each of the last 14 days (null before the first count). */
 export type ProgressSummary = With<Schemas["ProgressSummary"], { role: Role }>;

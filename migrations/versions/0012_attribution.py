@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=36), nullable=False),
         sa.Column("first_viewed_at", sa.DateTime(), nullable=False),
         sa.Column("last_viewed_at", sa.DateTime(), nullable=False),
+        sa.Column("seen", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["document_id"], ["documents.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("document_id", "user_id"),

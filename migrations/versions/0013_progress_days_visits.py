@@ -1,5 +1,6 @@
-"""progress days and visits: each document's words per section once a day, and each member's
-previous look at the progress page ("since you last looked")
+"""progress days and visits: each document's words per section once a day (with its
+sections' last edits and members' last writes), and what a member's previous visit of the
+progress page showed last ("since you last looked" across a live page's refetches)
 
 Revision ID: 0013_progress_days_visits
 Revises: 0012_attribution
@@ -35,20 +36,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["document_id"], ["documents.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("document_id", "day"),
     )
-    op.create_table(
-        "progress_visits",
-        sa.Column("document_id", sa.String(length=36), nullable=False),
-        sa.Column("user_id", sa.String(length=36), nullable=False),
-        sa.Column("previous_at", sa.DateTime(), nullable=True),
-        sa.Column("previous", sa.JSON(), nullable=True),
-        sa.Column("current_at", sa.DateTime(), nullable=False),
-        sa.Column("current", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(["document_id"], ["documents.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("document_id", "user_id"),
-    )
+    with op.batch_alter_table("progress_views") as batch:
+        batch.add_column(sa.Column("baseline", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("baseline_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_table("progress_visits")
+    with op.batch_alter_table("progress_views") as batch:
+        batch.drop_column("baseline_at")
+        batch.drop_column("baseline")
     op.drop_table("progress_days")
