@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app import indicators, models
 from app.permissions import document_members, section_root
 from app.progress import TextFigureCache, TextFigures
 from app.timeutil import utcnow
 from crdt.faults import describe
+from crdt.schema import doc_attribution
 from crdt.store import UpdateStore
 
 log = logging.getLogger("widen.progress")
@@ -68,6 +69,21 @@ def activity(rows: Iterable[Mapping[str, Any]]) -> Activity:
         if row["updates"]:
             writers[row["origin"]] = max(last, writers.get(row["origin"], 0))
     return Activity(edits, writers)
+
+
+async def activity_of(conn: AsyncConnection, document_id: str) -> Activity:
+    """`activity` of one document, aggregated by the database (an edit window should not
+    read a long document's whole attribution history)."""
+    a = doc_attribution.c
+    edits = (await conn.execute(
+        select(a.root, func.max(a.last_at)).where(a.document_id == document_id)
+        .group_by(a.root))).tuples().all()
+    writers = (await conn.execute(
+        select(a.origin, func.max(a.last_at)).where(a.document_id == document_id,
+                                                     a.updates > 0)
+        .group_by(a.origin))).tuples().all()
+    return Activity({root: int(last) for root, last in edits},
+                    {origin: int(last) for origin, last in writers})
 
 
 async def record(session: AsyncSession, document_id: str, words: dict[str, int],
@@ -161,5 +177,4 @@ class DayRecorder:
                                await self._store.client_origins(document_id, conn), writers)
         await record(session, document_id,
                      {s: figures.words.get(section_root(s), 0) for s in section_ids},
-                     flagged, activity(await self._store.attribution(document_id, conn)),
-                     utcnow())
+                     flagged, await activity_of(conn, document_id), utcnow())
