@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mail=mail,
             text_workers=text_workers,
             text_figures=text_figures,
+            progress_notices=progress_notices,
             connections=Connections(),
             search_index=search_index,
             broker=broker,

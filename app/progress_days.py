@@ -134,14 +134,15 @@ class DayRecorder:
         # Per document: its lock, and how many recordings hold it or wait for it.
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    async def __call__(self, document_id: str) -> None:
+    async def __call__(self, document_id: str) -> bool:
+        """Whether the day's row was kept (False: the words could not be counted)."""
         # One recording of a document at a time, in the order the windows closed: two
         # overlapping ones (a slow count) could otherwise commit the older count last.
         lock, users = self._locks.get(document_id, (asyncio.Lock(), 0))
         self._locks[document_id] = (lock, users + 1)
         try:
             async with lock:
-                await self._record_logging(document_id)
+                return await self._record_logging(document_id)
         finally:
             lock, users = self._locks[document_id]
             if users == 1:
@@ -149,20 +150,21 @@ class DayRecorder:
             else:
                 self._locks[document_id] = (lock, users - 1)
 
-    async def _record_logging(self, document_id: str) -> None:
+    async def _record_logging(self, document_id: str) -> bool:
         try:
             async with self._sessions.begin() as session:
-                await self._record(session, document_id)
+                return await self._record(session, document_id)
         except Exception as exc:
             # The live event still goes out; the day's words wait for the next count.
             log.error("words of a document could not be recorded (%s)", describe(exc),
                       extra={"event": "progress.record_failed", "document_id": document_id,
                              "error": describe(exc)})
+            return False
 
-    async def _record(self, session: AsyncSession, document_id: str) -> None:
+    async def _record(self, session: AsyncSession, document_id: str) -> bool:
         document = await session.get(models.Document, document_id)
         if document is None or document.deleted_at is not None:
-            return
+            return False
         section_ids = list(await session.scalars(
             select(models.Section.id).where(models.Section.document_id == document_id,
                                             models.Section.deleted_at.is_(None))))
@@ -170,7 +172,7 @@ class DayRecorder:
         figures = await self._figures.of(document_id, [section_root(s) for s in section_ids],
                                          conn)
         if figures is None:
-            return
+            return False
         writers = sum(1 for access in (await document_members(session, document_id)).values()
                       if access.writes_text)
         flagged = concentrated(figures, section_ids,
@@ -178,3 +180,4 @@ class DayRecorder:
         await record(session, document_id,
                      {s: figures.words.get(section_root(s), 0) for s in section_ids},
                      flagged, await activity_of(conn, document_id), utcnow())
+        return True

@@ -8,10 +8,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+
 from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.traces import start_paragraph
 from tests.test_attribution import _add_member, _connect, _progress, _section, _type
+from tests.trust.test_member_attacks import _store_rows
 
 MARKERS = ["pangolinmarker", "okapimarker", "tapirmarker"]
 
@@ -101,3 +104,26 @@ async def test_dashboard_rows_come_from_kept_counts_and_hold_no_text(
     finally:
         for api in (alice, pat, bob):
             await api.aclose()
+
+
+async def test_a_document_never_counted_is_counted_in_the_background_once_listed(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Its rows were written as a server from before kept counts would have: the dashboard
+    answers at once without its words, then has them, no progress page opened."""
+    server = start_server()
+    alice = await Api(server.base_url).sign_up("Alice")
+    try:
+        document_id = await alice.create_document("Older")
+        root = await _section(alice, document_id, "Part")
+        doc: Doc[Any] = Doc()
+        doc.get(root, type=XmlFragment).children.append(
+            XmlElement("paragraph", contents=[XmlText("alpha beta gamma")]))
+        await _store_rows(server.database_url, document_id, [doc.get_update()],
+                          alice.user["id"])
+        first = (await _dashboard(alice))[document_id]
+        assert first["words_total"] is None and first["trend"][-1] is None
+        row = await _until_counted(alice, document_id, 3)
+        assert row["trend"][-1] == 3
+    finally:
+        await alice.aclose()

@@ -36,8 +36,10 @@ _SUMMARIES = TypeAdapter(list[ProgressSummary])
 @router.get("/progress", response_model=list[ProgressSummary])
 async def all_progress(user: CurrentUser, session: DbSession, services: ServicesDep) -> Response:
     """The dashboard: every document I may see progress of, mine and every one shared with
-    me, from aggregates and kept counts (no document is read). Serialized here, once: for a
+    me, from aggregates and kept counts (no document is read here: one never counted is
+    counted in the background, and its pages hear when it is). Serialized here, once: for a
     thousand rows FastAPI's second validation of the models it is handed cost a third of the
     request."""
     rows = await summaries(session, user.id, utcnow(), services.settings.progress_stalled_days)
+    services.progress_notices.count_soon([r.document_id for r in rows if r.words_total is None])
     return Response(_SUMMARIES.dump_json(rows), media_type="application/json")
