@@ -804,7 +804,8 @@ export interface paths {
         /**
          * All Progress
          * @description The dashboard: every document I may see progress of, mine and every one shared with
-         *     me, from aggregates and kept counts (no document is read). Serialized here, once: for a
+         *     me, from aggregates and kept counts (no document is read here: one never counted is
+         *     counted in the background, and its pages hear when it is). Serialized here, once: for a
          *     thousand rows FastAPI's second validation of the models it is handed cost a third of the
          *     request.
          */
