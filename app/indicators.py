@@ -104,3 +104,28 @@ def followed_through(reason: str, *, wrote: bool, commented: bool, viewed: bool)
     if reason == "progress":
         return viewed
     return wrote or commented or viewed
+
+
+Flag = Literal["late", "stalled", "concentrated", "silent"]
+
+# What each flag on a document means, in one line (the dashboard's legend).
+FLAG_EXPLANATIONS: dict[Flag, str] = {
+    "late": "a section is past its due date and not done",
+    "stalled": "a section not done has had no edit for a while",
+    "concentrated": "one person wrote nearly all of the current text",
+    "silent": "a member invited to write or review has done neither",
+}
+
+
+def flags(*, late: int, stalled: int, concentrated: bool, silent: int) -> list[Flag]:
+    """A document's flags, in a fixed order, from its counts."""
+    raised: list[Flag] = []
+    if late:
+        raised.append("late")
+    if stalled:
+        raised.append("stalled")
+    if concentrated:
+        raised.append("concentrated")
+    if silent:
+        raised.append("silent")
+    return raised

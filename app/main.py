@@ -41,6 +41,7 @@ from app.mailer import deliver
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import TextFigureCache
+from app.progress_days import DayRecorder
 from app.progress_events import ProgressNotices
 from app.ratelimit import SlidingWindowLimit
 from app.search.indexer import SearchIndexer
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.on_committed(search_index.changed)
         mail = (MailSender(settings, sessions, partial(deliver, settings), events.publish)
                 if settings.sends_mail else None)
+        text_figures = TextFigureCache(rooms, store, text_workers)
+        progress_notices.records_with(DayRecorder(sessions, store, text_figures))
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -127,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reset_requests=SlidingWindowLimit(settings.registrations_per_hour, 3600),
             mail=mail,
             text_workers=text_workers,
-            text_figures=TextFigureCache(rooms, store, text_workers),
+            text_figures=text_figures,
+            progress_notices=progress_notices,
             connections=Connections(),
             search_index=search_index,
             history=history_checkpoints,

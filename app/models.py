@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -404,6 +405,33 @@ class ProgressView(Base):
     last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The figures they saw then (`app.progress_report.snapshot`), for "since you last looked".
     seen: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the previous visit showed last, and when: "since you last looked" compares with
+    # it (`app.progress_report.visit`; a visit is loads closer than a gap).
+    baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    baseline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class ProgressDay(Base):
+    """A document's words, per live section and in all, as last counted on a day: the words
+    over time of progress pages, and the dashboard's figures without reading any document.
+    `concentrated`: the concentration indicator was flagged then."""
+
+    __tablename__ = "progress_days"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    words: Mapped[int] = mapped_column(BigInteger)
+    # Words per section id.
+    sections: Mapped[dict[str, int]] = mapped_column(JSON)
+    concentrated: Mapped[bool] = mapped_column(Boolean)
+    # When each section (by id) was last edited, and each member (by user id) last wrote
+    # (Unix ms), as of the count: the dashboard's stalled sections and silent members
+    # without scanning the attribution history of every document.
+    section_edits: Mapped[dict[str, int]] = mapped_column(JSON)
+    writers: Mapped[dict[str, int]] = mapped_column(JSON)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SearchEntry(Base):

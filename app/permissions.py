@@ -224,6 +224,16 @@ async def accessible_documents(session: AsyncSession, user_id: str) -> list[Acce
     ]
 
 
+def visible_ids(user_id: str) -> CompoundSelect[str]:
+    """The ids of every document the user is the owner or a member of (each sees its
+    progress), none in the trash: for the dashboard's aggregates over all of them at once."""
+    return union_all(
+        select(Document.id).where(Document.owner_id == user_id, Document.deleted_at.is_(None)),
+        select(Grant.document_id).join(Document, Document.id == Grant.document_id).where(
+            Grant.user_id == user_id, Document.deleted_at.is_(None)),
+    )
+
+
 def text_readable_ids(user_id: str) -> CompoundSelect[str]:
     """The ids of the documents whose text (and everything else) the user may read, for
     queries over many documents at once, such as search. Two indexed lookups, not a scan;

@@ -10,27 +10,30 @@ they survive compaction) and the per-state cache of the current text's authorshi
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import indicators, models
+from app import indicators, models, progress_days
 from app.api.schemas import (
     BalanceOut,
     ConcentrationOut,
     Contributor,
     DayActivity,
+    FlagOut,
     FollowThroughOut,
     Indicators,
     MemberProgress,
+    NewMember,
     ProgressOut,
     SectionChange,
     SectionProgress,
     SilentMember,
     SinceLastVisit,
     UserOut,
+    WordsDay,
 )
 from app.models import SectionStatus
 from app.permissions import Access, Role, document_members, section_root
@@ -56,16 +59,25 @@ class _Totals:
 
 
 async def visit(session: AsyncSession, document_id: str, user_id: str, now: datetime,
-                report: ProgressOut) -> None:
+                report: ProgressOut, gap: timedelta) -> None:
     """Note that a member opened the progress page (invitation follow-through), tell them in
-    `report` what moved since their previous visit, and keep what it shows for the next."""
+    `report` what moved since their previous visit, and keep what it shows for the next.
+
+    Loads closer together than `gap` (WIDEN_PROGRESS_VISIT_GAP_SECONDS) are one visit: the
+    page refetches on every live event, and would otherwise compare itself with itself a
+    second earlier. So each load keeps what it showed (`seen`), and a visit compares with
+    what the previous visit showed last (`baseline`, taken from `seen` when a visit starts).
+    """
     view = await session.get(models.ProgressView, (document_id, user_id))
     if view is None:
         session.add(models.ProgressView(document_id=document_id, user_id=user_id,
                                         first_viewed_at=now, last_viewed_at=now,
                                         seen=snapshot(report)))
     else:
-        report.since_last_visit = since(view.seen, view.last_viewed_at, report)
+        if now - view.last_viewed_at >= gap:
+            view.baseline, view.baseline_at = view.seen, view.last_viewed_at
+        if view.baseline is not None and view.baseline_at is not None:
+            report.since_last_visit = since(view.baseline, view.baseline_at, report)
         view.last_viewed_at = now
         view.seen = snapshot(report)
     await session.flush()
@@ -76,6 +88,8 @@ def snapshot(report: ProgressOut) -> dict[str, Any]:
     return {
         "members": {m.user_id: [m.chars_inserted, m.chars_deleted] for m in report.members},
         "sections": {s.id: [s.words, s.status] for s in report.sections},
+        "member_ids": sorted(m.user_id for m in report.members if m.role is not None),
+        "flags": [f.flag for f in report.flags],
     }
 
 
@@ -98,12 +112,22 @@ def since(seen: dict[str, Any], seen_at: datetime, report: ProgressOut) -> Since
                                          words_before=words_before, words_now=section.words,
                                          status_before=status_before,
                                          status_now=section.status))
-    return SinceLastVisit(previous_visit_at=seen_at, chars_inserted=inserted,
-                          chars_deleted=deleted, active_user_ids=active, sections=changes)
+    # Snapshots from before members and flags were kept compare as if nothing changed there.
+    then_members = set(seen.get("member_ids", [m.user_id for m in report.members]))
+    now_flags = [f.flag for f in report.flags]
+    then_flags: list[str] = seen.get("flags", now_flags)
+    return SinceLastVisit(
+        previous_visit_at=seen_at, chars_inserted=inserted, chars_deleted=deleted,
+        active_user_ids=active, sections=changes,
+        new_members=[NewMember(user_id=m.user_id, name=m.name) for m in report.members
+                     if m.role is not None and m.user_id not in then_members],
+        flags_raised=[f for f in now_flags if f not in then_flags],
+        flags_cleared=[f for f in then_flags if f not in now_flags])
 
 
 async def build(session: AsyncSession, services: Services, access: Access,
                 now: datetime) -> ProgressOut:
+    """The report; keeps today's words if they were counted (`app.progress_days`)."""
     document = access.document
     sections = list(await session.scalars(
         select(models.Section).where(models.Section.document_id == document.id,
@@ -179,17 +203,32 @@ async def build(session: AsyncSession, services: Services, access: Access,
                             updates=t.updates, active_members=len(active_on[day]))
                 for day, t in sorted(by_day.items())]
     open_dues = [s.due_date for s in sections if s.due_date and s.status != SectionStatus.DONE]
+    report_indicators = await _indicators(session, document, members, grants, users, rows,
+                                          current_by_user, total_current, figures is not None)
+    raised = indicators.flags(
+        late=sum(1 for r in section_rows if r.schedule == "late"),
+        stalled=sum(1 for r in section_rows if r.schedule == "stalled"),
+        concentrated=report_indicators.concentration.flagged,
+        silent=len(report_indicators.silent_members))
+    words_total = sum(figures.words.values()) if figures is not None else None
+    if figures is not None:
+        await progress_days.record(session, document.id,
+                                   {r.id: r.words or 0 for r in section_rows},
+                                   report_indicators.concentration.flagged,
+                                   progress_days.activity(rows), now)
     return ProgressOut(
         document_id=document.id, title=document.title, role=access.role.value,
         sections_total=len(sections),
         sections_done=sum(1 for s in sections if s.status == SectionStatus.DONE),
-        words_total=sum(figures.words.values()) if figures is not None else None,
+        words_total=words_total,
         next_due=min(open_dues) if open_dues else None,
         last_edit_at=max((c.last_edit_at for c in contributors), default=None),
         sections=section_rows, contributors=contributors,
         members=member_rows, activity=activity,
-        indicators=await _indicators(session, document, members, grants, users, rows,
-                                     current_by_user, total_current, figures is not None),
+        indicators=report_indicators,
+        words_series=[WordsDay(day=d.day, words=d.words, sections=d.sections)
+                      for d in await progress_days.series(session, document.id)],
+        flags=[FlagOut(flag=f, explanation=indicators.FLAG_EXPLANATIONS[f]) for f in raised],
     )
 
 

@@ -13,6 +13,7 @@ from app.jobs import Jobs
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import TextFigureCache
+from app.progress_events import ProgressNotices
 from app.ratelimit import SlidingWindowLimit
 from app.search.indexer import SearchIndexer
 from app.settings import Settings
@@ -33,6 +34,7 @@ class Services:
     login_throttle: LoginThrottle
     text_workers: TextWorkers
     text_figures: TextFigureCache
+    progress_notices: ProgressNotices
     connections: Connections
     broker: Broker
     events: EventFanout

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     compaction_threshold: int = 1000
     # A section not done with no edit for this many days is reported as stalled.
     progress_stalled_days: int = Field(default=7, ge=1)
+    # Loads of a progress page closer together than this are one visit ("since you last
+    # looked" compares with the visit before).
+    progress_visit_gap_seconds: float = Field(default=1800.0, ge=0)
     # An update the database refuses for good is kept in the table `doc_updates_rejected`; if
     # the database refuses even that, in a file here.
     rejected_dir: Path = PROJECT_ROOT / "var" / "rejected"

@@ -491,6 +491,18 @@ class Indicators(BaseModel):
     follow_through: list[FollowThroughOut]
 
 
+class WordsDay(BaseModel):
+    """Words as last counted on a day: in all, and per section id."""
+    day: date
+    words: int
+    sections: dict[str, int]
+
+
+class FlagOut(BaseModel):
+    flag: Literal["late", "stalled", "concentrated", "silent"]
+    explanation: str
+
+
 class SectionChange(BaseModel):
     """A section whose words or status moved since my last visit (`*_before` null: new)."""
     id: str
@@ -501,6 +513,11 @@ class SectionChange(BaseModel):
     status_now: str
 
 
+class NewMember(BaseModel):
+    user_id: str
+    name: str
+
+
 class SinceLastVisit(BaseModel):
     previous_visit_at: datetime
     chars_inserted: int
@@ -508,6 +525,10 @@ class SinceLastVisit(BaseModel):
     # Members who wrote since then.
     active_user_ids: list[str]
     sections: list[SectionChange]
+    # Members who joined since, and the document's flags raised and cleared since.
+    new_members: list[NewMember]
+    flags_raised: list[str]
+    flags_cleared: list[str]
 
 
 class ProgressOut(BaseModel):
@@ -526,9 +547,34 @@ class ProgressOut(BaseModel):
     members: list[MemberProgress]
     activity: list[DayActivity]
     indicators: Indicators
+    # Oldest first; one row per day on which the words were counted.
+    words_series: list[WordsDay]
+    flags: list[FlagOut]
     # What moved since my previous visit of this document's progress page (single-document
     # route only; null on a first visit and in `GET /api/progress`).
     since_last_visit: SinceLastVisit | None = None
+
+
+class ProgressSummary(BaseModel):
+    """One row of the dashboard (`GET /api/progress`): figures from SQL aggregates and the
+    words kept per day, never from reading the document."""
+    document_id: str
+    title: str
+    role: str
+    sections_total: int
+    sections_done: int
+    # Sections per status (draft, in_progress, in_review, done).
+    status_counts: dict[str, int]
+    # As last counted; None if never counted yet.
+    words_total: int | None
+    words_counted_at: datetime | None
+    # Words on each of the last 14 days, oldest first (None before the first count).
+    trend: list[int | None]
+    next_due: date | None
+    late: int
+    stalled: int
+    last_edit_at: datetime | None
+    flags: list[FlagOut]
 
 
 class AnchorIn(InputModel):

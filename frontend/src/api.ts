@@ -52,6 +52,11 @@ export type SharingLog = Schemas["SharingLogOut"];
 /** `words` is null when the server could not count them (the document could not be read). */
 export type SectionProgress = With<Schemas["SectionProgress"], { status: SectionStatus }>;
 export type Progress = With<Schemas["ProgressOut"], { role: Role; sections: SectionProgress[] }>;
+export type ProgressFlag = Schemas["FlagOut"];
+export type SinceLastVisit = Schemas["SinceLastVisit"];
+/** One dashboard row: numbers from the server's aggregates and kept counts; `trend` is the
+ * words on each of the last 14 days (null before the first count). */
+export type ProgressSummary = With<Schemas["ProgressSummary"], { role: Role }>;
 
 /** An entry of a document's history; `kind` says why it was recorded. */
 export type VersionKind = "auto" | "named" | "restore" | "deletion";
@@ -272,7 +277,7 @@ export const answerInviteRequest = (id: string, requestId: string, answer: "appr
 
 export const sharingLog = (id: string): Promise<SharingLog> => api("GET", `${doc(id)}/log`);
 export const documentProgress = (id: string): Promise<Progress> => api("GET", `${doc(id)}/progress`);
-export const allProgress = (): Promise<Progress[]> => api("GET", "/api/progress");
+export const allProgress = (): Promise<ProgressSummary[]> => api("GET", "/api/progress");
 
 const versions = (id: string): string => `${doc(id)}/versions`;
 export const listVersions = (id: string): Promise<Version[]> => api("GET", versions(id));

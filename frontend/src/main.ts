@@ -7,6 +7,7 @@ import { renderHome } from "./views/home";
 import { renderDocument } from "./views/document";
 import { renderTimelinePage } from "./views/timeline-view";
 import { renderProgressPage } from "./views/progress-view";
+import { renderDashboard } from "./views/dashboard";
 import { INVITE_NOTICE, renderInvitePage, renderResetPage, renderVerifyPage } from "./views/mail-links";
 import type { AppContext } from "./context";
 import { parseRoute } from "./routes";
@@ -133,6 +134,9 @@ async function route(options: { notice?: string } = {}): Promise<void> {
       break;
     case "progress":
       await renderProgressPage(ctx, r.id);
+      break;
+    case "dashboard":
+      await renderDashboard(ctx);
       break;
     case "invite":
       await renderInvitePage(ctx, r.id, r.token);

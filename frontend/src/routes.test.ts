@@ -9,6 +9,8 @@ describe("routes", () => {
     expect(parseRoute("#/d/abc")).toEqual({ name: "document", id: "abc" });
     expect(parseRoute("#/d/abc/timeline")).toEqual({ name: "timeline", id: "abc" });
     expect(parseRoute("#/d/abc/progress")).toEqual({ name: "progress", id: "abc" });
+    expect(parseRoute("#/progress")).toEqual({ name: "dashboard" });
+    expect(parseRoute("#/progress/")).toEqual({ name: "dashboard" });
     expect(parseRoute("#/d/%E0")).toEqual({ name: "home" });
   });
 

@@ -5,6 +5,8 @@ export type Route =
   | { name: "document"; id: string }
   | { name: "timeline"; id: string }
   | { name: "progress"; id: string }
+  /** Every document I may see progress of: the manager's dashboard. */
+  | { name: "dashboard" }
   /** Links that arrive by mail: an invitation, an address to verify, a password to reset. */
   | { name: "invite"; id: string; token: string }
   | { name: "verify"; token: string }
@@ -23,6 +25,7 @@ function parseMailLink(hash: string): Route | null {
 export function parseRoute(hash: string): Route {
   const mailed = parseMailLink(hash);
   if (mailed) return mailed;
+  if (/^#\/progress\/?$/.test(hash)) return { name: "dashboard" };
   const match = /^#\/d\/([^/?#]+)(?:\/(timeline|progress))?\/?$/.exec(hash);
   if (!match) return { name: "home" };
   let id: string;
@@ -39,3 +42,4 @@ export function parseRoute(hash: string): Route {
 export const docHref = (id: string): string => `#/d/${encodeURIComponent(id)}`;
 export const timelineHref = (id: string): string => `${docHref(id)}/timeline`;
 export const progressHref = (id: string): string => `${docHref(id)}/progress`;
+export const dashboardHref = "#/progress";

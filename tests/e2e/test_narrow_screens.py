@@ -1,7 +1,7 @@
 """A phone at 390 px (issue 8, item 7): no page scrolls sideways — sign-in, home with an
 invitation in the inbox, a document as its owner, as a section-scoped editor and as a reviewer,
-the share dialog, the timeline and the progress page. The toolbar wraps or scrolls on its own,
-and the share dialog fits. Screenshots: tests/e2e/screenshots/narrow-*.png."""
+the share dialog, the timeline, the progress page and the dashboard. The toolbar wraps or
+scrolls on its own, and the share dialog fits. Screenshots: tests/e2e/screenshots/narrow-*.png."""
 
 from __future__ import annotations
 
@@ -104,10 +104,13 @@ async def test_no_page_scrolls_sideways_on_a_phone(widen: Widen, mailbox: Mailbo
     await expect(owner.page.locator("#timeline")).to_be_visible(timeout=TIMEOUT_MS)
     await measure(widen, owner, "08-timeline", widths)
     await owner.goto(f"/d/{document_id}/progress")
-    await expect(owner.page.locator("table")).to_be_visible(timeout=TIMEOUT_MS)
+    await expect(owner.page.locator("#progress-sections")).to_be_visible(timeout=TIMEOUT_MS)
     await measure(widen, owner, "09-progress", widths)
+    await owner.goto("/progress")
+    await expect(owner.page.locator("#dashboard")).to_be_visible(timeout=TIMEOUT_MS)
+    await measure(widen, owner, "10-dashboard", widths)
 
-    assert len(widths) == 9
+    assert len(widths) == 10
     assert toolbar is not None and box is not None
     within = {name: (b["x"], b["x"] + b["width"]) for name, b in
               (("toolbar", toolbar), ("share dialog", box))}

@@ -127,7 +127,7 @@ async def test_timeline_and_home(widen: Widen, mailbox: Mailbox) -> None:
     await expect(ada.page.locator("#access-line")).to_contain_text(
         "its text is not shared with you"
     )
-    await expect(ada.page.locator(".table")).to_contain_text("Goals")
+    await expect(ada.page.locator("#progress-sections")).to_contain_text("Goals")
     await expect(ada.page.locator(".ProseMirror")).to_have_count(0)
     await widen.screenshot(ada, "08-progress-only.png")
 

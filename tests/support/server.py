@@ -33,6 +33,8 @@ TEST_SETTINGS = {
     "registrations_per_hour": "0",
     "password_hash_iterations": "1",
     "password_hash_memory_kib": "64",
+    # Every load of a progress page is a visit of its own, unless a test says otherwise.
+    "progress_visit_gap_seconds": "0",
 }
 
 # What a production server's passwords cost (the defaults), for the tests of that cost: the

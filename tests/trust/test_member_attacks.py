@@ -146,12 +146,19 @@ async def test_a_document_that_crashes_the_engine_fails_only_its_own_count(
     crashes_before = live_server.logs().count('"workers.crashed"')
     await _store_rows(live_server.database_url, poisoned, SEGFAULT_UPDATES, alice.user["id"])
     for _ in range(2):  # the second time from the cache: no second crash
-        progress = await alice.http.get("/api/progress")
-        assert progress.status_code == 200, progress.text
-        by_id = {p["document_id"]: p for p in progress.json()}
+        by_id = {}
+        for document_id in (poisoned, healthy):
+            progress = await alice.http.get(f"/api/documents/{document_id}/progress")
+            assert progress.status_code == 200, progress.text
+            by_id[document_id] = progress.json()
         assert by_id[poisoned]["words_total"] is None
         assert by_id[poisoned]["sections"][0]["words"] is None
         assert by_id[healthy]["words_total"] == 0
+    # The dashboard reads only counts that were made: the poisoned one's words are unknown.
+    dashboard = await alice.http.get("/api/progress")
+    assert dashboard.status_code == 200, dashboard.text
+    rows = {p["document_id"]: p for p in dashboard.json()}
+    assert (rows[poisoned]["words_total"], rows[healthy]["words_total"]) == (None, 0)
     assert live_server.returncode is None
     assert live_server.logs().count('"workers.crashed"') == crashes_before + 1
 

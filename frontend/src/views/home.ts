@@ -8,7 +8,7 @@ import {
   myInvitations,
   type DocumentInfo,
   type Invitation,
-  type Progress,
+  type ProgressSummary,
   type TrashedDocument,
   type User,
 } from "../api";
@@ -18,7 +18,7 @@ import { icon } from "../icons";
 import { formatDate, reasonLabel, relativeTime, roleLabel } from "../labels";
 import { live, refreshOn, type LiveEvent } from "../live";
 import { createDocumentToWrite } from "../new-document";
-import { docHref, progressHref, timelineHref } from "../routes";
+import { dashboardHref, docHref, progressHref, timelineHref } from "../routes";
 import { STAGE_TEXT, importFile } from "../transfer";
 import { removeDocument } from "./remove-document";
 import { trashPanel } from "./trash";
@@ -30,7 +30,7 @@ import { notificationsPanel } from "./notifications-panel";
 interface HomeData {
   documents: DocumentInfo[];
   invitations: Invitation[];
-  progress: Map<string, Progress>;
+  progress: Map<string, ProgressSummary>;
   memberCounts: Map<string, number>;
   trash: TrashedDocument[];
   notifications: HTMLElement;
@@ -38,7 +38,7 @@ interface HomeData {
 
 /** Documents, invitations, the trash and who shares what; progress (word counts, slower)
  *  comes apart, so a change to the first shows without waiting for the second. */
-async function load(progress: Map<string, Progress>, user: User): Promise<HomeData> {
+async function load(progress: Map<string, ProgressSummary>, user: User): Promise<HomeData> {
   const [documents, invitations, trash, notifications] = await Promise.all([
     listDocuments(),
     myInvitations(),
@@ -61,7 +61,7 @@ async function load(progress: Map<string, Progress>, user: User): Promise<HomeDa
   };
 }
 
-function progressBar(p: Progress | undefined): HTMLElement | null {
+function progressBar(p: ProgressSummary | undefined): HTMLElement | null {
   if (!p || p.sections_total === 0) return null;
   const pct = Math.round((p.sections_done / p.sections_total) * 100);
   return h(
@@ -182,8 +182,8 @@ function invitationCard(inv: Invitation, onDone: () => void): HTMLElement {
   );
 }
 
-function followCard(p: Progress, leave: HTMLElement): HTMLElement {
-  const overdue = p.sections.filter((s) => s.overdue).length;
+function followCard(p: ProgressSummary, leave: HTMLElement): HTMLElement {
+  const overdue = p.late;
   return h(
     "li",
     { class: "doc-card follow-card", "data-document-id": p.document_id },
@@ -293,7 +293,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
     heading,
   );
 
-  let progress = new Map<string, Progress>();
+  let progress = new Map<string, ProgressSummary>();
   const refresh = async (): Promise<void> => {
     let data: HomeData;
     try {
@@ -349,7 +349,7 @@ export async function renderHome(ctx: AppContext): Promise<void> {
         h("h2", { id: "follow-heading" }, icon("chart", 18), "Following progress"),
         h("span", { class: "count" }, String(following.length)),
       ),
-      h("p", { class: "muted small section-hint" }, "Status and due dates of documents whose text is not shared with you."),
+      h("p", { class: "muted small section-hint" }, "Status and due dates of documents whose text is not shared with you. ", h("a", { href: dashboardHref, id: "dashboard-link" }, "Progress of all your documents")),
       following.length
         ? h("ul", { class: "doc-list" }, ...following.map((f) => followCard(f.progress, docCardAction(f.doc, ctx.user, () => void refresh()))))
         : h("p", { class: "empty" }, "Nothing followed yet."),

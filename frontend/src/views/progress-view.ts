@@ -1,23 +1,35 @@
-/** Progress of a document: what a manager follows without reading drafts. */
+/** Progress of a document: what a manager follows without reading drafts. Numbers, names and
+ * titles only; the server counts, this page arranges (`../progress/`). */
 
 import { ApiError, documentProgress, type Progress } from "../api";
 import type { AppContext } from "../context";
 import { errorText, h } from "../dom";
 import { icon } from "../icons";
-import { formatDate, relativeTime, statusLabel } from "../labels";
+import { formatDate, relativeTime } from "../labels";
 import { about, refreshOn } from "../live";
-import { docHref } from "../routes";
+import { ChartSet, timeChart } from "../progress/charts";
+import { activityPerDay, wordsOverTime } from "../progress/series";
+import { dashboardHref, docHref } from "../routes";
+import { indicatorsPanel } from "./progress/indicators-panel";
+import { membersTable } from "./progress/members-table";
+import { sectionsTable } from "./progress/sections-table";
+import { sincePanel } from "./progress/since-panel";
 
-export function progressContent(p: Progress): HTMLElement {
+/** How wide a chart may be on this screen. */
+function chartWidth(): number {
+  return Math.max(240, Math.min(720, window.innerWidth - 64));
+}
+
+function stats(p: Progress): HTMLElement {
   const pct = p.sections_total ? Math.round((p.sections_done / p.sections_total) * 100) : 0;
   return h(
     "div",
-    { class: "progress-wrap" },
+    {},
     h(
       "dl",
       { class: "stats" },
-      h("div", { class: "stat" }, h("dt", {}, "Sections done"), h("dd", {}, `${p.sections_done} / ${p.sections_total}`)),
-      h("div", { class: "stat" }, h("dt", {}, "Words"), h("dd", {}, p.words_total === null ? "not counted" : String(p.words_total))),
+      h("div", { class: "stat" }, h("dt", {}, "Sections done"), h("dd", { id: "progress-done" }, `${p.sections_done} / ${p.sections_total}`)),
+      h("div", { class: "stat" }, h("dt", {}, "Words"), h("dd", { id: "progress-words" }, p.words_total === null ? "not counted" : String(p.words_total))),
       h("div", { class: "stat" }, h("dt", {}, "Next due"), h("dd", {}, p.next_due ? formatDate(p.next_due) : "—")),
       h("div", { class: "stat" }, h("dt", {}, "Last edit"), h("dd", {}, p.last_edit_at ? relativeTime(p.last_edit_at) : "—")),
     ),
@@ -26,37 +38,25 @@ export function progressContent(p: Progress): HTMLElement {
       { class: "big-progress" },
       h("div", { class: "bar", role: "progressbar", "aria-label": "Sections done", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": pct, style: `--pct:${pct}%` }),
     ),
-    p.sections.length
-      ? h(
-          "table",
-          { class: "table" },
-          h("caption", { class: "visually-hidden" }, "Sections"),
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Section"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Assignee"), h("th", { scope: "col" }, "Due"), h("th", { scope: "col", class: "num" }, "Words"))),
-          h(
-            "tbody",
-            {},
-            ...p.sections.map((s) =>
-              h(
-                "tr",
-                {},
-                h("th", { scope: "row" }, s.title),
-                h("td", {}, h("span", { class: `pill status-${s.status}` }, statusLabel(s.status))),
-                h("td", {}, s.assignee?.name ?? h("span", { class: "muted" }, "—")),
-                h("td", { class: s.overdue ? "overdue" : "" }, s.due_date ? formatDate(s.due_date) : h("span", { class: "muted" }, "—"), s.overdue ? " (overdue)" : ""),
-                h("td", { class: "num" }, s.words === null ? "—" : String(s.words)),
-              ),
-            ),
-          ),
-        )
-      : h("p", { class: "empty" }, "No sections yet."),
-    p.contributors.length
-      ? h(
-          "section",
-          { class: "contributors", "aria-labelledby": "contributors-heading" },
-          h("h2", { id: "contributors-heading" }, "Contributors"),
-          h("ul", { class: "plain-list" }, ...p.contributors.map((c) => h("li", {}, h("strong", {}, c.user.name), h("span", { class: "muted" }, ` — ${c.edits} edits, last ${relativeTime(c.last_edit_at)}`)))),
-        )
-      : null,
+  );
+}
+
+export function progressContent(p: Progress, charts: ChartSet): HTMLElement {
+  const width = chartWidth();
+  return h(
+    "div",
+    { class: "progress-wrap" },
+    stats(p),
+    sincePanel(p),
+    sectionsTable(p.sections),
+    h(
+      "div",
+      { class: "chart-row" },
+      charts.add(timeChart(wordsOverTime(p), { title: "Words over time", unit: "words", kind: "line", width, height: 220 })),
+      charts.add(timeChart(activityPerDay(p), { title: "Activity per day", unit: "characters", kind: "bars", width, height: 200 })),
+    ),
+    membersTable(p.members),
+    indicatorsPanel(p),
   );
 }
 
@@ -64,7 +64,10 @@ export async function renderProgressPage(ctx: AppContext, id: string): Promise<v
   const heading = h("h1", { tabindex: -1 }, "Progress");
   const body = h("div", {}, h("p", { class: "muted", role: "status" }, "Loading progress…"));
   const back = h("a", { href: "#/", class: "back-link" }, icon("back", 16), "Your documents");
-  ctx.mount(h("div", { class: "page" }, back, heading, body), heading);
+  const dashboard = h("a", { href: dashboardHref, class: "back-link" }, icon("chart", 16), "All documents' progress");
+  ctx.mount(h("div", { class: "page progress-page" }, h("div", { class: "row" }, back, dashboard), heading, body), heading);
+  const charts = new ChartSet();
+  ctx.onLeave(() => charts.clear());
   const load = async (): Promise<void> => {
     try {
       const p = await documentProgress(id);
@@ -75,13 +78,15 @@ export async function renderProgressPage(ctx: AppContext, id: string): Promise<v
         back.href = docHref(id);
         back.replaceChildren(icon("back", 16), "Back to the document");
       }
-      body.replaceChildren(progressContent(p));
+      charts.clear();
+      body.replaceChildren(progressContent(p, charts));
+      body.dataset.loaded = String(Date.now());
     } catch (error) {
       if (!ctx.alive()) return;
       const message = error instanceof ApiError && error.status === 404 ? "This document does not exist or you have no access to it." : errorText(error);
       body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, message));
     }
   };
-  ctx.onLeave(refreshOn(about(id, "progress", "section", "document", "member"), () => void load()));
+  ctx.onLeave(refreshOn(about(id, "progress", "section", "document", "member"), () => void load(), undefined, 250));
   await load();
 }

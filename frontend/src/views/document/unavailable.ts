@@ -9,6 +9,7 @@ import { button, errorText, h } from "../../dom";
 import { icon } from "../../icons";
 import { MESSAGES } from "../../connection";
 import { about, refreshOn } from "../../live";
+import { ChartSet } from "../../progress/charts";
 import { progressContent } from "../progress-view";
 import { removeDocument } from "../remove-document";
 
@@ -52,12 +53,15 @@ export async function renderProgressOnly(ctx: AppContext, documentId: string, ti
     ),
     heading,
   );
+  const charts = new ChartSet();
+  ctx.onLeave(() => charts.clear());
   const load = async (): Promise<void> => {
     try {
       const progress = await documentProgress(documentId);
       if (!ctx.alive()) return;
       heading.textContent = progress.title;
-      body.replaceChildren(progressContent(progress));
+      charts.clear();
+      body.replaceChildren(progressContent(progress, charts));
     } catch (error) {
       if (ctx.alive()) body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, errorText(error)));
     }
