@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from pycrdt import Doc, Map, create_update_message
 
-from tests.support.api import Api, by_link
+from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.traces import (
     TraceAuthor,
@@ -21,23 +21,6 @@ from tests.support.traces import (
     start_paragraph,
 )
 from tests.support.yclient import YClient
-
-
-async def _section(owner: Api, document_id: str, title: str) -> str:
-    response = await owner.http.post(f"/api/documents/{document_id}/sections",
-                                     json={"title": title})
-    assert response.status_code == 201, response.text
-    return f"section:{response.json()['id']}"
-
-
-async def _add_member(owner: Api, member: Api, document_id: str, role: str,
-                      reason: str = "help") -> None:
-    response = await owner.http.post(f"/api/documents/{document_id}/invitations", json={
-        "email": member.user["email"], "role": role, "reason": reason})
-    assert response.status_code == 201, response.text
-    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept",
-                                      json=by_link(response.json()))
-    assert accepted.status_code == 200, accepted.text
 
 
 async def _connect(server: ServerProcess, api: Api, document_id: str,
@@ -51,12 +34,6 @@ async def _written(server: ServerProcess, count: int) -> None:
     async with httpx.AsyncClient(base_url=server.base_url) as http, asyncio.timeout(60):
         while (await http.get("/api/health")).json()["updates_written"] < count:
             await asyncio.sleep(0.05)
-
-
-async def _progress(api: Api, document_id: str) -> dict[str, Any]:
-    response = await api.http.get(f"/api/documents/{document_id}/progress")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def _members(progress: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -76,8 +53,8 @@ async def test_friendsforever_replay_credits_each_author_what_the_trace_says(
     clients: list[YClient] = []
     try:
         document_id = await alice.create_document("Friends")
-        root = await _section(alice, document_id, "Chapter")
-        await _add_member(alice, bob, document_id, "editor")
+        root = await alice.add_section(document_id, "Chapter")
+        await alice.add_member(bob, document_id, "editor")
         # The paragraph the trace is typed into: the owner's own setup edit.
         setup = await _connect(server, alice, document_id)
         await setup.edit(lambda doc: start_paragraph(doc, root))
@@ -118,7 +95,7 @@ async def test_friendsforever_replay_credits_each_author_what_the_trace_says(
         await reader.close()
 
         inserted, deleted = plan.counts()
-        members = _members(await _progress(alice, document_id))
+        members = _members(await alice.progress(document_id))
         assert [(members[name]["chars_inserted"], members[name]["chars_deleted"])
                 for name in ("Alice", "Bob")] == [(inserted[0], deleted[0]),
                                                   (inserted[1], deleted[1])]
@@ -178,11 +155,11 @@ async def test_concentration_counts_surviving_text_lists_silent_members_and_surv
         documents: dict[str, tuple[str, str]] = {}
         for title in ("Ninety", "Eighty"):
             document_id = await alice.create_document(title)
-            root = await _section(alice, document_id, "Body")
-            await _add_member(alice, bob, document_id, "editor", "help")
-            await _add_member(alice, carol, document_id, "editor", "expertise")
-            await _add_member(alice, people["Rita"], document_id, "reviewer", "review")
-            await _add_member(alice, people["Pat"], document_id, "progress", "progress")
+            root = await alice.add_section(document_id, "Body")
+            await alice.add_member(bob, document_id, "editor", "help")
+            await alice.add_member(carol, document_id, "editor", "expertise")
+            await alice.add_member(people["Rita"], document_id, "reviewer", "review")
+            await alice.add_member(people["Pat"], document_id, "progress", "progress")
             setup = await _connect(server, alice, document_id)
             await setup.edit(functools.partial(start_paragraph, root=root))
             await setup.close()
@@ -200,7 +177,7 @@ async def test_concentration_counts_surviving_text_lists_silent_members_and_surv
         await _written_by(server, carol, eighty, root, [(0, 1000)])
         await _written(server, 2 + 3 + 3)  # two setups, then every edit above
 
-        before = {title: await _progress(alice, document_id)
+        before = {title: await alice.progress(document_id)
                   for title, (document_id, _root) in documents.items()}
 
         flagged = before["Ninety"]["indicators"]["concentration"]
@@ -228,11 +205,11 @@ async def test_concentration_counts_surviving_text_lists_silent_members_and_surv
         follow = {f["name"]: f["followed_through"]
                   for f in eighty_figures["indicators"]["follow_through"]}
         assert follow == {"Bob": True, "Carol": True, "Rita": False, "Pat": False}
-        await _progress(people["Pat"], eighty)  # Pat opens the progress page
+        await people["Pat"].progress(eighty)  # Pat opens the progress page
         follow = {f["name"]: f["followed_through"] for f in
-                  (await _progress(alice, eighty))["indicators"]["follow_through"]}
+                  (await alice.progress(eighty))["indicators"]["follow_through"]}
         assert follow["Pat"] is True
-        before = {title: await _progress(alice, document_id)
+        before = {title: await alice.progress(document_id)
                   for title, (document_id, _root) in documents.items()}
 
         # Compaction after every commit: a write that changes no text (a map entry) makes
@@ -251,7 +228,7 @@ async def test_concentration_counts_surviving_text_lists_silent_members_and_surv
             while '"event": "room.unloaded"' not in server.logs().rsplit("server.started")[-1]:
                 await asyncio.sleep(0.05)
         for title, (document_id, _root) in documents.items():
-            assert _figures(await _progress(alice, document_id)) == _figures(before[title])
+            assert _figures(await alice.progress(document_id)) == _figures(before[title])
     finally:
         for api in people.values():
             await api.aclose()
@@ -266,13 +243,13 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
     markers = ["quokkamarker", "narwhalmarker", "axolotlmarker"]
     try:
         document_id = await alice.create_document("Plans")
-        roots = [await _section(alice, document_id, f"Part {n}") for n in range(len(markers))]
+        roots = [await alice.add_section(document_id, f"Part {n}") for n in range(len(markers))]
         client = await _connect(server, alice, document_id)
         for root, marker in zip(roots, markers, strict=True):
             await client.edit(functools.partial(start_paragraph, root=root))
             await _type(client, root, 0, f"Draft {marker} notes")
         await client.close()
-        await _add_member(alice, pat, document_id, "progress", "progress")
+        await alice.add_member(pat, document_id, "progress", "progress")
         # The markers are there to be found: the owner's search finds every one.
         async with asyncio.timeout(20):
             for marker in markers:
@@ -289,7 +266,7 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
             response = await pat.http.get(path)
             assert response.status_code in (200, 403), (path, response.status_code)
             assert not any(marker in response.text for marker in markers), path
-        progress = await _progress(pat, document_id)
+        progress = await pat.progress(document_id)
         assert [s["words"] for s in progress["sections"]] == [3, 3, 3]
         assert all(s["chars_current"] == len("Draft  notes") + len(m)
                    for s, m in zip(progress["sections"], markers, strict=True))
@@ -304,7 +281,7 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
         response = await alice.http.patch(f"{base}/sections/{section_ids[1]}",
                                           json={"status": "done"})
         assert response.status_code == 200, response.text
-        since = (await _progress(pat, document_id))["since_last_visit"]
+        since = (await pat.progress(document_id))["since_last_visit"]
         assert (since["chars_inserted"], since["chars_deleted"], since["active_user_ids"]) == (
             len("one two three "), 0, [alice.user["id"]])
         assert [(s["id"], s["words_before"], s["words_now"], s["status_before"],
@@ -321,7 +298,7 @@ async def test_an_imported_document_is_written_by_its_importer(live_server: Serv
         response = await owner.http.post("/api/documents/import", files={
             "file": ("notes.md", b"# One\n\nhello world\n")})
         assert response.status_code == 201, response.text
-        progress = await _progress(owner, response.json()["id"])
+        progress = await owner.progress(response.json()["id"])
         member = _members(progress)["Ida"]
         assert (member["chars_inserted"], member["chars_current"], member["share"]) == (
             len("hello world"), len("hello world"), 1.0)

@@ -13,7 +13,7 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.traces import start_paragraph
-from tests.test_attribution import _add_member, _connect, _progress, _section, _type
+from tests.test_attribution import _connect, _type
 from tests.trust.test_member_attacks import _store_rows
 
 MARKERS = ["pangolinmarker", "okapimarker", "tapirmarker"]
@@ -44,14 +44,14 @@ async def test_dashboard_rows_come_from_kept_counts_and_hold_no_text(
     bob = await Api(server.base_url).sign_up("Bob")
     try:
         document_id = await alice.create_document("Field guide")
-        roots = [await _section(alice, document_id, f"Chapter {n}") for n in range(3)]
+        roots = [await alice.add_section(document_id, f"Chapter {n}") for n in range(3)]
         section_ids = [root.removeprefix("section:") for root in roots]
         base = f"/api/documents/{document_id}"
         assert (await alice.http.patch(f"{base}/sections/{section_ids[0]}",
                                        json={"status": "done"})).status_code == 200
         assert (await alice.http.patch(f"{base}/sections/{section_ids[1]}",
                                        json={"due_date": "2020-01-01"})).status_code == 200
-        await _add_member(alice, pat, document_id, "progress", "progress")
+        await alice.add_member(pat, document_id, "progress", "progress")
         client = await _connect(server, alice, document_id)
         for root, marker in zip(roots, MARKERS, strict=True):
             await client.edit(functools.partial(start_paragraph, root=root))
@@ -68,19 +68,19 @@ async def test_dashboard_rows_come_from_kept_counts_and_hold_no_text(
         assert len(row["trend"]) == 14 and row["trend"][-1] == 12
 
         # Pat's first look: nothing to compare with yet.
-        first = await _progress(pat, document_id)
+        first = await pat.progress(document_id)
         assert first["since_last_visit"] is None
         assert [(d["words"], d["sections"]) for d in first["words_series"]] == [
             (12, dict.fromkeys(section_ids, 4))]
         # A second load within the gap is the same visit.
-        assert (await _progress(pat, document_id))["since_last_visit"] is None
+        assert (await pat.progress(document_id))["since_last_visit"] is None
 
         # Things move: a section is finished, words are added, a member joins.
         assert (await alice.http.patch(f"{base}/sections/{section_ids[1]}",
                                        json={"status": "done"})).status_code == 200
         await _type(client, roots[2], 0, "Two more ")
         await client.close()
-        await _add_member(alice, bob, document_id, "editor")
+        await alice.add_member(bob, document_id, "editor")
         row = await _until_counted(pat, document_id, 14)
         assert row["flags"] and [f["flag"] for f in row["flags"]] == ["silent"]
         await asyncio.sleep(1.1)
@@ -97,7 +97,7 @@ async def test_dashboard_rows_come_from_kept_counts_and_hold_no_text(
         assert [m["name"] for m in since["new_members"]] == ["Bob"]
         assert (since["flags_raised"], since["flags_cleared"]) == (["silent"], ["late"])
         # A reload within the gap is the same visit: it still says what moved.
-        again = (await _progress(pat, document_id))["since_last_visit"]
+        again = (await pat.progress(document_id))["since_last_visit"]
         assert again is not None and again["new_members"] == since["new_members"]
         series = response.json()["words_series"]
         assert [d["words"] for d in series] == [14]
@@ -115,7 +115,7 @@ async def test_a_document_never_counted_is_counted_in_the_background_once_listed
     alice = await Api(server.base_url).sign_up("Alice")
     try:
         document_id = await alice.create_document("Older")
-        root = await _section(alice, document_id, "Part")
+        root = await alice.add_section(document_id, "Part")
         doc: Doc[Any] = Doc()
         doc.get(root, type=XmlFragment).children.append(
             XmlElement("paragraph", contents=[XmlText("alpha beta gamma")]))

@@ -58,6 +58,28 @@ class Api:
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
+    async def add_section(self, document_id: str, title: str) -> str:
+        """A new section; its Y.Doc root's name."""
+        response = await self.http.post(f"/api/documents/{document_id}/sections",
+                                        json={"title": title})
+        assert response.status_code == 201, response.text
+        return f"section:{response.json()['id']}"
+
+    async def add_member(self, member: Api, document_id: str, role: str,
+                         reason: str = "help") -> None:
+        """Invite `member` to a document of ours, and have them accept by the link."""
+        response = await self.http.post(f"/api/documents/{document_id}/invitations", json={
+            "email": member.user["email"], "role": role, "reason": reason})
+        assert response.status_code == 201, response.text
+        accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept",
+                                          json=by_link(response.json()))
+        assert accepted.status_code == 200, accepted.text
+
+    async def progress(self, document_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/api/documents/{document_id}/progress")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
     async def ticket(self, document_id: str) -> str:
         response = await self.http.post(f"/api/documents/{document_id}/ticket")
         assert response.status_code == 200, response.text

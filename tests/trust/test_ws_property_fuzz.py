@@ -62,7 +62,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import HypothesisDeprecationWarning
 from pycrdt import Array, Doc, Map, Text, XmlFragment
 
-from tests.support.api import Api, by_link
+from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.wire import (
     RawConnection,
@@ -305,28 +305,14 @@ class Segment:
     stats: Stats = field(default_factory=Stats)
 
 
-async def _invite(owner: Api, member: Api, document_id: str) -> None:
-    response = await owner.http.post(f"/api/documents/{document_id}/invitations", json={
-        "email": member.user["email"], "role": "editor", "reason": "help"})
-    assert response.status_code == 201, response.text
-    accepted = await member.http.post(f"/api/invitations/{response.json()['id']}/accept",
-                                      json=by_link(response.json()))
-    assert accepted.status_code == 200, accepted.text
-
-
 async def _open_segment(server: ServerProcess, owner: Api, watcher_api: Api,
                         attacker_apis: list[Api], number: int) -> Segment:
     """A fresh document: sections, grants, the clean pair, one claimed client id per attacker
     user (so other users' writes under it are foreign), and a builder that knows them."""
     document_id = await owner.create_document(f"fuzz {number}")
-    sections = []
-    for title in ("Budget", "Methods"):
-        response = await owner.http.post(f"/api/documents/{document_id}/sections",
-                                         json={"title": title})
-        assert response.status_code == 201, response.text
-        sections.append(f"section:{response.json()['id']}")
+    sections = [await owner.add_section(document_id, title) for title in ("Budget", "Methods")]
     for member in (watcher_api, *attacker_apis):
-        await _invite(owner, member, document_id)
+        await owner.add_member(member, document_id, "editor")
     builder = Builder(f"{SEED}/{number}/ids", sections=sections,
                       max_message_bytes=MAX_MESSAGE_BYTES,
                       victims=[], claims=[],
