@@ -18,7 +18,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pycrdt import (
     Array,
@@ -32,7 +32,7 @@ from pycrdt import (
     handle_sync_message,
 )
 
-from crdt.attribution import Attribution
+from crdt.attribution import Attribution, Credits
 from crdt.depth import ShapeRefused
 from crdt.guard import DECODE_ERRORS, Guard, WriteRejected, is_rust_panic
 from crdt.peer import Peer
@@ -50,7 +50,7 @@ from crdt.protocol import (
     parse_message,
 )
 from crdt.shape import read_update
-from crdt.store import UpdateStore
+from crdt.store import StoredDocument
 from crdt.updates import decode_state_vector
 
 log = logging.getLogger("widen.room")
@@ -81,11 +81,36 @@ class _Unrelayed:
     settled: asyncio.Future[None] | None = None
 
 
+class RoomStore(Protocol):
+    """What a room needs of the storage behind it: its document's log, a place for accepted
+    updates, and when those may be shown to others. One process: `crdt.store.UpdateStore`;
+    several processes implement the same seam (issue 12)."""
+
+    @property
+    def relayable_seq(self) -> int:
+        """Updates up to this sequence number may be shown to other clients."""
+
+    @property
+    def saturated(self) -> bool:
+        """The writer is this far behind: senders should wait (`drained`)."""
+
+    async def load(self, document_id: str) -> StoredDocument: ...
+
+    def append(self, document_id: str, origin: str | None, data: bytes,
+               claimed_clients: tuple[int, ...] = (), credits: Credits | None = None) -> int:
+        """Queue an accepted update for storage; its sequence number."""
+
+    def when_relayable(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once `relayable_seq` has moved."""
+
+    async def drained(self) -> None: ...
+
+
 class Room:
     def __init__(
         self,
         name: str,
-        store: UpdateStore,
+        store: RoomStore,
         *,
         awareness_max_bytes: int,
         max_depth: int,

@@ -12,14 +12,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from pycrdt import Doc
 
 from crdt.guard import WriteScope
 from crdt.peer import Peer
-from crdt.room import Changed, Room
-from crdt.store import UpdateStore
+from crdt.room import Changed, Room, RoomStore
 
 log = logging.getLogger("widen.rooms")
 
@@ -27,6 +26,15 @@ log = logging.getLogger("widen.rooms")
 RetiredRoots = Callable[[str], Awaitable[frozenset[str]]]
 # Told of a room about to unload (no peer left, every edit applied), before its final flush.
 Unloading = Callable[[Room], Awaitable[None]]
+
+
+class RoomsStore(RoomStore, Protocol):
+    """What the rooms need besides what each room does: a final flush before unloading."""
+
+    async def wait_durable(self, seq: int) -> None: ...
+
+    def forget(self, document_id: str) -> None:
+        """Drop bookkeeping for a document whose room unloaded."""
 
 
 async def _no_retired_roots(_name: str) -> frozenset[str]:
@@ -45,7 +53,7 @@ class _Entry:
 class Rooms:
     def __init__(
         self,
-        store: UpdateStore,
+        store: RoomsStore,
         *,
         idle_seconds: float,
         awareness_max_bytes: int,
