@@ -110,13 +110,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         passwords = PasswordHashing(settings.password_hash_workers,
                                     iterations=settings.password_hash_iterations,
                                     memory_kib=settings.password_hash_memory_kib)
-        search_index = SearchIndexer(sessions, rooms, store, text_workers,
+        search_index = SearchIndexer(sessions, rooms, store.log, text_workers,
                                      delay_seconds=settings.search_index_delay_seconds)
         store.on_committed(search_index.changed)
         mail = (MailSender(settings, sessions, partial(deliver, settings), events.publish)
                 if settings.sends_mail else None)
-        text_figures = TextFigureCache(rooms, store, text_workers)
-        progress_notices.records_with(DayRecorder(sessions, store, text_figures))
+        text_figures = TextFigureCache(rooms, store.log, text_workers)
+        progress_notices.records_with(DayRecorder(sessions, store.log, text_figures))
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             jobs=Jobs(broker),
         )
         store.start()
-        purger = TrashPurger(sessions, store, keep=timedelta(days=settings.trash_days),
+        purger = TrashPurger(sessions, store.log, keep=timedelta(days=settings.trash_days),
                              interval=settings.trash_purge_interval_seconds)
         purger.start()
         search_index.start()

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.workers import TextWorkers, WorkFailed
 from crdt.attribution import surviving_chars
 from crdt.rooms import Rooms
-from crdt.store import UpdateStore
 from crdt.text import root_text
+from crdt.update_log import UpdateLog
 
 log = logging.getLogger("widen.progress")
 
@@ -53,7 +53,7 @@ def count_text(updates: list[bytes], roots: list[str]) -> TextFigures:
 class TextFigureCache:
     """Text figures per document state: a live room's version, or the stored log's last row."""
 
-    def __init__(self, rooms: Rooms, store: UpdateStore, workers: TextWorkers) -> None:
+    def __init__(self, rooms: Rooms, store: UpdateLog, workers: TextWorkers) -> None:
         self._rooms = rooms
         self._store = store
         self._workers = workers
@@ -65,7 +65,7 @@ class TextFigureCache:
     async def of(self, document_id: str, roots: list[str],
                  conn: AsyncConnection) -> TextFigures | None:
         """The figures, or None if they cannot be counted (the failure is logged). Reads
-        through the caller's connection (see `UpdateStore._reading`)."""
+        through the caller's connection (see `UpdateLog._reading`)."""
         room = self._rooms.get(document_id)
         if room is not None:
             key: tuple[object, ...] = (document_id, room.generation, room.version, *roots)

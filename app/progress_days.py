@@ -28,7 +28,7 @@ from app.progress import TextFigureCache, TextFigures
 from app.timeutil import utcnow
 from crdt.faults import describe
 from crdt.schema import doc_attribution
-from crdt.store import UpdateStore
+from crdt.update_log import UpdateLog
 
 log = logging.getLogger("widen.progress")
 
@@ -59,7 +59,7 @@ class Activity:
 
 
 def activity(rows: Iterable[Mapping[str, Any]]) -> Activity:
-    """From a document's attribution rows (`UpdateStore.attribution`), as the report reads
+    """From a document's attribution rows (`UpdateLog.attribution`), as the report reads
     them: any row dates its root's last edit; a row with updates dates its origin's writing."""
     edits: dict[str, int] = {}
     writers: dict[str, int] = {}
@@ -126,7 +126,7 @@ class DayRecorder:
     day's row. The count comes from `TextFigureCache`, so the progress page that loads next
     finds it cached."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: UpdateStore,
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: UpdateLog,
                  figures: TextFigureCache) -> None:
         self._sessions = sessions
         self._store = store

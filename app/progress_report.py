@@ -3,7 +3,7 @@ schedule, who wrote what, activity per day and the honest indicators (`app.indic
 
 Everything here is numbers, names and titles: the text itself stays in the worker that counts
 it (`app.progress`), so a `progress` member's report holds no word of it. The figures come
-from the attribution rows (`crdt.store.UpdateStore.attribution`, kept with every commit, so
+from the attribution rows (`crdt.update_log.UpdateLog.attribution`, kept with every commit, so
 they survive compaction) and the per-state cache of the current text's authorship.
 """
 
@@ -136,7 +136,7 @@ async def build(session: AsyncSession, services: Services, access: Access,
     roots = [section_root(s.id) for s in sections]
     # The store reads through this request's connection: a second one could deadlock the pool.
     conn = await session.connection()
-    store = services.store
+    store = services.store.log
     contributions = await store.contributions(document.id, conn)
     rows = await store.attribution(document.id, conn)
     client_owners = await store.client_origins(document.id, conn)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import models
 from app.timeutil import utcnow
-from crdt.store import UpdateStore
+from crdt.update_log import UpdateLog
 
 log = logging.getLogger("widen.trash")
 
@@ -78,7 +78,7 @@ async def trashed_document(session: AsyncSession, owner_id: str, document_id: st
                models.Document.deleted_at > now - keep))
 
 
-async def purge_expired(sessions: async_sessionmaker[AsyncSession], store: UpdateStore, *,
+async def purge_expired(sessions: async_sessionmaker[AsyncSession], store: UpdateLog, *,
                         now: datetime, keep: timedelta) -> list[str]:
     """Delete for good every document whose trash period ended by `now`: its rows (the
     database cascades to sections, grants, invitations, comments and the sharing log) and
@@ -110,7 +110,7 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession], store: Updat
 class TrashPurger:
     """Runs `purge_expired` every `interval` seconds for as long as the server runs."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: UpdateStore, *,
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: UpdateLog, *,
                  keep: timedelta, interval: float) -> None:
         self._sessions = sessions
         self._store = store

@@ -50,7 +50,7 @@ from crdt.protocol import (
     parse_message,
 )
 from crdt.shape import read_update
-from crdt.store import StoredDocument
+from crdt.update_log import StoredDocument
 from crdt.updates import decode_state_vector
 
 log = logging.getLogger("widen.room")

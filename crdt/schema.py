@@ -2,7 +2,7 @@
 
 It has its own MetaData so `crdt/` stays free of the web app's models; alembic migrates both.
 There is deliberately no foreign key to `documents`: the web app deletes a document's log
-through `UpdateStore.delete_document` in the same transaction as the document.
+through `UpdateLog.delete_document` in the same transaction as the document.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The update log: group-committed appends, loading, and compaction into snapshots.
+"""The update log's write side: group-committed appends, durability and backpressure.
 
 One writer task owns every write. Rooms hand it updates without waiting; it commits whatever
 accumulated during one flush interval in a single transaction, so a burst of keystrokes costs
@@ -22,15 +22,13 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from pycrdt import Doc
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -38,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crdt.attribution import Credits
 from crdt.faults import REPORT_FIRST_AFTER_S, FailureStreak, Fault, classify, describe
 from crdt.schema import (
-    KIND_SNAPSHOT,
     KIND_UPDATE,
     doc_attribution,
     doc_clients,
@@ -46,7 +43,7 @@ from crdt.schema import (
     doc_updates,
     doc_updates_rejected,
 )
-from crdt.updates import fully_integrated
+from crdt.update_log import StoredDocument, UpdateLog
 
 log = logging.getLogger("widen.store")
 
@@ -70,25 +67,6 @@ class PendingUpdate:
     claimed_clients: tuple[int, ...] = ()
     # What it changed, per (origin, root): `crdt.attribution`.
     credits: Credits | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDocument:
-    updates: list[bytes]
-    # Who owns each Yjs client id that has written to the document.
-    client_origins: dict[int, str | None]
-
-
-def _snapshot(updates: list[bytes]) -> bytes | None:
-    """The document these rows make, re-encoded (deleted text dropped), or None if any of
-    them still waits for missing content: a re-encoding would lose it, and a `merge_updates`
-    of adversarial rows can produce bytes nothing decodes, so such a log stays as it is."""
-    doc: Doc[Any] = Doc()
-    for update in updates:
-        doc.apply_update(update)
-    if all(fully_integrated(doc, update) for update in updates):
-        return doc.get_update()
-    return None
 
 
 def _write_synced(path: Path, text: str) -> None:
@@ -124,7 +102,6 @@ class UpdateStore:
         self._rejected_dir = rejected_dir
         self._flush_interval = flush_interval
         self._max_batch = max_batch
-        self._compaction_threshold = compaction_threshold
         self._queue: deque[PendingUpdate] = deque()
         self._next_seq = 1
         self._durable_seq = 0
@@ -133,8 +110,8 @@ class UpdateStore:
         # when a full batch is already queued.
         self._flush_now = asyncio.Event()
         self._durable_changed = asyncio.Condition()
-        self._row_counts: dict[str, int] = {}
-        self._compactions: dict[str, asyncio.Task[None]] = {}
+        # The read side, told of every commit so it compacts long logs.
+        self.log = UpdateLog(engine, compaction_threshold=compaction_threshold)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._streak = FailureStreak(log, "update writer",
@@ -182,47 +159,14 @@ class UpdateStore:
         if self._task is not None:
             await self._task
             self._task = None
-        if self._compactions:
-            await asyncio.gather(*self._compactions.values())
+        await self.log.stop()
 
     async def load(self, document_id: str) -> StoredDocument:
-        """Every stored update of a document, oldest first, and who owns which client id, for
-        the room that will own it."""
-        rows = await self.read(document_id)
-        owners = await self.client_origins(document_id)
-        self._row_counts[document_id] = len(rows)
-        return StoredDocument(rows, owners)
+        """What a room loads (the log's side of the seam rooms talk to)."""
+        return await self.log.load(document_id)
 
-    @contextlib.asynccontextmanager
-    async def _reading(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
-        """The caller's connection if it lends one, else one of our own. A request that holds
-        a pooled connection must lend it: waiting for a second one while holding the first
-        deadlocks once as many requests as the pool has connections do the same."""
-        if conn is not None:
-            yield conn
-            return
-        async with self._engine.connect() as own:
-            yield own
-
-    async def read(self, document_id: str, conn: AsyncConnection | None = None) -> list[bytes]:
-        """Every stored update of a document, oldest first (a snapshot counts as one)."""
-        async with self._reading(conn) as reading:
-            result = await reading.execute(
-                select(doc_updates.c.data)
-                .where(doc_updates.c.document_id == document_id)
-                .order_by(doc_updates.c.id)
-            )
-            return [row.data for row in result]
-
-    async def revision(self, document_id: str,
-                       conn: AsyncConnection | None = None) -> tuple[int, int]:
-        """The last row id and the row count of a document's log: equal revisions, equal
-        content (rows are only appended, and compaction replaces them by a newer row)."""
-        async with self._reading(conn) as reading:
-            row = (await reading.execute(
-                select(func.max(doc_updates.c.id), func.count())
-                .where(doc_updates.c.document_id == document_id))).one()
-            return int(row[0] or 0), int(row[1])
+    def forget(self, document_id: str) -> None:
+        self.log.forget(document_id)
 
     def append(self, document_id: str, origin: str | None, data: bytes,
                claimed_clients: tuple[int, ...] = (), credits: Credits | None = None) -> int:
@@ -291,24 +235,6 @@ class UpdateStore:
         async with self._durable_changed:
             await self._durable_changed.wait_for(lambda: self._durable_seq >= seq)
 
-    def forget(self, document_id: str) -> None:
-        """Drop bookkeeping for a document whose room unloaded."""
-        self._row_counts.pop(document_id, None)
-
-    async def delete_document(self, conn: AsyncConnection, document_id: str) -> None:
-        """Delete a document's log inside the caller's transaction (the document row's)."""
-        if (compaction := self._compactions.get(document_id)) is not None:
-            await asyncio.shield(compaction)  # or it would write its snapshot back afterwards
-        await conn.execute(delete(doc_updates).where(doc_updates.c.document_id == document_id))
-        await conn.execute(delete(doc_contributions)
-                           .where(doc_contributions.c.document_id == document_id))
-        await conn.execute(delete(doc_attribution)
-                           .where(doc_attribution.c.document_id == document_id))
-        await conn.execute(delete(doc_clients).where(doc_clients.c.document_id == document_id))
-        await conn.execute(delete(doc_updates_rejected)
-                           .where(doc_updates_rejected.c.document_id == document_id))
-        self._row_counts.pop(document_id, None)
-
     async def _run(self) -> None:
         while True:
             await self._has_work.wait()
@@ -326,7 +252,7 @@ class UpdateStore:
                     written = {u.document_id for u in committed}
                     for listener in self._committed_listeners:
                         listener(written)
-                await self._compact_grown([u.document_id for u in committed])
+                await self.log.grew([u.document_id for u in committed])
             if self._backlog_full_since is not None:
                 log.info("update backlog drained, %.1f s after it reached its bound",
                          time.monotonic() - self._backlog_full_since,
@@ -523,24 +449,6 @@ class UpdateStore:
             },
         ), rows)
 
-    async def attribution(self, document_id: str,
-                          conn: AsyncConnection | None = None) -> list[dict[str, Any]]:
-        """Every attribution row of a document: origin, root, day, chars_inserted,
-        chars_deleted, updates, last_at (Unix ms)."""
-        async with self._reading(conn) as reading:
-            result = await reading.execute(
-                select(doc_attribution).where(doc_attribution.c.document_id == document_id))
-            return [dict(row._mapping) for row in result]
-
-    async def client_origins(self, document_id: str,
-                             conn: AsyncConnection | None = None) -> dict[int, str | None]:
-        """Who owns each Yjs client id that has written to the document."""
-        async with self._reading(conn) as reading:
-            result = await reading.execute(
-                select(doc_clients.c.client_id, doc_clients.c.origin)
-                .where(doc_clients.c.document_id == document_id))
-            return {int(row.client_id): row.origin for row in result}
-
     async def _bind_clients(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
         rows = [{"document_id": u.document_id, "client_id": client, "origin": u.origin}
                 for u in batch for client in u.claimed_clients]
@@ -550,14 +458,6 @@ class UpdateStore:
                        else sqlite_insert)(doc_clients)
         # The room decided ownership before relaying; a row already there is the same claim.
         await conn.execute(insert_stmt.on_conflict_do_nothing(), rows)
-
-    async def contributions(self, document_id: str,
-                            conn: AsyncConnection | None = None) -> list[dict[str, int | str]]:
-        async with self._reading(conn) as reading:
-            result = await reading.execute(
-                select(doc_contributions).where(doc_contributions.c.document_id == document_id)
-            )
-            return [dict(row._mapping) for row in result]
 
     async def _mark_durable(self, seq: int) -> None:
         async with self._durable_changed:
@@ -569,74 +469,3 @@ class UpdateStore:
         waiters, self._relay_waiters = self._relay_waiters, []
         for waiter in waiters:
             waiter()
-
-    async def _compact_grown(self, document_ids: list[str]) -> None:
-        for document_id in document_ids:
-            self._row_counts[document_id] = self._row_counts.get(document_id, 0) + 1
-        for document_id in set(document_ids):
-            if (self._row_counts[document_id] > self._compaction_threshold
-                    and document_id not in self._compactions):
-                # Off the writer's path: a busy document must not hold up everyone's commits.
-                self._compactions[document_id] = asyncio.create_task(
-                    self._compact_in_background(document_id),
-                    name=f"widen-compact-{document_id}")
-
-    async def _compact_in_background(self, document_id: str) -> None:
-        try:
-            await self.compact(document_id)
-        except Exception:
-            # Compaction only speeds up loading; the rows it failed to merge are intact and
-            # the next batch for this document tries again.
-            log.exception("compaction failed", extra={"event": "store.compact_failed",
-                                                      "document_id": document_id})
-        finally:
-            del self._compactions[document_id]
-
-    async def compact(self, document_id: str) -> None:
-        """Replace a document's rows by one snapshot, atomically (rows written meanwhile stay).
-
-        The snapshot is the rows applied one by one to a Doc and re-encoded, which drops the
-        content of deleted text and makes it many times smaller than the log. That rebuild
-        takes seconds for a long log, so it runs in a thread: on the event loop it stalled
-        every connection, long enough for a refusal to close a socket before the answers owed
-        for its earlier messages went out (the long property fuzz found it). No transaction
-        is held open meanwhile; rows are only ever appended, so deleting up to the last row
-        read replaces exactly what the snapshot holds.
-        """
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(doc_updates.c.id, doc_updates.c.data)
-                .where(doc_updates.c.document_id == document_id)
-                .order_by(doc_updates.c.id)
-            )
-            rows = result.all()
-        if len(rows) < 2:
-            return
-        snapshot = await asyncio.to_thread(_snapshot, [row.data for row in rows])
-        if snapshot is None:
-            log.warning("log not compacted: some updates are still pending",
-                        extra={"event": "store.compact_skipped", "document_id": document_id})
-            # Try again only after another threshold's worth of rows, not on every batch.
-            self._row_counts[document_id] = 0
-            return
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                delete(doc_updates).where(
-                    doc_updates.c.document_id == document_id,
-                    doc_updates.c.id <= rows[-1].id,
-                )
-            )
-            await conn.execute(
-                insert(doc_updates).values(
-                    document_id=document_id,
-                    origin=None,
-                    kind=KIND_SNAPSHOT,
-                    created_at=int(time.time() * 1000),
-                    data=snapshot,
-                )
-            )
-        if document_id in self._row_counts:
-            self._row_counts[document_id] -= len(rows) - 1
-        log.info("compacted update log", extra={"event": "store.compacted",
-                                                 "document_id": document_id, "rows": len(rows),
-                                                 "bytes": len(snapshot)})

@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.timeutil import utcnow
 from app.trash import purge_expired
 from crdt.schema import doc_updates
-from crdt.store import UpdateStore
+from crdt.update_log import UpdateLog
 from tests.support.api import Api, by_link
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
@@ -236,8 +236,7 @@ async def _purge_for_good(live_server: ServerProcess, alice: Api, engine: AsyncE
     assert (await _rows(engine, gone))[1] > 0
 
     sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
-    store = UpdateStore(engine, flush_interval=0.05, max_batch=100, compaction_threshold=1000,
-                        rejected_dir=live_server.log_path.parent / "rejected")
+    store = UpdateLog(engine, compaction_threshold=1000)
     # A day before the period ends nothing goes; once it has ended, the trashed one does.
     assert await purge_expired(sessions, store, now=utcnow() + timedelta(days=29),
                                keep=DAYS_30) == []

@@ -111,7 +111,7 @@ async def export(document_id: str, user: CurrentUser, session: DbSession,
                 for s in sections]
     room = services.rooms.get(document_id)
     updates = ([room.doc.get_update()] if room is not None
-               else await services.store.read(document_id, await session.connection()))
+               else await services.store.log.read(document_id, await session.connection()))
     title = access.document.title
 
     async def work() -> ExportFile:

@@ -34,7 +34,7 @@ from app.workers import TextWorkers, WorkFailed
 from crdt.faults import Fault, classify, describe
 from crdt.rooms import Rooms
 from crdt.schema import doc_updates
-from crdt.store import UpdateStore
+from crdt.update_log import UpdateLog
 
 log = logging.getLogger("widen.search")
 
@@ -54,7 +54,7 @@ class _Source:
 
 class SearchIndexer:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], rooms: Rooms,
-                 store: UpdateStore, workers: TextWorkers, *, delay_seconds: float) -> None:
+                 store: UpdateLog, workers: TextWorkers, *, delay_seconds: float) -> None:
         self._sessions = sessions
         self._rooms = rooms
         self._store = store
