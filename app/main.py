@@ -50,6 +50,7 @@ from app.security_headers import SecurityHeaders
 from app.services import Services
 from app.settings import Settings
 from app.throttle import LoginThrottle
+from app.timeutil import now_ms, use_test_clock
 from app.trash import TrashPurger
 from app.workers import TextWorkers
 from crdt.broker import InProcessBroker
@@ -66,6 +67,7 @@ _FRONTEND_MISSING = """<!doctype html><meta charset="utf-8"><title>Widen</title>
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    use_test_clock(settings.test_clock_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_batch=settings.flush_max_updates,
             compaction_threshold=settings.compaction_threshold,
             rejected_dir=settings.rejected_dir,
+            clock_ms=now_ms,
         )
         sessions = create_sessionmaker(engine)
         broker = InProcessBroker()

@@ -159,6 +159,9 @@ class Section(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
+    # Target length in words, set by the owner or the assignee: with the due date and the
+    # writing pace, what the at-risk flag (`app.at_risk`) measures against.
+    target_words: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A deleted section is kept, out of every listing, so its text can be restored.

@@ -108,6 +108,13 @@ class Access:
             section_id in self.sections
         )
 
+    def answers_for(self, user_id: str, assignee_id: str | None) -> bool:
+        """Whether `user_id` (whose access this is) answers for a section: its document's
+        owner, or its assignee. They set its target length and see whether it is at risk of
+        missing its date; nobody else, managers following progress included, does: the flag
+        is a prompt to the people who can act on it, not a mark for others to see."""
+        return self.is_owner or (assignee_id is not None and assignee_id == user_id)
+
     def can_write_section(self, section_id: str) -> bool:
         """May change this section's text (its Y.Doc root)."""
         return self.write_scope().allows(section_root(section_id))

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import indicators, models, progress_days
+from app import at_risk, indicators, models, progress_days
 from app.api.schemas import (
+    AtRiskOut,
     BalanceOut,
     ConcentrationOut,
     Contributor,
@@ -125,9 +126,11 @@ def since(seen: dict[str, Any], seen_at: datetime, report: ProgressOut) -> Since
         flags_cleared=[f for f in then_flags if f not in now_flags])
 
 
-async def build(session: AsyncSession, services: Services, access: Access,
+async def build(session: AsyncSession, services: Services, access: Access, user_id: str,
                 now: datetime) -> ProgressOut:
-    """The report; keeps today's words if they were counted (`app.progress_days`)."""
+    """The report, as `user_id` (whose access it is) may see it: the at-risk flag of a
+    section only for its owner and assignee. Keeps today's words if they were counted
+    (`app.progress_days`)."""
     document = access.document
     sections = list(await session.scalars(
         select(models.Section).where(models.Section.document_id == document.id,
@@ -162,8 +165,23 @@ async def build(session: AsyncSession, services: Services, access: Access,
     users = {u.id: u for u in await session.scalars(
         select(models.User).where(models.User.id.in_(user_ids)))}
 
-    stalled_days = services.settings.progress_stalled_days
+    settings = services.settings
+    stalled_days = settings.progress_stalled_days
     today = now.date()
+    last_activity = [from_epoch_ms(by_root[root].last_at) if root in by_root else s.created_at
+                     for s, root in zip(sections, roots, strict=True)]
+    days = await progress_days.series(session, document.id)
+    risks = {r.section_id: AtRiskOut(reason=r.reason, explanation=r.explanation)
+             for r in at_risk.flagged_sections(
+                 (at_risk.SectionFigures(
+                     id=s.id, status=s.status, due_date=s.due_date, target_words=s.target_words,
+                     words=figures.words.get(root, 0) if figures is not None else None,
+                     last_activity=last, created_at=s.created_at)
+                  for s, root, last in zip(sections, roots, last_activity, strict=True)
+                  if access.answers_for(user_id, s.assignee_id)),
+                 {d.day: d.sections for d in days}, now,
+                 near_days=settings.progress_at_risk_days,
+                 quiet_days=settings.progress_quiet_days)}
     section_rows = [
         SectionProgress(
             id=s.id, title=s.title, status=s.status,
@@ -173,16 +191,15 @@ async def build(session: AsyncSession, services: Services, access: Access,
             overdue=(s.due_date is not None and s.due_date < today
                      and s.status != SectionStatus.DONE),
             words=figures.words.get(root, 0) if figures is not None else None,
-            schedule=indicators.schedule(
-                s.status, s.due_date,
-                from_epoch_ms(by_root[root].last_at) if root in by_root else s.created_at,
-                now, stalled_days),
+            schedule=indicators.schedule(s.status, s.due_date, last, now, stalled_days),
+            target_words=s.target_words,
+            at_risk=risks.get(s.id),
             last_edit_at=from_epoch_ms(by_root[root].last_at) if root in by_root else None,
             chars_inserted=by_root[root].inserted if root in by_root else 0,
             chars_deleted=by_root[root].deleted if root in by_root else 0,
             chars_current=current_by_root.get(root, 0) if figures is not None else None,
         )
-        for s, root in zip(sections, roots, strict=True)
+        for s, root, last in zip(sections, roots, last_activity, strict=True)
     ]
     contributors = sorted(
         (Contributor(user=UserOut.model_validate(users[str(c["origin"])]), edits=int(c["updates"]),
@@ -227,7 +244,7 @@ async def build(session: AsyncSession, services: Services, access: Access,
         members=member_rows, activity=activity,
         indicators=report_indicators,
         words_series=[WordsDay(day=d.day, words=d.words, sections=d.sections)
-                      for d in await progress_days.series(session, document.id)],
+                      for d in days],
         flags=[FlagOut(flag=f, explanation=indicators.FLAG_EXPLANATIONS[f]) for f in raised],
     )
 

@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     # Loads of a progress page closer together than this are one visit ("since you last
     # looked" compares with the visit before).
     progress_visit_gap_seconds: float = Field(default=1800.0, ge=0)
+    # A section with a due date within this many days, not done, is at risk when it has had
+    # no edit for `progress_quiet_days` days (or its target is out of reach at its pace).
+    progress_at_risk_days: int = Field(default=3, ge=0, le=365)
+    progress_quiet_days: int = Field(default=2, ge=1, le=365)
+    # Test only: a file holding an offset in seconds added to the server's clock
+    # (`app.timeutil`). Refused unless `test_clock_allowed` is set as well, so a production
+    # server cannot run on a fake clock by one stray variable.
+    test_clock_file: Path | None = None
+    test_clock_allowed: bool = False
     # An update the database refuses for good is kept in the table `doc_updates_rejected`; if
     # the database refuses even that, in a file here.
     rejected_dir: Path = PROJECT_ROOT / "var" / "rejected"
@@ -141,6 +150,13 @@ class Settings(BaseSettings):
         if isinstance(origins, str):
             data["allowed_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
         return data
+
+    @model_validator(mode="after")
+    def _test_clock_only_in_tests(self) -> Settings:
+        if self.test_clock_file is not None and not self.test_clock_allowed:
+            raise ValueError("WIDEN_TEST_CLOCK_FILE is for tests only: it also needs "
+                             "WIDEN_TEST_CLOCK_ALLOWED=1")
+        return self
 
     @cached_property
     def effective_origins(self) -> frozenset[str]:

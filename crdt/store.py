@@ -95,10 +95,13 @@ class UpdateStore:
         compaction_threshold: int,
         rejected_dir: Path,
         report_failures_after: float = REPORT_FIRST_AFTER_S,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
         """`rejected_dir`: where an update goes that the database refuses even in its
-        quarantine table (`doc_updates_rejected`)."""
+        quarantine table (`doc_updates_rejected`). `clock_ms`: the time an update is received
+        (Unix ms), which dates its attribution; the server passes its own (test) clock."""
         self._engine = engine
+        self._clock_ms = clock_ms
         self._rejected_dir = rejected_dir
         self._flush_interval = flush_interval
         self._max_batch = max_batch
@@ -177,7 +180,7 @@ class UpdateStore:
         seq = self._next_seq
         self._next_seq += 1
         self._queue.append(
-            PendingUpdate(seq, document_id, origin, data, int(time.time() * 1000),
+            PendingUpdate(seq, document_id, origin, data, self._clock_ms(),
                           claimed_clients, credits)
         )
         self._has_work.set()

@@ -8,7 +8,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from pycrdt import Doc, Map, create_update_message
 
 from tests.support.api import Api
@@ -27,13 +26,6 @@ async def _connect(server: ServerProcess, api: Api, document_id: str,
                    client_id: int | None = None) -> YClient:
     url = f"{server.ws_url}/{document_id}?ticket={await api.ticket(document_id)}"
     return await YClient(url, client_id=client_id).connect_synced()
-
-
-async def _written(server: ServerProcess, count: int) -> None:
-    """Wait until the server has committed `count` updates since it started."""
-    async with httpx.AsyncClient(base_url=server.base_url) as http, asyncio.timeout(60):
-        while (await http.get("/api/health")).json()["updates_written"] < count:
-            await asyncio.sleep(0.05)
 
 
 def _members(progress: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -175,7 +167,7 @@ async def test_concentration_counts_surviving_text_lists_silent_members_and_surv
         await _written_by(server, alice, eighty, root, [(0, "a" * 1800)])
         await _written_by(server, bob, eighty, root, [(1800, "b" * 200)])
         await _written_by(server, carol, eighty, root, [(0, 1000)])
-        await _written(server, 2 + 3 + 3)  # two setups, then every edit above
+        await server.wait_written(2 + 3 + 3)  # two setups, then every edit above
 
         before = {title: await alice.progress(document_id)
                   for title, (document_id, _root) in documents.items()}
@@ -276,7 +268,7 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
         client = await _connect(server, alice, document_id)
         await _type(client, roots[0], 0, "one two three ")
         await client.close()
-        await _written(server, 2 * len(markers) + 1)
+        await server.wait_written(2 * len(markers) + 1)
         section_ids = [root.removeprefix("section:") for root in roots]
         response = await alice.http.patch(f"{base}/sections/{section_ids[1]}",
                                           json={"status": "done"})

@@ -24,7 +24,7 @@ async def document_progress(document_id: str, user: CurrentUser, session: DbSess
     having looked (follow-through of a `progress` invitation)."""
     access = await require_access(session, user, document_id)
     now = utcnow()
-    report = await build(session, services, access, now)
+    report = await build(session, services, access, user.id, now)
     await visit(session, document_id, user.id, now, report,
                 timedelta(seconds=services.settings.progress_visit_gap_seconds))
     return report

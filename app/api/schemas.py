@@ -26,6 +26,8 @@ _ANCHOR_B64_CHARS = (MAX_ANCHOR_BYTES + 2) // 3 * 4
 # pydantic, then 254 in email-validator), before anything else looks at it.
 Id = Annotated[str, Field(max_length=64)]
 Ids = Annotated[list[Id], Field(max_length=200)]
+# A section's target length: a book is a few hundred thousand words.
+MAX_TARGET_WORDS = 1_000_000
 
 
 def _without_nul(value: Any) -> Any:
@@ -383,6 +385,8 @@ class SectionPatch(InputModel):
     status: SectionStatus | None = None
     assignee_id: Id | None = None
     due_date: date | None = None
+    # Only the owner and the section's assignee may set it (null clears it).
+    target_words: int | None = Field(default=None, ge=1, le=MAX_TARGET_WORDS)
 
 
 class SectionOut(BaseModel):
@@ -395,6 +399,7 @@ class SectionOut(BaseModel):
     status: str
     assignee_id: str | None
     due_date: date | None
+    target_words: int | None
     root: str
     created_at: datetime
     updated_at: datetime
@@ -402,6 +407,13 @@ class SectionOut(BaseModel):
 
 class SectionOrderIn(InputModel):
     section_ids: list[Id] = Field(max_length=1000)
+
+
+class AtRiskOut(BaseModel):
+    # pace: the target is out of reach at the last 7 days' pace; quiet: no edit for a while
+    # with the due date near.
+    reason: Literal["pace", "quiet"]
+    explanation: str
 
 
 class SectionProgress(BaseModel):
@@ -416,6 +428,10 @@ class SectionProgress(BaseModel):
     # done; late (past its due date); stalled (no edit for WIDEN_PROGRESS_STALLED_DAYS days);
     # on_track.
     schedule: Literal["done", "late", "stalled", "on_track"]
+    target_words: int | None
+    # At risk of missing its due date (`app.at_risk`), with why in one line: null when it is
+    # not, and always null for anyone but the document's owner and the section's assignee.
+    at_risk: AtRiskOut | None = None
     last_edit_at: datetime | None
     # Characters (UTF-16 code units, as Yjs counts text) written into and deleted from the
     # section by members, and in it now (None when the text could not be read).

@@ -84,8 +84,10 @@ async def update_section(document_id: str, section_id: str, body: SectionPatch,
     changes = body.model_dump(exclude_unset=True)
     if "title" in changes and not access.can_structure_sections:
         raise forbid("Only the owner or a whole-document editor can rename sections")
-    if not access.can_update_section(section_id):
+    if changes.keys() - {"target_words"} and not access.can_update_section(section_id):
         raise forbid("You cannot change this section", "out-of-scope")
+    if "target_words" in changes and not access.answers_for(user.id, section.assignee_id):
+        raise forbid("Only the owner or the section's assignee can set its target length")
     if "assignee_id" in changes:
         await _check_assignee(session, access, body.assignee_id)
     for field, value in changes.items():

@@ -1034,6 +1034,16 @@ export interface components {
             /** End */
             end: string;
         };
+        /** AtRiskOut */
+        AtRiskOut: {
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "pace" | "quiet";
+            /** Explanation */
+            explanation: string;
+        };
         /** BalanceOut */
         BalanceOut: {
             /** Gini */
@@ -1754,6 +1764,8 @@ export interface components {
             assignee_id: string | null;
             /** Due Date */
             due_date: string | null;
+            /** Target Words */
+            target_words: number | null;
             /** Root */
             root: string;
             /**
@@ -1777,6 +1789,8 @@ export interface components {
             assignee_id?: string | null;
             /** Due Date */
             due_date?: string | null;
+            /** Target Words */
+            target_words?: number | null;
         };
         /** SectionProgress */
         SectionProgress: {
@@ -1798,6 +1812,9 @@ export interface components {
              * @enum {string}
              */
             schedule: "done" | "late" | "stalled" | "on_track";
+            /** Target Words */
+            target_words: number | null;
+            at_risk?: components["schemas"]["AtRiskOut"] | null;
             /** Last Edit At */
             last_edit_at: string | null;
             /** Chars Inserted */

@@ -115,6 +115,12 @@ class ServerProcess:
             time.sleep(0.05)
         raise RuntimeError("server did not become healthy:\n" + self.log_tail())
 
+    async def wait_written(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until this server has committed `count` updates since it started."""
+        async with httpx.AsyncClient(base_url=self.base_url) as http, asyncio.timeout(timeout):
+            while (await http.get("/api/health")).json()["updates_written"] < count:
+                await asyncio.sleep(0.05)
+
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():
             return ""

@@ -1,18 +1,21 @@
 /** Progress of a document: what a manager follows without reading drafts. Numbers, names and
  * titles only; the server counts, this page arranges (`../progress/`). */
 
-import { ApiError, documentProgress, type Progress } from "../api";
+import { ApiError, documentProgress, listSections, updateSection, type Progress } from "../api";
 import type { AppContext } from "../context";
-import { errorText, h } from "../dom";
+import { errorText, h, toast } from "../dom";
 import { icon } from "../icons";
 import { formatDate, relativeTime } from "../labels";
 import { about, refreshOn } from "../live";
 import { ChartSet, timeChart } from "../progress/charts";
+import { answersFor } from "../progress/at-risk";
 import { activityPerDay, wordsOverTime } from "../progress/series";
 import { dashboardHref, docHref } from "../routes";
+import { helpWith } from "../share-preset";
 import { indicatorsPanel } from "./progress/indicators-panel";
 import { membersTable } from "./progress/members-table";
-import { sectionsTable } from "./progress/sections-table";
+import { sectionsTable, type SectionActions } from "./progress/sections-table";
+import { openShareDialog } from "./share";
 import { sincePanel } from "./progress/since-panel";
 
 /** How wide a chart may be on this screen. */
@@ -41,14 +44,34 @@ function stats(p: Progress): HTMLElement {
   );
 }
 
-export function progressContent(p: Progress, charts: ChartSet): HTMLElement {
+/** What I may do with the sections of a progress page: set the targets I answer for and, as
+ * the owner (who alone invites), ask for help with a section at risk. `reload` refetches. */
+export function sectionActions(ctx: AppContext, p: Progress, reload: () => void): SectionActions {
+  return {
+    setsTarget: (s) => answersFor(p.role, ctx.user.id, s),
+    saveTarget: async (s, target) => {
+      await updateSection(p.document_id, s.id, { target_words: target });
+      toast(target === null ? `“${s.title}” has no target now.` : `Target of “${s.title}”: ${target.toLocaleString("en")} words.`);
+      reload();
+    },
+    askForHelp:
+      p.role === "owner"
+        ? (s) =>
+            void listSections(p.document_id)
+              .then((sections) => openShareDialog({ documentId: p.document_id, title: p.title, sections, onChanged: reload, preset: helpWith(s.id) }))
+              .catch((error: unknown) => toast(errorText(error), "error"))
+        : undefined,
+  };
+}
+
+export function progressContent(p: Progress, charts: ChartSet, actions: SectionActions): HTMLElement {
   const width = chartWidth();
   return h(
     "div",
     { class: "progress-wrap" },
     stats(p),
     sincePanel(p),
-    sectionsTable(p.sections),
+    sectionsTable(p.sections, actions),
     h(
       "div",
       { class: "chart-row" },
@@ -79,7 +102,7 @@ export async function renderProgressPage(ctx: AppContext, id: string): Promise<v
         back.replaceChildren(icon("back", 16), "Back to the document");
       }
       charts.clear();
-      body.replaceChildren(progressContent(p, charts));
+      body.replaceChildren(progressContent(p, charts, sectionActions(ctx, p, () => void load())));
       body.dataset.loaded = String(Date.now());
     } catch (error) {
       if (!ctx.alive()) return;

@@ -27,6 +27,7 @@ import { button, errorText, h, setMessage, toast, uid } from "../dom";
 import { about, refreshOn } from "../live";
 import { icon } from "../icons";
 import { inviteRequestRow } from "./invite-requests";
+import { presetScope, type SharePreset } from "../share-preset";
 import { REASONS, ROLES, initials, reasonLabel, relativeTime, roleForReason, roleLabel, userColor } from "../labels";
 
 export interface ShareOptions {
@@ -34,6 +35,8 @@ export interface ShareOptions {
   title: string;
   sections: Section[];
   onChanged(): void;
+  /** Open with the invite form filled in for a need (reason, sections). */
+  preset?: SharePreset;
 }
 
 function sectionPicker(name: string, sections: Section[], selected: string[] | null): { el: HTMLElement; value(): string[] } {
@@ -92,8 +95,10 @@ export function openShareDialog(options: ShareOptions): void {
 
   const scopeAll = h("input", { type: "radio", name: "invite-scope", id: "invite-scope-all", value: "all" });
   const scopeSome = h("input", { type: "radio", name: "invite-scope", id: "invite-scope-some", value: "some" });
-  scopeAll.checked = true;
-  const picker = sectionPicker("invite-section", ordered, []);
+  const presetSections = presetScope(options.preset, ordered.map((s) => s.id));
+  scopeAll.checked = presetSections.length === 0;
+  scopeSome.checked = presetSections.length > 0;
+  const picker = sectionPicker("invite-section", ordered, presetSections);
   const scopeBox = h(
     "fieldset",
     { class: "fieldset", id: "invite-scope" },
@@ -130,6 +135,11 @@ export function openShareDialog(options: ShareOptions): void {
     });
     return { input, el: h("label", { class: "reason-option", for: id }, input, h("span", { class: "reason-text" }, h("strong", {}, r.label), h("small", { id: `${id}-hint` }, r.hint))) };
   });
+  const preset = reasonInputs.find((r) => r.input.value === options.preset?.reason);
+  if (preset) {
+    preset.input.checked = true;
+    role.value = roleForReason(preset.input.value as Reason);
+  }
   const reasonBox = h("fieldset", { class: "fieldset reasons" }, h("legend", {}, "Why do you need them?"), h("div", { class: "reason-grid" }, ...reasonInputs.map((r) => r.el)));
   const message = h("textarea", { id: "invite-message", class: "input", rows: 2, maxlength: 2000, placeholder: "e.g. Could you write the methods part? You know the protocol best." });
   const formError = h("p", { class: "alert alert-error", role: "alert", id: "invite-error" });

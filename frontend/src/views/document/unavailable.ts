@@ -10,7 +10,7 @@ import { icon } from "../../icons";
 import { MESSAGES } from "../../connection";
 import { about, refreshOn } from "../../live";
 import { ChartSet } from "../../progress/charts";
-import { progressContent } from "../progress-view";
+import { progressContent, sectionActions } from "../progress-view";
 import { removeDocument } from "../remove-document";
 
 export function renderUnavailable(ctx: AppContext, message: string): void {
@@ -61,7 +61,7 @@ export async function renderProgressOnly(ctx: AppContext, documentId: string, ti
       if (!ctx.alive()) return;
       heading.textContent = progress.title;
       charts.clear();
-      body.replaceChildren(progressContent(progress, charts));
+      body.replaceChildren(progressContent(progress, charts, sectionActions(ctx, progress, () => void load())));
     } catch (error) {
       if (ctx.alive()) body.replaceChildren(h("p", { class: "alert alert-error", role: "alert" }, errorText(error)));
     }
