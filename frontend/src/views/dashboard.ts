@@ -88,7 +88,7 @@ export async function renderDashboard(ctx: AppContext): Promise<void> {
   const heading = h("h1", { tabindex: -1 }, "Progress of all documents");
   const text = h("input", { type: "search", id: "dashboard-filter", class: "input", placeholder: "Filter by title", "aria-label": "Filter by title" });
   const flagged = h("input", { type: "checkbox", id: "dashboard-flagged" });
-  const frequency = h("select", { id: "digest-frequency", class: "input" }, ...FREQUENCIES.map((f) => h("option", { value: f.value }, f.label))) as HTMLSelectElement;
+  const frequency = h("select", { id: "digest-frequency", class: "input input-sm" }, ...FREQUENCIES.map((f) => h("option", { value: f.value }, f.label))) as HTMLSelectElement;
   const digestStatus = h("span", { class: "small", role: "status" });
   const controls = h(
     "div",
