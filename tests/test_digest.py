@@ -1,7 +1,7 @@
 """The progress digest by mail: it reaches a real SMTP server (aiosmtpd) on schedule, daily or
 weekly, with the figures the dashboard keeps and never a word of the text; the second tells
 only what moved since the first; whoever did not subscribe, or left a document out, gets
-nothing of it. Rounds are run at moments the test picks (SIGUSR1), digest days last a second.
+nothing of it. Rounds are run at moments the test picks (SIGUSR1); digest days last two seconds.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.test_attribution import _connect, _type
 from tests.test_progress_dashboard import _until_counted
 
 MARKERS = ["pangolinmarker", "okapimarker", "tapirmarker", "quokkamarker"]
-_SCHEDULE = {"digest_day_seconds": "1", "digest_hour": "0", "digest_weekday": "0",
+_SCHEDULE = {"digest_day_seconds": "2", "digest_hour": "0", "digest_weekday": "0",
              "digest_check_seconds": "3600"}
 _TIMING = Settings(**{k: float(v) for k, v in _SCHEDULE.items()})  # type: ignore[arg-type]
 _TITLE = "Field guide <draft> & notes"
@@ -111,9 +111,9 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     await diary.close()
     await _until_counted(alice, diary_id, 3)
 
-    # Subscribe right after a weekly moment: the daily ones come each second, the weekly one
-    # not before seven.
-    week_start = last_moment("weekly", utcnow(), _TIMING) + timedelta(seconds=7)
+    # Subscribe right after a weekly moment: the daily ones come every two seconds, the
+    # weekly one not before fourteen.
+    week_start = last_moment("weekly", utcnow(), _TIMING) + timedelta(seconds=14)
     await _sleep_until(week_start + timedelta(seconds=0.05))
     for api, frequency in ((alice, "daily"), (pat, "daily"), (wes, "weekly")):
         assert await _ok(api, "PATCH", "/api/progress/digest", {"frequency": frequency}) == {
@@ -125,7 +125,7 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     assert (await _ok(ula, "GET", "/api/progress/digest")) == {"frequency": "off",
                                                                 "left_out": []}
 
-    await _sleep_until(week_start + timedelta(seconds=1.2))
+    await _sleep_until(week_start + timedelta(seconds=2.2))
     await _round(server)
     first = await _digest(mailbox, alice, 1)
     await _digest(mailbox, pat, 1)
@@ -142,6 +142,16 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     assert "Field guide &lt;draft&gt; &amp; notes" in html and "<draft>" not in html
     assert f'href="{server.base_url}/#/progress"' in html
 
+    # A restart sends nothing twice: the round at start-up and one asked for find nothing
+    # moved since the digests that went out.
+    await client.close()
+    await server.aterminate()
+    server.restart()
+    await _round(server)
+    await asyncio.sleep(1)
+    assert [len(_digests(mailbox, a)) for a in (alice, pat, ula, wes)] == [1, 1, 0, 0]
+    client = await _connect(server, alice, document_id)
+
     # Things move: a section is finished, words are added, a member joins.
     await _ok(alice, "PATCH", f"{base}/sections/{sections[1]}", {"status": "done"})
     await _type(client, roots[2], 0, "Two more ")
@@ -149,7 +159,8 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     await alice.add_member(bob, document_id, "editor")
     await _until_counted(alice, document_id, 14)
 
-    await _sleep_until(week_start + timedelta(seconds=2.2))
+    await _sleep_until(last_moment("daily", utcnow(), _TIMING) + timedelta(seconds=2.2))
+    assert utcnow() < week_start + timedelta(seconds=14)
     await _round(server)
     second = await _digest(mailbox, alice, 2)
     _no_marker(second)
@@ -162,7 +173,7 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     assert "Flags: silent" in text
 
     # The weekly moment: Wes's first digest; Alice's daily round finds nothing moved.
-    await _sleep_until(week_start + timedelta(seconds=7.2))
+    await _sleep_until(week_start + timedelta(seconds=14.2))
     await _round(server)
     weekly = await _digest(mailbox, wes, 1)
     _no_marker(weekly)
