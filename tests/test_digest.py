@@ -160,7 +160,6 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     await _until_counted(alice, document_id, 14)
 
     await _sleep_until(last_moment("daily", utcnow(), _TIMING) + timedelta(seconds=2.2))
-    assert utcnow() < week_start + timedelta(seconds=14)
     await _round(server)
     second = await _digest(mailbox, alice, 2)
     _no_marker(second)
@@ -172,7 +171,8 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     assert "New members: 1\n    - Bob" in text
     assert "Flags: silent" in text
 
-    # The weekly moment: Wes's first digest; Alice's daily round finds nothing moved.
+    # The weekly moment: Wes's first digest (already out if the second round came after it:
+    # it tells the same); Alice's daily round finds nothing moved.
     await _sleep_until(week_start + timedelta(seconds=14.2))
     await _round(server)
     weekly = await _digest(mailbox, wes, 1)
