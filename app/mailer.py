@@ -12,12 +12,15 @@ from app.settings import Settings
 DeliveryError = (aiosmtplib.SMTPException, OSError)
 
 
-def compose(settings: Settings, to_address: str, subject: str, body: str) -> EmailMessage:
+def compose(settings: Settings, to_address: str, subject: str, body: str,
+            html: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to_address
     message["Subject"] = subject
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message
 
 

@@ -18,6 +18,7 @@ from app.api import (
     account,
     auth,
     comments,
+    digest,
     docs,
     documents,
     health,
@@ -33,6 +34,7 @@ from app.api import (
 from app.body_limit import IMPORT_PATH, BodyLimit, import_body_limit
 from app.connections import Connections
 from app.db import create_engine, create_sessionmaker
+from app.digests import DigestSender
 from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
 from app.history.checkpointer import Checkpointer
@@ -148,14 +150,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                              interval=settings.trash_purge_interval_seconds)
         purger.start()
         search_index.start()
+        digests = DigestSender(sessions, settings, mail.wake) if mail is not None else None
         if mail is not None:
             mail.start()
+        if digests is not None:
+            digests.start()
         log.info("server started", extra={"event": "server.started", "host": settings.host,
                                           "port": settings.port})
         try:
             yield
         finally:
             await purger.stop()
+            if digests is not None:
+                await digests.stop()
             # Tell every client, wait for every room's last writes, then stop the writer.
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             app.state.services.event_connections.close_all(CloseCode.GOING_AWAY,
@@ -191,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sharing.router)
     app.include_router(trash.router)
     app.include_router(notifications.router)
+    app.include_router(digest.router)
     app.include_router(progress.router)
     app.include_router(search.router)
     app.include_router(transfer.router)

@@ -496,6 +496,8 @@ class OutgoingMail(Base):
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    # An HTML alternative of `body`, for mails that have one (the progress digest).
+    html_body: Mapped[str | None] = mapped_column(Text, default=None)
     invitation_id: Mapped[str | None] = mapped_column(
         ForeignKey("invitations.id", ondelete="CASCADE"), index=True, default=None
     )
@@ -539,3 +541,52 @@ class MailOptOut(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class DigestFrequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class DigestSubscription(Base):
+    """A member's progress digest by mail (`app.digests`): how often, and when it last went
+    out. No row: no digest."""
+
+    __tablename__ = "progress_digest_subscriptions"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    frequency: Mapped[str] = mapped_column(String(10))
+    # The last digest run for them (or when they subscribed): the next is due at the first
+    # scheduled moment after it. A sender claims a run by moving it forward.
+    covered_until: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class DigestOptOut(Base):
+    """A document a subscriber wants left out of their digest."""
+
+    __tablename__ = "progress_digest_opt_outs"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class DigestMark(Base):
+    """What a member's last digest said of a document (`app.digests.Figures`, numbers, ids
+    and titles only), so the next one tells only what moved since."""
+
+    __tablename__ = "progress_digest_marks"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    covered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -39,9 +39,11 @@ _BATCH = 20
 
 
 def queue(session: AsyncSession, *, to_address: str, subject: str, body: str,
-          invitation_id: str | None = None) -> models.OutgoingMail:
+          invitation_id: str | None = None, html: str | None = None) -> models.OutgoingMail:
+    """`html`: an HTML alternative of `body`, already escaped by its author."""
     mail = models.OutgoingMail(to_address=to_address, subject=subject, body=body,
-                               invitation_id=invitation_id, next_attempt_at=utcnow())
+                               html_body=html, invitation_id=invitation_id,
+                               next_attempt_at=utcnow())
     session.add(mail)
     return mail
 
@@ -110,7 +112,8 @@ class MailSender:
             return claimed
 
     async def _attempt(self, mail: models.OutgoingMail) -> None:
-        message = compose(self._settings, mail.to_address, mail.subject, mail.body)
+        message = compose(self._settings, mail.to_address, mail.subject, mail.body,
+                          mail.html_body)
         attempts = mail.attempts + 1
         values: dict[str, object]
         state: str

@@ -140,6 +140,15 @@ class Settings(BaseSettings):
     mail_retry_seconds: float = Field(default=30.0, gt=0)
     mail_timeout_seconds: float = Field(default=30.0, gt=0)
 
+    # The progress digest (`app.digests`): a daily one goes out once a day from this hour
+    # (UTC), a weekly one on this weekday (0: Monday) from that hour. The task looks every
+    # `digest_check_seconds`, and at once on SIGUSR1. `digest_day_seconds` is the length of a
+    # digest "day": the tests shorten it; leave it at a day.
+    digest_hour: int = Field(default=7, ge=0, le=23)
+    digest_weekday: int = Field(default=0, ge=0, le=6)
+    digest_check_seconds: float = Field(default=300.0, gt=0)
+    digest_day_seconds: float = Field(default=86400.0, gt=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="before")

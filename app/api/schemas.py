@@ -155,6 +155,24 @@ class NotificationMailOut(BaseModel):
     mention: bool
 
 
+class DigestIn(InputModel):
+    """The progress digest by mail: how often (`off`: none); only what is given changes."""
+
+    frequency: Literal["daily", "weekly", "off"] | None = None
+
+
+class DigestDocumentIn(InputModel):
+    """Whether a followed document is in my digest."""
+
+    included: bool
+
+
+class DigestOut(BaseModel):
+    frequency: Literal["daily", "weekly", "off"]
+    # Documents I follow but left out of my digest.
+    left_out: list[str]
+
+
 class LoginOut(BaseModel):
     token: str
     expires_at: datetime

@@ -856,6 +856,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/progress/digest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Digest Choices */
+        get: operations["digest_choices_api_progress_digest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change Digest
+         * @description Daily, weekly or off. It reaches a verified address only, like every mail.
+         */
+        patch: operations["change_digest_api_progress_digest_patch"];
+        trace?: never;
+    };
+    "/api/progress/digest/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Include Document
+         * @description Leave a document I follow out of my digest, or put it back. Asked by members only: a
+         *     stranger learns nothing of a document id from the answer.
+         */
+        put: operations["include_document_api_progress_digest_documents__document_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/documents/{document_id}/progress": {
         parameters: {
             query?: never;
@@ -1185,6 +1227,32 @@ export interface components {
             op: "equal" | "insert" | "delete";
             /** Text */
             text: string;
+        };
+        /**
+         * DigestDocumentIn
+         * @description Whether a followed document is in my digest.
+         */
+        DigestDocumentIn: {
+            /** Included */
+            included: boolean;
+        };
+        /**
+         * DigestIn
+         * @description The progress digest by mail: how often (`off`: none); only what is given changes.
+         */
+        DigestIn: {
+            /** Frequency */
+            frequency?: ("daily" | "weekly" | "off") | null;
+        };
+        /** DigestOut */
+        DigestOut: {
+            /**
+             * Frequency
+             * @enum {string}
+             */
+            frequency: "daily" | "weekly" | "off";
+            /** Left Out */
+            left_out: string[];
         };
         /** DocumentIn */
         DocumentIn: {
@@ -3935,6 +4003,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    digest_choices_api_progress_digest_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestOut"];
+                };
+            };
+        };
+    };
+    change_digest_api_progress_digest_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DigestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    include_document_api_progress_digest_documents__document_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DigestDocumentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestOut"];
                 };
             };
             /** @description Validation Error */

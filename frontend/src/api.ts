@@ -278,6 +278,13 @@ export const answerInviteRequest = (id: string, requestId: string, answer: "appr
 export const sharingLog = (id: string): Promise<SharingLog> => api("GET", `${doc(id)}/log`);
 export const documentProgress = (id: string): Promise<Progress> => api("GET", `${doc(id)}/progress`);
 export const allProgress = (): Promise<ProgressSummary[]> => api("GET", "/api/progress");
+export type DigestChoices = Schemas["DigestOut"];
+export type DigestFrequency = DigestChoices["frequency"];
+export const digestChoices = (): Promise<DigestChoices> => api("GET", "/api/progress/digest");
+export const changeDigest = (frequency: DigestFrequency): Promise<DigestChoices> =>
+  api("PATCH", "/api/progress/digest", { frequency });
+export const includeInDigest = (id: string, included: boolean): Promise<DigestChoices> =>
+  api("PUT", `/api/progress/digest/documents/${enc(id)}`, { included });
 
 const versions = (id: string): string => `${doc(id)}/versions`;
 export const listVersions = (id: string): Promise<Version[]> => api("GET", versions(id));

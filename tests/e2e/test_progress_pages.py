@@ -5,6 +5,8 @@ Screenshots: tests/e2e/screenshots/progress-*.png."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from playwright.async_api import Locator, Page, expect
 
@@ -83,6 +85,24 @@ async def test_progress_pages_draw_charts_sort_update_live_and_hide_the_text(
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_have_attribute("data-document-id", document_id)
     await ada.page.locator("#dashboard-flagged").uncheck()
+    # The progress digest: weekly, the annual summary left out; both kept by the server.
+    await ada.page.locator("#digest-frequency").select_option("weekly")
+    await expect(ada.page.locator(".dashboard-controls [role=status]")).to_contain_text(
+        "weekly", timeout=TIMEOUT_MS)
+    await ada.page.locator(f'#dashboard tr[data-document-id="{other_id}"] .digest-include'
+                           ).uncheck()
+    async with asyncio.timeout(TIMEOUT_MS / 1000):
+        while (await ada.api("GET", "/api/progress/digest"))["left_out"] != [other_id]:
+            await asyncio.sleep(0.1)
+    assert (await ada.api("GET", "/api/progress/digest"))["frequency"] == "weekly"
+    await ada.page.reload()
+    await expect(ada.page.locator("#digest-frequency")).to_have_value("weekly",
+                                                                     timeout=TIMEOUT_MS)
+    await expect(ada.page.locator(f'#dashboard tr[data-document-id="{document_id}"] '
+                                  ".digest-include")).to_be_checked(timeout=TIMEOUT_MS)
+    await expect(ada.page.locator(f'#dashboard tr[data-document-id="{other_id}"] '
+                                  ".digest-include")).not_to_be_checked()
+    await _charts_drawn(ada.page.locator("#dashboard .sparkline canvas"), 2)
     await widen.screenshot(ada, "progress-dashboard.png", full_page=True)
     assert await widen.accessibility_problems(ada) == []
 

@@ -1,7 +1,7 @@
 /** The manager's dashboard (`#/progress`): every document I may see progress of, sortable and
  * filterable, with a small chart of its words per row. Numbers from `GET /api/progress`. */
 
-import { allProgress, type ProgressSummary } from "../api";
+import { allProgress, changeDigest, digestChoices, includeInDigest, type DigestChoices, type DigestFrequency, type ProgressSummary } from "../api";
 import type { AppContext } from "../context";
 import { errorText, h } from "../dom";
 import { icon } from "../icons";
@@ -24,6 +24,13 @@ const COLUMNS: { key: SortKey | null; label: string; num?: boolean }[] = [
   { key: "stalled", label: "Stalled", num: true },
   { key: "flags", label: "Flags" },
   { key: "last_edit", label: "Last edit" },
+  { key: null, label: "In digest" },
+];
+
+const FREQUENCIES: { value: DigestFrequency; label: string }[] = [
+  { value: "off", label: "Off" },
+  { value: "daily", label: "Daily" },
+  { value: "weekly", label: "Weekly" },
 ];
 
 const EVENTS = new Set(["progress", "section", "document", "member"]);
@@ -41,7 +48,20 @@ function statusSummary(r: ProgressSummary): string {
   return parts.length ? parts.join(" · ") : "no sections";
 }
 
-function row(r: ProgressSummary, charts: ChartSet): HTMLElement {
+/** The row's "in my digest" box: leaving a document out is one click, told to the server at once. */
+function digestBox(r: ProgressSummary, digest: DigestChoices, failed: (error: unknown) => void): HTMLElement {
+  const box = h("input", { type: "checkbox", class: "digest-include", "aria-label": `“${r.title}” in my progress digest` }) as HTMLInputElement;
+  box.checked = !digest.left_out.includes(r.document_id);
+  box.addEventListener("change", () => {
+    includeInDigest(r.document_id, box.checked).then((next) => (digest.left_out = next.left_out), (error: unknown) => {
+      box.checked = !box.checked;
+      failed(error);
+    });
+  });
+  return box;
+}
+
+function row(r: ProgressSummary, charts: ChartSet, digest: HTMLElement): HTMLElement {
   const days = trendDays(r.trend.length);
   const change = trendChange(r.trend);
   const chartLabel = describeChart(`Words of “${r.title}” over the last ${r.trend.length} days`, { days, series: [{ label: "Words", values: r.trend }] }, "words");
@@ -59,6 +79,7 @@ function row(r: ProgressSummary, charts: ChartSet): HTMLElement {
     h("td", { class: "num" }, String(r.stalled)),
     h("td", {}, ...r.flags.map((f) => h("span", { class: `badge flag flag-${f.flag}`, title: f.explanation }, flagLabel(f.flag)))),
     h("td", {}, r.last_edit_at ? relativeTime(r.last_edit_at) : dash()),
+    h("td", {}, digest),
   );
 }
 
@@ -67,7 +88,33 @@ export async function renderDashboard(ctx: AppContext): Promise<void> {
   const heading = h("h1", { tabindex: -1 }, "Progress of all documents");
   const text = h("input", { type: "search", id: "dashboard-filter", class: "input", placeholder: "Filter by title", "aria-label": "Filter by title" });
   const flagged = h("input", { type: "checkbox", id: "dashboard-flagged" });
-  const controls = h("div", { class: "row dashboard-controls" }, text, h("label", { for: "dashboard-flagged" }, flagged, " Flagged only"));
+  const frequency = h("select", { id: "digest-frequency", class: "input input-sm" }, ...FREQUENCIES.map((f) => h("option", { value: f.value }, f.label))) as HTMLSelectElement;
+  const digestStatus = h("span", { class: "small", role: "status" });
+  const controls = h(
+    "div",
+    { class: "row dashboard-controls" },
+    text,
+    h("label", { for: "dashboard-flagged" }, flagged, " Flagged only"),
+    h("label", { for: "digest-frequency" }, "Progress digest by mail ", frequency),
+    digestStatus,
+  );
+  let digest: DigestChoices = { frequency: "off", left_out: [] };
+  const digestFailed = (error: unknown): void => {
+    digestStatus.textContent = errorText(error);
+  };
+  frequency.addEventListener("change", () => {
+    const wanted = frequency.value as DigestFrequency;
+    changeDigest(wanted).then(
+      (next) => {
+        digest = next;
+        digestStatus.textContent = next.frequency === "off" ? "No digest." : `A ${next.frequency} digest of what moved, numbers and titles only.`;
+      },
+      (error: unknown) => {
+        frequency.value = digest.frequency;
+        digestFailed(error);
+      },
+    );
+  });
   const body = h("div", {}, h("p", { class: "muted", role: "status" }, "Loading progress…"));
   const back = h("a", { href: "#/", class: "back-link" }, icon("back", 16), "Your documents");
   ctx.mount(h("div", { class: "page progress-page dashboard" }, back, heading, controls, body), heading);
@@ -103,7 +150,7 @@ export async function renderDashboard(ctx: AppContext): Promise<void> {
             { class: "table", id: "dashboard" },
             h("caption", {}, `${shown.length} of ${rows.length} documents`),
             h("thead", {}, h("tr", {}, ...COLUMNS.map(header))),
-            h("tbody", {}, ...shown.map((r) => row(r, charts))),
+            h("tbody", {}, ...shown.map((r) => row(r, charts, digestBox(r, digest, digestFailed)))),
           ),
     );
   };
@@ -112,9 +159,11 @@ export async function renderDashboard(ctx: AppContext): Promise<void> {
 
   const load = async (): Promise<void> => {
     try {
-      const list = await allProgress();
+      const [list, choices] = await Promise.all([allProgress(), digestChoices()]);
       if (!ctx.alive()) return;
       rows = list;
+      digest = choices;
+      frequency.value = choices.frequency;
       draw();
       body.dataset.loaded = String(Date.now());
     } catch (error) {
