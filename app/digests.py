@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import indicators, models, outbox
+from app import at_risk, indicators, models, outbox
 from app.digest_texts import DocumentMoves, digest
 from app.models import DigestFrequency
 from app.permissions import section_root
@@ -53,18 +53,53 @@ def last_moment(frequency: str, now: datetime, settings: Settings) -> datetime:
     return start + period * ((now - start) // period)
 
 
-async def at_risk_sections(session: AsyncSession,
-                           document_ids: list[str]) -> dict[str, dict[str, str]]:
-    """Sections at risk of missing their date, per document (id: title). The at-risk flag
-    (section targets and writing pace) is not on this branch yet: this is where its list
-    plugs in, and every digest reports what it returns."""
-    return {}
+async def at_risk_sections(session: AsyncSession, user_id: str, document_ids: list[str],
+                           now: datetime, settings: Settings) -> dict[str, dict[str, str]]:
+    """Sections at risk of missing their date, per document (id: title), as the progress page
+    flags them (`app.at_risk`), and only those the member answers for (the document's owner,
+    or the section's assignee): a manager's digest never carries them, as their page doesn't."""
+    if not document_ids:
+        return {}
+    section, document = models.Section, models.Document
+    rows = (await session.execute(
+        select(section, document.owner_id)
+        .join(document, document.id == section.document_id)
+        .where(section.document_id.in_(document_ids), section.deleted_at.is_(None),
+               section.due_date.is_not(None))
+        .where((document.owner_id == user_id) | (section.assignee_id == user_id)))).tuples().all()
+    if not rows:
+        return {}
+    day = models.ProgressDay
+    kept: dict[str, list[models.ProgressDay]] = defaultdict(list)
+    for kept_day in await session.scalars(
+            select(day).where(day.document_id.in_({s.document_id for s, _ in rows}))
+            .order_by(day.day)):
+        kept[kept_day.document_id].append(kept_day)
+    flagged: dict[str, dict[str, str]] = defaultdict(dict)
+    for document_id in {s.document_id for s, _ in rows}:
+        days = kept[document_id]
+        latest = days[-1] if days else None
+        sections = [s for s, _ in rows if s.document_id == document_id]
+        figures = [at_risk.SectionFigures(
+            id=s.id, status=s.status, due_date=s.due_date, target_words=s.target_words,
+            words=latest.sections.get(s.id) if latest is not None else None,
+            last_activity=from_epoch_ms(edit) if latest is not None and (
+                edit := latest.section_edits.get(section_root(s.id))) else s.created_at,
+            created_at=s.created_at) for s in sections]
+        titles = {s.id: s.title for s in sections}
+        for risk in at_risk.flagged_sections(
+                figures, {d.day: d.sections for d in days}, now,
+                near_days=settings.progress_at_risk_days,
+                quiet_days=settings.progress_quiet_days):
+            flagged[document_id][risk.section_id] = titles[risk.section_id]
+    return dict(flagged)
 
 
 async def _figures(session: AsyncSession, user_id: str, now: datetime,
-                   stalled_days: int) -> dict[str, Figures]:
+                   settings: Settings) -> dict[str, Figures]:
     """Every document the member follows, as the dashboard sees it, with the titles of its
     done, late, stalled and at-risk sections and the names of its members."""
+    stalled_days = settings.progress_stalled_days
     rows = await summaries(session, user_id, now, stalled_days)
     ids = [row.document_id for row in rows]
     if not ids:
@@ -93,10 +128,10 @@ async def _figures(session: AsyncSession, user_id: str, now: datetime,
             .join(models.User, models.User.id == models.Grant.user_id)
             .where(models.Grant.document_id.in_(ids)))).tuples():
         members[document_id][member_id] = name
-    at_risk = await at_risk_sections(session, ids)
+    risky = await at_risk_sections(session, user_id, ids, now, settings)
     return {row.document_id: {
         "title": row.title, "words": row.words_total, "sections_total": row.sections_total,
-        **per_document[row.document_id], "at_risk": at_risk.get(row.document_id, {}),
+        **per_document[row.document_id], "at_risk": risky.get(row.document_id, {}),
         "flags": [flag.flag for flag in row.flags], "members": members[row.document_id],
     } for row in rows}
 
@@ -128,8 +163,7 @@ async def _run_for(session: AsyncSession, settings: Settings, user: models.User,
     everything since the last one that went out."""
     left_out = set(await session.scalars(select(models.DigestOptOut.document_id)
                                          .where(models.DigestOptOut.user_id == user.id)))
-    followed = {d: f for d, f in (await _figures(session, user.id, now,
-                                                  settings.progress_stalled_days)).items()
+    followed = {d: f for d, f in (await _figures(session, user.id, now, settings)).items()
                 if d not in left_out}
     marks = {m.document_id: m for m in await session.scalars(
         select(models.DigestMark).where(models.DigestMark.user_id == user.id))}

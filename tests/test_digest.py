@@ -95,6 +95,10 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     base = f"/api/documents/{document_id}"
     await _ok(alice, "PATCH", f"{base}/sections/{sections[0]}", {"status": "done"})
     await _ok(alice, "PATCH", f"{base}/sections/{sections[1]}", {"due_date": "2020-01-01"})
+    # A thousand words due in two days, at a pace of a few a day: at risk, for its owner.
+    soon = (utcnow() + timedelta(days=2)).date().isoformat()
+    await _ok(alice, "PATCH", f"{base}/sections/{sections[2]}",
+              {"due_date": soon, "target_words": 1000})
     for member, role in ((pat, "progress"), (ula, "viewer"), (wes, "progress")):
         await alice.add_member(member, document_id, role, "progress")
     client = await _connect(server, alice, document_id)
@@ -138,6 +142,8 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     assert "12 words; 1 of 3 sections done" in text
     assert "Late sections: 1\n    - Chapter 1" in text
     assert "Flags: late" in text
+    assert "At risk sections: 1\n    - Chapter 2" in text
+    assert "At risk" not in _text_and_html(_digests(mailbox, pat)[0])[0], "only for its owner"
     assert f"{server.base_url}/#/progress" in text.splitlines()
     assert "Field guide &lt;draft&gt; &amp; notes" in html and "<draft>" not in html
     assert f'href="{server.base_url}/#/progress"' in html

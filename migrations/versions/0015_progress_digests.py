@@ -2,8 +2,8 @@
 they left out, what each member's last digest said of each document; and an HTML part for
 queued mail
 
-Revision ID: 0014_progress_digests
-Revises: 0013_progress_days_visits
+Revision ID: 0015_progress_digests
+Revises: 0014_section_targets
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0014_progress_digests"
-down_revision: str | Sequence[str] | None = "0013_progress_days_visits"
+revision: str = "0015_progress_digests"
+down_revision: str | Sequence[str] | None = "0014_section_targets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
