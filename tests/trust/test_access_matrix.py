@@ -90,6 +90,10 @@ POST   /api/invitations/{invitation_id}/decline [someone else's]
                                                  401  401  401  404  404  404  404  404  404  404
 GET    /api/progress                             401  401  401  200  200  200  200  200  200  200
 POST   /api/documents/import                     401  401  401  201  201  201  201  201  201  201
+GET    /api/progress/digest                      401  401  401  200  200  200  200  200  200  200
+PATCH  /api/progress/digest                      401  401  401  200  200  200  200  200  200  200
+PUT    /api/progress/digest/documents/{document_id}
+                                                 401  401  401  404  200  200  200  200  200  200
 GET    /api/jobs/{job_id} [no such job]          401  401  401  404  404  404  404  404  404  404
 GET    /api/jobs/{job_id}/file [no such job]     401  401  401  404  404  404  404  404  404  404
 GET    /api/trash                                401  401  401  200  200  200  200  200  200  200
@@ -485,6 +489,10 @@ async def _markdown_file(cell: Cell) -> Call:
     return Call({}, files={"file": ("notes.md", b"# Notes\n\nA line.\n", "text/markdown")})
 
 
+async def _digest_choice(cell: Cell) -> Call:
+    return Call({}, {"frequency": "weekly"})
+
+
 async def _made_up_job(cell: Cell) -> Call:
     """A job nobody started: a job is its starter's alone, and an unknown id is a 404."""
     return Call({"job_id": uuid.uuid4().hex})
@@ -590,6 +598,9 @@ PREPARE: dict[str, Prepare] = {
     # Every signed-in caller may search; what each finds is tests/test_search.py's concern.
     "GET /api/search": _searching,
     "POST /api/documents/import": _markdown_file,
+    "PATCH /api/progress/digest": _digest_choice,
+    "PUT /api/progress/digest/documents/{document_id}": _on_document(
+        body=lambda: {"included": False}),
     "GET /api/jobs/{job_id} [no such job]": _made_up_job,
     "GET /api/jobs/{job_id}/file [no such job]": _made_up_job,
     f"GET {DOC}/export": _export,

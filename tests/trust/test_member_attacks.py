@@ -160,7 +160,12 @@ async def test_a_document_that_crashes_the_engine_fails_only_its_own_count(
     rows = {p["document_id"]: p for p in dashboard.json()}
     assert (rows[poisoned]["words_total"], rows[healthy]["words_total"]) == (None, 0)
     assert live_server.returncode is None
-    assert live_server.logs().count('"workers.crashed"') == crashes_before + 1
+    # Once, or twice if another count shared the pool when it broke (the poisoned one is then
+    # run again alone, to spare the other): never again for a state already known to fail.
+    crashes = live_server.logs().count('"workers.crashed"') - crashes_before
+    assert crashes in (1, 2), crashes
+    await alice.http.get(f"/api/documents/{poisoned}/progress")
+    assert live_server.logs().count('"workers.crashed"') - crashes_before == crashes
 
 
 # --- item 3: a viewer is cut off after any network blip ------------------------------------
