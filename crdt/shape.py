@@ -27,7 +27,8 @@ _ANY_ARRAY, _ANY_OBJECT = 117, 118
 # Content kinds of an Item (the low five bits of its info byte), Yjs v1.
 _GC, _DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC, _SKIP = (
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
-_XML_ELEMENT, _XML_HOOK = 3, 5
+# Shared type refs, Yjs v1: array, map, text, element, fragment, hook, xml text (0 to 6).
+_XML_ELEMENT, _XML_HOOK, _LAST_TYPE_REF = 3, 5, 6
 # Content that is characters of a text (see `Struct.text`).
 _TEXT_KINDS = frozenset((_STRING, _EMBED, _DELETED))
 
@@ -192,7 +193,11 @@ def _skip_content(reader: _Reader, kind: int, limit: int) -> int:
         reader.skip_bytes()
         return 1
     if kind == _TYPE:
-        if reader.uint() in (_XML_ELEMENT, _XML_HOOK):
+        type_ref = reader.uint()
+        if type_ref > _LAST_TYPE_REF:
+            # yrs takes and re-encodes such a type; Yjs cannot load a document holding one.
+            raise ShapeRefused(f"undecodable: unknown shared type {type_ref}")
+        if type_ref in (_XML_ELEMENT, _XML_HOOK):
             reader.skip_bytes()  # the element's name
         return 1
     if kind == _ANY:

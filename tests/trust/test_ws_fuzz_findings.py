@@ -157,6 +157,49 @@ async def test_a_formatting_mark_as_a_map_entry_is_taken_like_any_value_less_ent
         await browser.close()
 
 
+def _typed_entry_update(client: int, root: str, key: str, type_ref: int) -> bytes:
+    """A map entry under root `root` holding a new shared type whose type ref is `type_ref`
+    (content kind 7). Yjs knows refs 0 to 6 (array, map, text, element, fragment, hook, xml
+    text); yrs takes others too (15, its "undefined" branch) and encodes them back."""
+    def string(value: str) -> bytes:
+        return write_var_uint(len(value.encode())) + value.encode()
+
+    return (write_var_uint(1) + write_var_uint(1) + write_var_uint(client) + write_var_uint(0)
+            + bytes([0x27]) + write_var_uint(1) + string(root) + string(key)
+            + write_var_uint(type_ref) + write_var_uint(0))
+
+
+def test_the_typed_entry_update_is_what_yjs_makes_for_a_map() -> None:
+    """With ref 1, the bytes above are pycrdt's own for a map set into a map."""
+    doc: Doc[Any] = Doc(client_id=9)
+    doc.get("meta", type=Map)["m"] = Map()
+    assert doc.get_update() == _typed_entry_update(9, "meta", "m", 1)
+
+
+async def test_a_type_yjs_does_not_know_is_refused_before_it_breaks_every_browser(
+    live_server: ServerProcess, alice: Api
+) -> None:
+    """Found by the long property fuzz (segment 1 of a 100,000-message run): an update made a
+    shared type of ref 15; the server, every client and the stored document agreed on it, and
+    the official Yjs client could load none of them ("typeRefs[...] is not a function"): one
+    message from any writer and no browser could open the document again."""
+    document_id = await alice.create_document()
+    conn = await RawConnection.open(live_server, alice, document_id)
+    assert not await conn.roundtrip(sync(2, _typed_entry_update(12, "meta", "bad", 15)))
+    assert conn.close_code == 1003 and (conn.ws.close_reason or "").startswith("undecodable")
+    browser = JsYClient()
+    await browser.start(live_server.ws_url, document_id, ticket=await alice.ticket(document_id))
+    try:
+        await browser.wait_synced()
+        writer = await recording_client(live_server, alice, document_id)
+        await writer.insert(0, "still opens")
+        await browser.wait_text("body", "still opens", timeout=5)
+        assert not [e for e in browser.events if e.get("event") == "error"]
+        await writer.close()
+    finally:
+        await browser.close()
+
+
 def test_the_string_update_is_what_yjs_makes() -> None:
     """The reproduction above changes one bit of what a Yjs client sends; this pins that the
     rest of it is a real update (pycrdt writes the same bytes for the same edit)."""
