@@ -12,6 +12,7 @@ from pycrdt import Doc, Map, create_update_message
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
+from tests.support.sharing import connect
 from tests.support.traces import (
     TraceAuthor,
     TracePlan,
@@ -20,12 +21,6 @@ from tests.support.traces import (
     start_paragraph,
 )
 from tests.support.yclient import YClient
-
-
-async def _connect(server: ServerProcess, api: Api, document_id: str,
-                   client_id: int | None = None) -> YClient:
-    url = f"{server.ws_url}/{document_id}?ticket={await api.ticket(document_id)}"
-    return await YClient(url, client_id=client_id).connect_synced()
 
 
 def _members(progress: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -48,7 +43,7 @@ async def test_friendsforever_replay_credits_each_author_what_the_trace_says(
         root = await alice.add_section(document_id, "Chapter")
         await alice.add_member(bob, document_id, "editor")
         # The paragraph the trace is typed into: the owner's own setup edit.
-        setup = await _connect(server, alice, document_id)
+        setup = await connect(server, alice, document_id)
         await setup.edit(lambda doc: start_paragraph(doc, root))
         base = setup.doc.get_update()
         await setup.close()
@@ -58,7 +53,7 @@ async def test_friendsforever_replay_credits_each_author_what_the_trace_says(
         for author in authors:
             author.doc.apply_update(base)
         # Each author's view of the server: what it relayed to that author's connection.
-        clients = [await _connect(server, api, document_id) for api in (alice, bob)]
+        clients = [await connect(server, api, document_id) for api in (alice, bob)]
 
         for index, txn in enumerate(plan.txns):
             author = authors[txn["agent"]]
@@ -82,7 +77,7 @@ async def test_friendsforever_replay_credits_each_author_what_the_trace_says(
         assert expected == plan.end_content
         assert str(paragraph_text(authors[1].doc, root)) == expected
         # What a client is shown is committed, attribution rows included (one commit).
-        reader = await _connect(server, alice, document_id)
+        reader = await connect(server, alice, document_id)
         await reader.wait_for(lambda: str(paragraph_text(reader.doc, root)) == expected, 30)
         await reader.close()
 
@@ -113,7 +108,7 @@ async def _written_by(server: ServerProcess, api: Api, document_id: str, root: s
                       writes: list[tuple[int, str] | tuple[int, int]]) -> None:
     """One member's edits, each an insert (index, text) or a deletion (start, end), on one
     connection that first waits to see everything stored before it."""
-    client = await _connect(server, api, document_id)
+    client = await connect(server, api, document_id)
     try:
         for start, what in writes:
             if isinstance(what, str):
@@ -152,7 +147,7 @@ async def test_concentration_counts_surviving_text_lists_silent_members_and_surv
             await alice.add_member(carol, document_id, "editor", "expertise")
             await alice.add_member(people["Rita"], document_id, "reviewer", "review")
             await alice.add_member(people["Pat"], document_id, "progress", "progress")
-            setup = await _connect(server, alice, document_id)
+            setup = await connect(server, alice, document_id)
             await setup.edit(functools.partial(start_paragraph, root=root))
             await setup.close()
             documents[title] = (document_id, root)
@@ -210,7 +205,7 @@ async def test_concentration_counts_surviving_text_lists_silent_members_and_surv
         server.settings["compaction_threshold"] = "1"
         server.restart()
         for document_id, _root in documents.values():
-            client = await _connect(server, alice, document_id)
+            client = await connect(server, alice, document_id)
             await client.edit(lambda doc: doc.get("scratch", type=Map).__setitem__("k", 1))
             await client.close()
         async with asyncio.timeout(20):
@@ -236,7 +231,7 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
     try:
         document_id = await alice.create_document("Plans")
         roots = [await alice.add_section(document_id, f"Part {n}") for n in range(len(markers))]
-        client = await _connect(server, alice, document_id)
+        client = await connect(server, alice, document_id)
         for root, marker in zip(roots, markers, strict=True):
             await client.edit(functools.partial(start_paragraph, root=root))
             await _type(client, root, 0, f"Draft {marker} notes")
@@ -265,7 +260,7 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
         assert progress["since_last_visit"]["sections"] == []  # nothing moved since the last
 
         # Since Pat last looked: Alice wrote three words in the first part, closed the second.
-        client = await _connect(server, alice, document_id)
+        client = await connect(server, alice, document_id)
         await _type(client, roots[0], 0, "one two three ")
         await client.close()
         await server.wait_written(2 * len(markers) + 1)

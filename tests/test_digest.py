@@ -23,8 +23,9 @@ from app.timeutil import utcnow
 from tests.support.api import Api, clients_of
 from tests.support.mailbox import Mailbox, VerifiedApi, body_of
 from tests.support.server import ServerProcess
+from tests.support.sharing import connect
 from tests.support.traces import start_paragraph
-from tests.test_attribution import _connect, _type
+from tests.test_attribution import _type
 from tests.test_progress_dashboard import _until_counted
 
 MARKERS = ["pangolinmarker", "okapimarker", "tapirmarker", "quokkamarker"]
@@ -101,7 +102,7 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
               {"due_date": soon, "target_words": 1000})
     for member, role in ((pat, "progress"), (ula, "viewer"), (wes, "progress")):
         await alice.add_member(member, document_id, role, "progress")
-    client = await _connect(server, alice, document_id)
+    client = await connect(server, alice, document_id)
     for root, marker in zip(roots, MARKERS[:3], strict=True):
         await client.edit(functools.partial(start_paragraph, root=root))
         await _type(client, root, 0, f"Seen a {marker} today")
@@ -109,7 +110,7 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     # A second document of Alice's, with a marker, that she leaves out of her digest.
     diary_id = await alice.create_document("Diary")
     diary_root = await alice.add_section(diary_id, "Monday")
-    diary = await _connect(server, alice, diary_id)
+    diary = await connect(server, alice, diary_id)
     await diary.edit(functools.partial(start_paragraph, root=diary_root))
     await _type(diary, diary_root, 0, f"A {MARKERS[3]} here")
     await diary.close()
@@ -156,7 +157,7 @@ async def test_digests_tell_what_moved_daily_or_weekly_and_no_word_of_the_text(
     await _round(server)
     await asyncio.sleep(1)
     assert [len(_digests(mailbox, a)) for a in (alice, pat, ula, wes)] == [1, 1, 0, 0]
-    client = await _connect(server, alice, document_id)
+    client = await connect(server, alice, document_id)
 
     # Things move: a section is finished, words are added, a member joins.
     await _ok(alice, "PATCH", f"{base}/sections/{sections[1]}", {"status": "done"})

@@ -12,8 +12,9 @@ from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from tests.support.api import Api
 from tests.support.server import ServerProcess
+from tests.support.sharing import connect
 from tests.support.traces import start_paragraph
-from tests.test_attribution import _connect, _type
+from tests.test_attribution import _type
 from tests.trust.test_member_attacks import _store_rows
 
 MARKERS = ["pangolinmarker", "okapimarker", "tapirmarker"]
@@ -52,7 +53,7 @@ async def test_dashboard_rows_come_from_kept_counts_and_hold_no_text(
         assert (await alice.http.patch(f"{base}/sections/{section_ids[1]}",
                                        json={"due_date": "2020-01-01"})).status_code == 200
         await alice.add_member(pat, document_id, "progress", "progress")
-        client = await _connect(server, alice, document_id)
+        client = await connect(server, alice, document_id)
         for root, marker in zip(roots, MARKERS, strict=True):
             await client.edit(functools.partial(start_paragraph, root=root))
             await _type(client, root, 0, f"Seen a {marker} today")
