@@ -20,16 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine.url import make_url
 
 from app.migrate import MIGRATION_LOCK_KEY, alembic_config
-from tests.support.pgadmin import create_database, drop_database, postgres_url
 from tests.support.server import ServerProcess
 
 PROCESSES = 3
@@ -38,16 +35,6 @@ PROCESSES = 3
 def _dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(
         hide_password=False)
-
-
-@pytest.fixture
-async def fresh_postgres() -> AsyncIterator[str]:
-    admin_url = postgres_url()
-    url = await create_database(admin_url)
-    try:
-        yield url
-    finally:
-        await drop_database(url, admin_url)
 
 
 async def _lock_waiters(conn: asyncpg.Connection) -> int:
