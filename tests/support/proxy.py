@@ -31,6 +31,12 @@ def nginx_binary() -> str:
     return found
 
 
+def nginx_command(conf: str, prefix: str, *options: str, binary: str = "nginx") -> list[str]:
+    """How nginx runs the proxy, here and in the compose file's nginx service: the config,
+    a writable prefix for its relative paths, errors to stderr from the first line on."""
+    return [binary, "-c", conf, "-p", prefix, "-e", "stderr", *options]
+
+
 class NginxProxy:
     def __init__(self, upstream_ports: list[int], port: int | None = None) -> None:
         """`port`: where to listen, when the servers must know it first (as their allowed
@@ -57,8 +63,8 @@ class NginxProxy:
 
     def command(self, *options: str) -> list[str]:
         """The command the compose file's nginx service runs, on this proxy's files."""
-        return [nginx_binary(), "-c", str(self.conf), "-p", f"{self.directory}/",
-                "-e", "stderr", *options]
+        return nginx_command(str(self.conf), f"{self.directory}/", *options,
+                             binary=nginx_binary())
 
     def check(self) -> subprocess.CompletedProcess[str]:
         """`nginx -t`: nginx's own verdict on the config."""
