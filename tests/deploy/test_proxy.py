@@ -5,9 +5,12 @@ What must hold without Redis (the many-processes issue's item 1 is pending): a c
 in, opens a document and syncs it over a websocket through the proxy, the browser's way
 (session cookie, the public Origin) and a ticket's; requests are spread over both processes,
 and a client that lands on the process that did not take an edit still receives it at sync
-(from the database). How it fails: without the Upgrade/Connection headers nginx forwards the
-handshake as a plain GET and no websocket opens (404); with the Origin not passed on as
-sent, the browser's connection is refused (4403 origin). Both seen so.
+(from the database); nginx's access log has the sockets but not their tickets.
+
+How it fails (each seen so): without the Upgrade/Connection headers nginx forwards the
+handshake as a plain GET and no websocket opens (404); with the Origin not passed on as sent,
+the browser's connection is refused (4403 origin); with nginx's default log format, the
+tickets are in its log.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ async def test_a_client_signs_in_opens_a_document_and_syncs_through_the_proxy(
         first = await YClient(f"{proxy.ws_url}/{document_id}",
                               headers=as_a_browser).connect_synced()
         clients = [first]
+        tickets: list[str] = []
         try:
             await first.append(TEXT)
             await _wait_committed(servers, 1)
@@ -94,7 +98,8 @@ async def test_a_client_signs_in_opens_a_document_and_syncs_through_the_proxy(
             while min([await _health(s, "connections") for s in servers]) == 0:
                 assert len(clients) < 6, "every socket went to one process"
                 assert (await api.http.get("/api/health")).status_code == 200
-                url = f"{proxy.ws_url}/{document_id}?ticket={await api.ticket(document_id)}"
+                tickets.append(await api.ticket(document_id))
+                url = f"{proxy.ws_url}/{document_id}?ticket={tickets[-1]}"
                 clients.append(await YClient(url).connect_synced())
                 assert str(clients[-1].text()) == TEXT
 
@@ -104,3 +109,6 @@ async def test_a_client_signs_in_opens_a_document_and_syncs_through_the_proxy(
         finally:
             for client in clients:
                 await client.close()
+    # nginx logged the sockets, but not their tickets.
+    assert f"GET /ws/{document_id} HTTP/1.1" in proxy.logs()
+    assert tickets and not any(ticket in proxy.logs() for ticket in tickets)
