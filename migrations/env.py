@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.db import create_engine
+from app.migrate import migration_lock
 from app.models import Base
 from app.settings import Settings
 from crdt.schema import metadata as crdt_metadata
@@ -33,9 +34,14 @@ def run_migrations_offline() -> None:
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    """Migrate under the migration lock: processes starting together migrate once."""
+    with migration_lock(connection):
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        # Committed before the lock is released: the next process must see the new version.
+        connection.commit()
 
 
 async def run_migrations_online() -> None:

@@ -27,10 +27,13 @@ from websockets.asyncio.client import ClientConnection
 
 class YClient:
     def __init__(
-        self, url: str, *, client_id: int | None = None, resume: YClient | None = None
+        self, url: str, *, client_id: int | None = None, resume: YClient | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """`resume`: reconnect with that client's document and awareness, as a provider does."""
+        """`resume`: reconnect with that client's document and awareness, as a provider does.
+        `headers`: sent with the handshake (a browser's session cookie and Origin)."""
         self.url = url
+        self.headers = headers or {}
         self.doc: Doc[Any]
         self.awareness: Awareness
         if resume is not None:
@@ -50,7 +53,8 @@ class YClient:
 
     async def connect(self, timeout: float = 10.0) -> YClient:
         self._ws = await websockets.connect(self.url, max_size=None, compression=None,
-                                           open_timeout=timeout)
+                                           open_timeout=timeout,
+                                           additional_headers=self.headers)
         self._reader = asyncio.create_task(self._read())
         # A refused connection is closed by the server right away; `closed` records why.
         with contextlib.suppress(websockets.ConnectionClosed):
