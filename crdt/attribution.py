@@ -38,6 +38,13 @@ log = logging.getLogger("widen.attribution")
 Root = str | None
 
 
+class Absent:
+    """The type of `ABSENT`: content the index does not hold."""
+
+
+ABSENT = Absent()
+
+
 @dataclass(slots=True)
 class Credit:
     """Characters one sender inserted and deleted in one root."""
@@ -174,6 +181,42 @@ class Attribution:
                            for i in client.deleted.overlapping(start, end))
                 result[root][client_id] += end - start - gone
         return {root: dict(counts) for root, counts in result.items()}
+
+    def known_end(self, client_id: int) -> int:
+        """The clock after the last one indexed under `client_id` (0: none)."""
+        client = self._clients.get(client_id)
+        return client.end if client is not None else 0
+
+    def root_at(self, client_id: int, clock: int) -> Root | Absent:
+        """The root of the content at (client_id, clock): `ABSENT` if it is not indexed (not
+        arrived, or garbage-collected), None if its place is unknown."""
+        client = self._clients.get(client_id)
+        index = client.segments.at(clock) if client is not None else -1
+        return client.segments.values[index][0] if client is not None and index >= 0 else ABSENT
+
+    def roots_between(self, client_id: int, start: int, end: int) -> set[Root] | None:
+        """The roots of the clocks [start, end) of `client_id`, or None if any is not indexed."""
+        client = self._clients.get(client_id)
+        if client is None:
+            return None
+        segments = client.segments
+        roots: set[Root] = set()
+        cursor = start
+        for index in segments.overlapping(start, end):
+            if segments.starts[index] > cursor:
+                return None
+            roots.add(segments.values[index][0])
+            cursor = segments.ends[index]
+        return roots if cursor >= end else None
+
+    def all_deleted(self, client_id: int, start: int, end: int) -> bool:
+        """Whether every clock of [start, end) of `client_id` is deleted already."""
+        client = self._clients.get(client_id)
+        if client is None:
+            return False
+        deleted = client.deleted
+        index = deleted.at(start)
+        return index >= 0 and deleted.ends[index] >= end
 
     def _index_one(self, struct: Struct, origin: str | None, credits: Credits) -> None:
         """The usual update (one keystroke, one run of text): its references can only point

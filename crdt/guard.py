@@ -25,6 +25,9 @@ from crdt.depth import ShapeRefused, SharedType, check_depth, inserted_types, ro
 from crdt.protocol import CloseCode, ProtocolError
 from crdt.updates import fully_integrated, inserts_integrated
 
+# Updates accepted without the probe that it may lag behind by; past that it is rebuilt (about
+# the cost of applying that many keystrokes, for a large document).
+MAX_BEHIND = 10_000
 # What pycrdt raises on bytes it cannot decode or integrate.
 DECODE_ERRORS = (ValueError, IndexError, RuntimeError, AssertionError)
 
@@ -83,6 +86,8 @@ class Guard:
         self._observed: dict[str, Subscription] = {}
         self._touched: set[str] = set()
         self._refused_shape: ShapeRefused | None = None
+        # Updates accepted without the probe (`passed`), for it to apply before its next check.
+        self._behind: list[bytes] = []
 
     def check(self, update: bytes, scope: WriteScope, live: Doc[Any],
               retired: frozenset[str] = frozenset()) -> bool:
@@ -165,7 +170,22 @@ class Guard:
         check_depth(((child, 1) for name in created for child in root_children(probe, name)),
                     self.max_depth)
 
+    def passed(self, update: bytes) -> None:
+        """`update` was accepted without the probe (`crdt.quick_check`) and applied to the
+        live doc: the probe applies it too before its next check, all such in one
+        transaction, or is rebuilt if too many piled up."""
+        if self._probe is None:
+            return  # rebuilt from the live doc, which has it
+        self._behind.append(update)
+        if len(self._behind) > MAX_BEHIND:
+            self.reset()
+
     def _current_probe(self, live: Doc[Any]) -> Doc[Any]:
+        if self._probe is not None and self._behind:
+            behind, self._behind = self._behind, []
+            with self._probe.transaction():
+                for update in behind:
+                    self._probe.apply_update(update)
         if self._probe is None:
             self._probe = Doc()
             self._probe.apply_update(live.get_update())
@@ -177,6 +197,7 @@ class Guard:
         it is rebuilt from the live doc on next use."""
         self._probe = None
         self._observed.clear()
+        self._behind.clear()
 
     def _observe(self, roots: set[str]) -> None:
         assert self._probe is not None

@@ -49,6 +49,7 @@ from crdt.protocol import (
     parse_awareness_update,
     parse_message,
 )
+from crdt.quick_check import quick_verdict
 from crdt.shape import read_update
 from crdt.update_log import StoredDocument
 from crdt.updates import decode_state_vector
@@ -251,7 +252,10 @@ class Room:
         except ShapeRefused as exc:
             raise ProtocolError(exc.reason, CloseCode.UNSUPPORTED_DATA) from exc
         claimed = self._claim_client_ids(peer, shape.clocks)
-        if not self.guard.check(update, peer.scope, self.doc, self.retired):
+        verdict = quick_verdict(shape, peer.scope, self.retired, self.attribution)
+        if verdict is None:
+            verdict = self.guard.check(update, peer.scope, self.doc, self.retired)
+        if not verdict:
             return  # nothing the server lacks: no write, nothing to store or relay
         try:
             self.doc.apply_update(update)
@@ -262,6 +266,7 @@ class Room:
                 raise ProtocolError("update rejected by the CRDT engine",
                                     CloseCode.UNSUPPORTED_DATA) from exc
             raise
+        self.guard.passed(update)
         self.version += 1
         for client_id in claimed:
             self._client_origins[client_id] = peer.origin

@@ -27,6 +27,7 @@ _ANY_ARRAY, _ANY_OBJECT = 117, 118
 # Content kinds of an Item (the low five bits of its info byte), Yjs v1.
 _GC, _DELETED, _JSON, _BINARY, _STRING, _EMBED, _FORMAT, _TYPE, _ANY, _DOC, _SKIP = (
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+STRING = _STRING
 # Shared type refs, Yjs v1: array, map, text, element, fragment, hook, xml text (0 to 6).
 _XML_ELEMENT, _XML_HOOK, _LAST_TYPE_REF = 3, 5, 6
 # Content that is characters of a text (see `Struct.text`).
@@ -41,6 +42,16 @@ class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
+        self.lossy = False
+
+    def text(self, errors: str) -> str:
+        """A length-prefixed UTF-8 string; decoded with `errors` if it is not strict UTF-8."""
+        raw = self.var_bytes()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.lossy = True
+            return raw.decode("utf-8", errors=errors)
 
     def byte(self) -> int:
         if self.pos >= len(self.data):
@@ -104,6 +115,8 @@ class Struct(NamedTuple):
     parent: str | Id | None = None
     origin: Id | None = None
     right_origin: Id | None = None
+    # The content kind (`STRING`, ...): what the write guard's quick check trusts.
+    kind: int = -1
 
 
 @dataclass(slots=True)
@@ -113,6 +126,9 @@ class UpdateShape:
     structs: list[Struct] = field(default_factory=list)
     # The encoded delete set (pycrdt's `IdSet.decode` reads it), empty if the update has none.
     delete_set: bytes = b""
+    # A string or root name that is not strict UTF-8 (a lone surrogate, say): read here
+    # leniently, but the engine may refuse it, so only the probe may judge such an update.
+    lossy: bool = False
 
 
 def written_clocks(update: bytes, limit: int) -> dict[int, tuple[int, int]]:
@@ -143,6 +159,7 @@ def read_update(update: bytes, limit: int) -> UpdateShape:
                                   else (start, clock))
         # Left to the engine to decode: a client may send its whole delete set every time.
         shape.delete_set = update[reader.pos:]
+        shape.lossy = reader.lossy
     except _Truncated as exc:
         raise ShapeRefused("undecodable: truncated update") from exc
     return shape
@@ -152,21 +169,21 @@ def _read_struct(reader: _Reader, client: int, clock: int, limit: int) -> Struct
     info = reader.byte()
     kind = info & 0x1F
     if kind in (_GC, _SKIP):
-        return Struct(client, clock, reader.uint(), text=False, known=False)
+        return Struct(client, clock, reader.uint(), text=False, known=False, kind=kind)
     has_origin, has_right_origin = info & 0x80, info & 0x40
     origin = (reader.uint(), reader.uint()) if has_origin else None
     right_origin = (reader.uint(), reader.uint()) if has_right_origin else None
     parent: str | Id | None = None
     if not has_origin and not has_right_origin:
         if reader.uint() == 1:
-            parent = reader.var_bytes().decode("utf-8", errors="replace")  # a root, by name
+            parent = reader.text(errors="replace")  # a root, by name
         else:
             parent = (reader.uint(), reader.uint())  # a type, by id
         if info & 0x20:
             reader.skip_bytes()  # the key in the parent map
     length = _skip_content(reader, kind, limit)
     return Struct(client, clock, length, kind in _TEXT_KINDS, True, parent, origin,
-                  right_origin)
+                  right_origin, kind)
 
 
 def _skip_content(reader: _Reader, kind: int, limit: int) -> int:
@@ -180,7 +197,7 @@ def _skip_content(reader: _Reader, kind: int, limit: int) -> int:
         return count
     if kind == _STRING:
         try:
-            text = reader.var_bytes().decode("utf-8", errors="surrogatepass")
+            text = reader.text(errors="surrogatepass")
         except UnicodeDecodeError as exc:
             raise ShapeRefused("undecodable: a string is not UTF-8") from exc
         # Clocks count UTF-16 units, as Yjs does.
