@@ -548,6 +548,13 @@ def _add(credits: Credits, origin: str | None, root: str, *, inserted: int = 0,
     credit.words_deleted += words_deleted
 
 
+def written_words(state: bytes) -> dict[str, int]:
+    """Words of a document's encoded state per root, as if one update wrote it all (an
+    imported document's, credited to its importer)."""
+    credits = Attribution().credit(read_update(state, sys.maxsize, strings=True), None)
+    return {root: credit.words_inserted for (_, root), credit in credits.items()}
+
+
 def surviving_chars(state: bytes) -> dict[str, dict[int, int]]:
     """Characters of the current text per root and Yjs client id, from a document's encoded
     state (what `Doc.get_update()` returns)."""
