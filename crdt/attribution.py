@@ -117,6 +117,9 @@ class _Bits:
         if not bits:
             return
         first = start >> 3
+        if bits == 1 and first < len(self.data):  # a keystroke's
+            self.data[first] |= 1 << (start & 7)
+            return
         shifted = bits << (start & 7)
         end = first + (shifted.bit_length() + 7) // 8
         data = self.data
@@ -129,6 +132,12 @@ class _Bits:
         """Put [start, end) in the set (`bit` 1) or take it out (0)."""
         data = self.data
         first, last = start >> 3, (end + 7) >> 3
+        if end - start == 1 and first < len(data):  # a keystroke's
+            if bit:
+                data[first] |= 1 << (start & 7)
+            else:
+                data[first] &= ~(1 << (start & 7)) & 0xFF
+            return
         if bit and len(data) < last:
             data.extend(bytes(last - len(data)))
         last = min(last, len(data))
