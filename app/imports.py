@@ -48,6 +48,7 @@ async def store_import(session: AsyncSession, owner_id: str, imported: Imported)
         await session.execute(insert(doc_attribution), [
             {"document_id": document.id, "origin": owner_id, "root": root,
              "day": utcnow().date(), "chars_inserted": chars, "chars_deleted": 0,
+             "words_inserted": imported.words.get(root, 0), "words_deleted": 0,
              "updates": 1, "last_at": now_ms}
             for root, chars in imported.chars.items()])
     return document.id

@@ -47,14 +47,17 @@ def _ms(moment: datetime) -> int:
 
 
 class _Totals:
-    __slots__ = ("deleted", "inserted", "last_at", "updates")
+    __slots__ = ("deleted", "inserted", "last_at", "updates", "words_added", "words_removed")
 
     def __init__(self) -> None:
         self.inserted = self.deleted = self.updates = self.last_at = 0
+        self.words_added = self.words_removed = 0
 
     def add(self, row: dict[str, Any]) -> None:
         self.inserted += int(row["chars_inserted"])
         self.deleted += int(row["chars_deleted"])
+        self.words_added += int(row["words_inserted"])
+        self.words_removed += int(row["words_deleted"])
         self.updates += int(row["updates"])
         self.last_at = max(self.last_at, int(row["last_at"]))
 
@@ -87,7 +90,8 @@ async def visit(session: AsyncSession, document_id: str, user_id: str, now: date
 def snapshot(report: ProgressOut) -> dict[str, Any]:
     """The figures of a report that "since you last looked" compares: numbers only."""
     return {
-        "members": {m.user_id: [m.chars_inserted, m.chars_deleted] for m in report.members},
+        "members": {m.user_id: [m.chars_inserted, m.chars_deleted, m.words_added,
+                                m.words_removed] for m in report.members},
         "sections": {s.id: [s.words, s.status] for s in report.sections},
         "member_ids": sorted(m.user_id for m in report.members if m.role is not None),
         "flags": [f.flag for f in report.flags],
@@ -97,13 +101,18 @@ def snapshot(report: ProgressOut) -> dict[str, Any]:
 def since(seen: dict[str, Any], seen_at: datetime, report: ProgressOut) -> SinceLastVisit:
     members: dict[str, list[int]] = seen.get("members", {})
     sections: dict[str, list[Any]] = seen.get("sections", {})
-    inserted = deleted = 0
+    inserted = deleted = added = removed = 0
     active: list[str] = []
     for member in report.members:
-        before_inserted, before_deleted = members.get(member.user_id, [0, 0])
-        inserted += member.chars_inserted - before_inserted
-        deleted += member.chars_deleted - before_deleted
-        if (member.chars_inserted, member.chars_deleted) != (before_inserted, before_deleted):
+        before = members.get(member.user_id, [0, 0, 0, 0])
+        # Snapshots from before words were kept compare words as if nothing changed.
+        before_added, before_removed = (before[2:4] if len(before) >= 4
+                                        else [member.words_added, member.words_removed])
+        inserted += member.chars_inserted - before[0]
+        deleted += member.chars_deleted - before[1]
+        added += member.words_added - before_added
+        removed += member.words_removed - before_removed
+        if (member.chars_inserted, member.chars_deleted) != (before[0], before[1]):
             active.append(member.user_id)
     changes = []
     for section in report.sections:
@@ -119,6 +128,7 @@ def since(seen: dict[str, Any], seen_at: datetime, report: ProgressOut) -> Since
     then_flags: list[str] = seen.get("flags", now_flags)
     return SinceLastVisit(
         previous_visit_at=seen_at, chars_inserted=inserted, chars_deleted=deleted,
+        words_added=added, words_removed=removed,
         active_user_ids=active, sections=changes,
         new_members=[NewMember(user_id=m.user_id, name=m.name) for m in report.members
                      if m.role is not None and m.user_id not in then_members],
@@ -217,6 +227,7 @@ async def build(session: AsyncSession, services: Services, access: Access, user_
                               key=lambda i: users[i].name)
     ]
     activity = [DayActivity(day=day, chars_inserted=t.inserted, chars_deleted=t.deleted,
+                            words_added=t.words_added, words_removed=t.words_removed,
                             updates=t.updates, active_members=len(active_on[day]))
                 for day, t in sorted(by_day.items())]
     open_dues = [s.due_date for s in sections if s.due_date and s.status != SectionStatus.DONE]
@@ -276,6 +287,8 @@ def _member_row(user_id: str, name: str, access: Access | None, totals: _Totals 
         user_id=user_id, name=name, role=access.role.value if access is not None else None,
         chars_inserted=totals.inserted if totals else 0,
         chars_deleted=totals.deleted if totals else 0,
+        words_added=totals.words_added if totals else 0,
+        words_removed=totals.words_removed if totals else 0,
         updates=totals.updates if totals else 0,
         chars_current=current,
         share=(current / total_current if current is not None and total_current else None),

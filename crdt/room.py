@@ -232,8 +232,8 @@ class Room:
         self.version += 1
         for update in updates:
             if update != EMPTY_UPDATE:
-                credits = self.attribution.credit(read_update(update, self.guard.max_depth),
-                                                  origin)
+                credits = self.attribution.credit(
+                    read_update(update, self.guard.max_depth, strings=True), origin)
                 self.last_seq = self._store.append(self.name, origin, update, credits=credits)
                 self._publish(_Unrelayed(self.last_seq, create_update_message(update)))
                 self._tell_changed(origin)
@@ -248,7 +248,7 @@ class Room:
             return
         # Read before anything decodes it: the engine's decoder recurses into nested values.
         try:
-            shape = read_update(update, self.guard.max_depth)
+            shape = read_update(update, self.guard.max_depth, strings=True)
         except ShapeRefused as exc:
             raise ProtocolError(exc.reason, CloseCode.UNSUPPORTED_DATA) from exc
         claimed = self._claim_client_ids(peer, shape.clocks)

@@ -52,9 +52,9 @@ doc_contributions = Table(
     Column("last_at", BigInteger, nullable=False),
 )
 
-# Attribution (`crdt.attribution`): characters each origin inserted and deleted, per root and
-# per day (UTC), upserted in the same commit as the update rows it counts, so compaction never
-# touches it. `updates` counts the origin's own updates that touched the root.
+# Attribution (`crdt.attribution`): characters and words each origin inserted and deleted, per
+# root and per day (UTC), upserted in the same commit as the update rows it counts, so
+# compaction never touches it. `updates` counts the origin's own updates that touched the root.
 doc_attribution = Table(
     "doc_attribution",
     metadata,
@@ -64,6 +64,9 @@ doc_attribution = Table(
     Column("day", Date, primary_key=True),
     Column("chars_inserted", BigInteger, nullable=False),
     Column("chars_deleted", BigInteger, nullable=False),
+    # Counted since migration 0016: rows from before it hold 0.
+    Column("words_inserted", BigInteger, nullable=False, server_default="0"),
+    Column("words_deleted", BigInteger, nullable=False, server_default="0"),
     Column("updates", BigInteger, nullable=False),
     Column("last_at", BigInteger, nullable=False),
 )

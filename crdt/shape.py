@@ -106,7 +106,10 @@ class Struct(NamedTuple):
     """One struct of an update: `length` clocks from `clock` under `client`. `text` is true
     for content that is characters of a text (strings, in UTF-16 units as Yjs counts them;
     embeds, one each; content already deleted, which a sender's own insert-and-delete leaves);
-    `known` is false for garbage-collected ranges and skips, whose place is unknown."""
+    `known` is false for garbage-collected ranges and skips, whose place is unknown.
+    `string` is the text of a string's content, kept only if asked for (`read_update`'s
+    `strings`: attribution counts words in it); `mark` is true for a formatting mark
+    (ContentFormat), which sits between characters of a text without being one."""
     client: int
     clock: int
     length: int
@@ -115,6 +118,8 @@ class Struct(NamedTuple):
     parent: str | Id | None = None
     origin: Id | None = None
     right_origin: Id | None = None
+    string: str | None = None
+    mark: bool = False
     # The content kind (`STRING`, ...): what the write guard's quick check trusts.
     kind: int = -1
 
@@ -139,8 +144,9 @@ def written_clocks(update: bytes, limit: int) -> dict[int, tuple[int, int]]:
     return read_update(update, limit).clocks
 
 
-def read_update(update: bytes, limit: int) -> UpdateShape:
-    """Every struct and the delete set of an update (see `written_clocks` for what raises)."""
+def read_update(update: bytes, limit: int, *, strings: bool = False) -> UpdateShape:
+    """Every struct and the delete set of an update (see `written_clocks` for what raises);
+    with `strings`, each string's text too (`Struct.string`)."""
     reader = _Reader(update)
     shape = UpdateShape()
     clocks = shape.clocks
@@ -150,7 +156,7 @@ def read_update(update: bytes, limit: int) -> UpdateShape:
             client = reader.uint()
             start = clock = reader.uint()
             for _ in range(structs):
-                struct = _read_struct(reader, client, clock, limit)
+                struct = _read_struct(reader, client, clock, limit, strings)
                 shape.structs.append(struct)
                 clock += struct.length
             if structs:
@@ -165,7 +171,8 @@ def read_update(update: bytes, limit: int) -> UpdateShape:
     return shape
 
 
-def _read_struct(reader: _Reader, client: int, clock: int, limit: int) -> Struct:
+def _read_struct(reader: _Reader, client: int, clock: int, limit: int,
+                 strings: bool) -> Struct:
     info = reader.byte()
     kind = info & 0x1F
     if kind in (_GC, _SKIP):
@@ -181,9 +188,22 @@ def _read_struct(reader: _Reader, client: int, clock: int, limit: int) -> Struct
             parent = (reader.uint(), reader.uint())  # a type, by id
         if info & 0x20:
             reader.skip_bytes()  # the key in the parent map
+    if kind == _STRING:
+        string = _read_string(reader)
+        # Clocks count UTF-16 units, as Yjs does.
+        length = len(string.encode("utf-16-le", errors="surrogatepass")) // 2
+        return Struct(client, clock, length, True, True, parent, origin, right_origin,
+                      string if strings else None, kind=kind)
     length = _skip_content(reader, kind, limit)
     return Struct(client, clock, length, kind in _TEXT_KINDS, True, parent, origin,
-                  right_origin, kind)
+                  right_origin, None, kind == _FORMAT, kind)
+
+
+def _read_string(reader: _Reader) -> str:
+    try:
+        return reader.text(errors="surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise ShapeRefused("undecodable: a string is not UTF-8") from exc
 
 
 def _skip_content(reader: _Reader, kind: int, limit: int) -> int:
@@ -195,13 +215,6 @@ def _skip_content(reader: _Reader, kind: int, limit: int) -> int:
         for _ in range(count):
             reader.skip_bytes()
         return count
-    if kind == _STRING:
-        try:
-            text = reader.text(errors="surrogatepass")
-        except UnicodeDecodeError as exc:
-            raise ShapeRefused("undecodable: a string is not UTF-8") from exc
-        # Clocks count UTF-16 units, as Yjs does.
-        return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
     if kind in (_BINARY, _EMBED):
         reader.skip_bytes()
         return 1

@@ -429,16 +429,20 @@ class UpdateStore:
                 # is no section (any root is allowed, only sections are reported).
                 if origin is None or len(root) > _MAX_ROOT_CHARS:
                     continue
-                entry = totals.setdefault((u.document_id, origin, day, root), [0, 0, 0, 0])
+                entry = totals.setdefault((u.document_id, origin, day, root),
+                                          [0, 0, 0, 0, 0, 0])
                 entry[0] += credit.inserted
                 entry[1] += credit.deleted
-                entry[2] += origin == u.origin
-                entry[3] = u.received_ms
+                entry[2] += credit.words_inserted
+                entry[3] += credit.words_deleted
+                entry[4] += origin == u.origin
+                entry[5] = u.received_ms
         if not totals:
             return
         rows = [{"document_id": d, "origin": o, "day": day, "root": r, "chars_inserted": i,
-                 "chars_deleted": x, "updates": n, "last_at": last}
-                for (d, o, day, r), (i, x, n, last) in totals.items()]
+                 "chars_deleted": x, "words_inserted": wi, "words_deleted": wx, "updates": n,
+                 "last_at": last}
+                for (d, o, day, r), (i, x, wi, wx, n, last) in totals.items()]
         insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
                        else sqlite_insert)(doc_attribution)
         excluded = insert_stmt.excluded
@@ -447,6 +451,8 @@ class UpdateStore:
             set_={
                 "chars_inserted": doc_attribution.c.chars_inserted + excluded.chars_inserted,
                 "chars_deleted": doc_attribution.c.chars_deleted + excluded.chars_deleted,
+                "words_inserted": doc_attribution.c.words_inserted + excluded.words_inserted,
+                "words_deleted": doc_attribution.c.words_deleted + excluded.words_deleted,
                 "updates": doc_attribution.c.updates + excluded.updates,
                 "last_at": excluded.last_at,
             },

@@ -106,7 +106,7 @@ class UpdateLog:
     async def attribution(self, document_id: str,
                           conn: AsyncConnection | None = None) -> list[dict[str, Any]]:
         """Every attribution row of a document: origin, root, day, chars_inserted,
-        chars_deleted, updates, last_at (Unix ms)."""
+        chars_deleted, words_inserted, words_deleted, updates, last_at (Unix ms)."""
         async with self._reading(conn) as reading:
             result = await reading.execute(
                 select(doc_attribution).where(doc_attribution.c.document_id == document_id))

@@ -279,6 +279,47 @@ async def test_a_progress_member_never_receives_a_word_of_the_text(
         await pat.aclose()
 
 
+async def test_words_added_and_removed_per_member(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """Bob types "hello world" a key at a time, then, on a later connection (the room may have
+    been unloaded and its index rebuilt from the stored log in between), erases "world" and
+    types "there" in bold: 3 words added, 1 removed; the characters as before."""
+    server = start_server(room_idle_seconds="0.2")
+    alice = await Api(server.base_url).sign_up("Alice")
+    bob = await Api(server.base_url).sign_up("Bob")
+    try:
+        document_id = await alice.create_document("Words")
+        root = await alice.add_section(document_id, "Body")
+        await alice.add_member(bob, document_id, "editor")
+        setup = await connect(server, alice, document_id)
+        await setup.edit(functools.partial(start_paragraph, root=root))
+        await setup.close()
+        await _written_by(server, bob, document_id, root,
+                          [(index, key) for index, key in enumerate("hello world")])
+        await server.wait_written(1 + 11)
+        client = await connect(server, bob, document_id)
+        try:
+            await _erase(client, root, 6, 11)
+            for index, key in enumerate("there"):
+                await client.edit(lambda doc, i=index, k=key: paragraph_text(doc, root).insert(
+                    6 + i, k, {"bold": True}))
+            assert str(paragraph_text(client.doc, root)) == "hello <bold>there</bold>"
+        finally:
+            await client.close()
+        await server.wait_written(1 + 11 + 1 + 5)
+
+        progress = await alice.progress(document_id)
+        members = _members(progress)
+        assert {name: (m["words_added"], m["words_removed"], m["chars_inserted"],
+                       m["chars_deleted"]) for name, m in members.items()} == {
+            "Alice": (0, 0, 0, 0), "Bob": (3, 1, 16, 5)}
+        assert [(a["words_added"], a["words_removed"]) for a in progress["activity"]] == [(3, 1)]
+    finally:
+        await alice.aclose()
+        await bob.aclose()
+
+
 async def test_an_imported_document_is_written_by_its_importer(live_server: ServerProcess) -> None:
     async with Api(live_server.base_url) as owner:
         await owner.sign_up("Ida")
@@ -289,4 +330,6 @@ async def test_an_imported_document_is_written_by_its_importer(live_server: Serv
         member = _members(progress)["Ida"]
         assert (member["chars_inserted"], member["chars_current"], member["share"]) == (
             len("hello world"), len("hello world"), 1.0)
+        # Its words too (the heading is the section's title, not its text).
+        assert (member["words_added"], member["words_removed"]) == (2, 0)
         assert progress["indicators"]["silent_members"] == []

@@ -471,6 +471,10 @@ class MemberProgress(BaseModel):
     role: str | None
     chars_inserted: int
     chars_deleted: int
+    # Words they typed and erased (`crdt.attribution`: word starts), counted since words
+    # were (migration 0016): 0 for what was written before.
+    words_added: int
+    words_removed: int
     updates: int
     # Characters of the current text they wrote, and that as a share of all of it.
     chars_current: int | None
@@ -482,6 +486,8 @@ class DayActivity(BaseModel):
     day: date
     chars_inserted: int
     chars_deleted: int
+    words_added: int
+    words_removed: int
     updates: int
     active_members: int
 
@@ -556,6 +562,8 @@ class SinceLastVisit(BaseModel):
     previous_visit_at: datetime
     chars_inserted: int
     chars_deleted: int
+    words_added: int
+    words_removed: int
     # Members who wrote since then.
     active_user_ids: list[str]
     sections: list[SectionChange]

@@ -27,7 +27,7 @@ from app.formats.markdown import (
 )
 from app.formats.notes import ExportSection, SectionOutline, comment_line
 from app.formats.to_ydoc import write_blocks
-from crdt.attribution import surviving_chars
+from crdt.attribution import surviving_chars, written_words
 
 ExportFormat = Literal["md", "html", "docx"]
 
@@ -80,8 +80,9 @@ class Imported:
     # The whole content as one update, written under `client_id`.
     update: bytes
     client_id: int
-    # Its characters per root (UTF-16 units), for the importer's attribution.
+    # Its characters (UTF-16 units) and words per root, for the importer's attribution.
     chars: dict[str, int]
+    words: dict[str, int]
 
 
 def import_file(data: bytes, filename: str, max_unzipped: int) -> Imported:
@@ -112,4 +113,5 @@ def import_file(data: bytes, filename: str, max_unzipped: int) -> Imported:
             write_blocks(doc.get(f"section:{row.id}", type=XmlFragment), section.blocks)
     update = doc.get_update()
     chars = {root: sum(counts.values()) for root, counts in surviving_chars(update).items()}
-    return Imported((parsed.title or file_title)[:300], rows, update, doc.client_id, chars)
+    return Imported((parsed.title or file_title)[:300], rows, update, doc.client_id, chars,
+                    written_words(update))

@@ -1213,6 +1213,10 @@ export interface components {
             chars_inserted: number;
             /** Chars Deleted */
             chars_deleted: number;
+            /** Words Added */
+            words_added: number;
+            /** Words Removed */
+            words_removed: number;
             /** Updates */
             updates: number;
             /** Active Members */
@@ -1585,6 +1589,10 @@ export interface components {
             chars_inserted: number;
             /** Chars Deleted */
             chars_deleted: number;
+            /** Words Added */
+            words_added: number;
+            /** Words Removed */
+            words_removed: number;
             /** Updates */
             updates: number;
             /** Chars Current */
@@ -1977,6 +1985,10 @@ export interface components {
             chars_inserted: number;
             /** Chars Deleted */
             chars_deleted: number;
+            /** Words Added */
+            words_added: number;
+            /** Words Removed */
+            words_removed: number;
             /** Active User Ids */
             active_user_ids: string[];
             /** Sections */

@@ -49,7 +49,8 @@ def _report(members: list[tuple[str, str | None, int]], flags: list[str]) -> Pro
         document_id="d", title="T", role="owner", sections_total=0, sections_done=0,
         words_total=0, next_due=None, last_edit_at=None, sections=[], contributors=[],
         members=[MemberProgress(user_id=i, name=i.upper(), role=role, chars_inserted=chars,
-                                chars_deleted=0, updates=1, chars_current=chars, share=None,
+                                chars_deleted=0, words_added=chars // 2, words_removed=1,
+                                updates=1, chars_current=chars, share=None,
                                 last_active=None) for i, role, chars in members],
         activity=[], words_series=[],
         indicators=Indicators(
@@ -72,3 +73,14 @@ def test_since_names_new_members_and_the_flags_raised_and_cleared() -> None:
     old = {k: v for k, v in then.items() if k not in ("member_ids", "flags")}
     moved = since(old, datetime(2026, 11, 1, tzinfo=UTC), now)
     assert (moved.new_members, moved.flags_raised, moved.flags_cleared) == ([], [], [])
+
+
+def test_since_counts_words_added_and_removed_and_not_before_they_were_kept() -> None:
+    then = snapshot(_report([("a", "owner", 4)], []))
+    now = _report([("a", "owner", 10), ("b", "editor", 6)], [])
+    moved = since(then, datetime(2026, 11, 1, tzinfo=UTC), now)
+    assert (moved.chars_inserted, moved.words_added, moved.words_removed) == (12, 6, 1)
+    # A snapshot from before words were kept: members it knew moved by no word.
+    old = {**then, "members": {"a": [4, 0]}}
+    moved = since(old, datetime(2026, 11, 1, tzinfo=UTC), now)
+    assert (moved.chars_inserted, moved.words_added, moved.words_removed) == (12, 3, 1)

@@ -11,7 +11,7 @@ const report = {
     { day: "2026-11-28", words: 10, sections: { a: 10 } },
     { day: "2026-11-30", words: 25, sections: { a: 15, b: 10 } },
   ],
-  activity: [{ day: "2026-11-30", chars_inserted: 120, chars_deleted: 7, updates: 3, active_members: 1 }],
+  activity: [{ day: "2026-11-30", chars_inserted: 120, chars_deleted: 7, words_added: 20, words_removed: 1, updates: 3, active_members: 1 }],
 } as unknown as Progress;
 
 describe("progress series", () => {

@@ -22,6 +22,7 @@ export function sinceLines(since: SinceLastVisit, names: ReadonlyMap<string, str
     }
   }
   if (words !== 0) lines.push(`Words in all: ${signed(words)}`);
+  if (since.words_added || since.words_removed) lines.push(`${since.words_added} words added, ${since.words_removed} removed`);
   if (since.chars_inserted || since.chars_deleted) lines.push(`${since.chars_inserted} characters written, ${since.chars_deleted} deleted`);
   if (since.active_user_ids.length) lines.push(`Wrote since: ${since.active_user_ids.map((id) => names.get(id) ?? "a former member").join(", ")}`);
   if (since.new_members.length) lines.push(`New members: ${since.new_members.map((m) => m.name).join(", ")}`);
