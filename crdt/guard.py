@@ -16,6 +16,7 @@ rebuilt from the live doc.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,14 +91,16 @@ class Guard:
         self._behind: list[bytes] = []
 
     def check(self, update: bytes, scope: WriteScope, live: Doc[Any],
-              retired: frozenset[str] = frozenset()) -> bool:
+              retired: frozenset[str] = frozenset(),
+              not_live: Callable[[], list[bytes]] = list) -> bool:
         """Raise unless `update` may be applied to `live`; on success the probe holds it.
 
         Returns False when the update changes nothing the server has (a reconnecting
         client's sync step 2 resends what the server already holds): that is no write, so a
         read-only connection may send it, and it need not be applied, stored or relayed.
+        `not_live` lists what was accepted before and is not in `live` yet (`crdt.relay`).
         """
-        probe = self._current_probe(live)
+        probe = self._current_probe(live, not_live)
         state_before = probe.get_state()
         before = set(probe.keys())
         self._observe(before)
@@ -171,16 +174,17 @@ class Guard:
                     self.max_depth)
 
     def passed(self, update: bytes) -> None:
-        """`update` was accepted without the probe (`crdt.quick_check`) and applied to the
-        live doc: the probe applies it too before its next check, all such in one
-        transaction, or is rebuilt if too many piled up."""
+        """`update` was accepted without the probe (`crdt.quick_check`): the probe applies it
+        too before its next check, all such in one transaction, or is rebuilt if too many
+        piled up."""
         if self._probe is None:
-            return  # rebuilt from the live doc, which has it
+            return  # rebuilt from the live doc and what is not live yet, which have it
         self._behind.append(update)
         if len(self._behind) > MAX_BEHIND:
             self.reset()
 
-    def _current_probe(self, live: Doc[Any]) -> Doc[Any]:
+    def _current_probe(self, live: Doc[Any],
+                       not_live: Callable[[], list[bytes]]) -> Doc[Any]:
         if self._probe is not None and self._behind:
             behind, self._behind = self._behind, []
             with self._probe.transaction():
@@ -188,7 +192,10 @@ class Guard:
                     self._probe.apply_update(update)
         if self._probe is None:
             self._probe = Doc()
-            self._probe.apply_update(live.get_update())
+            with self._probe.transaction():
+                self._probe.apply_update(live.get_update())
+                for update in not_live():
+                    self._probe.apply_update(update)
             self._observed.clear()
         return self._probe
 

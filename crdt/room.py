@@ -1,12 +1,13 @@
 """One live document: its Y.Doc, its awareness, its peers, and what flows between them.
 
 Every incoming message goes through `Room.receive`, which either acts on it completely or
-raises `ProtocolError` having changed nothing: an update is checked on the guard's probe first,
-and only then applied to the live doc, queued for the store and relayed to the other peers.
+raises `ProtocolError` having changed nothing: an update is checked by the write guard first
+(`crdt.quick_check`, else the guard's probe), and only then queued for the store and for the
+live doc.
 
-What other peers see of the document (relayed updates, answers to their sync step 1) waits
-until the store may show it (`UpdateStore.relayable_seq`: committed, unless storage is failing),
-in the order it was accepted.
+What other peers see of the document (relayed updates, answers to their sync step 1), and the
+live doc itself, wait until the store may show it (`UpdateStore.relayable_seq`: committed,
+unless storage is failing), in the order it was accepted, coalesced (`crdt.relay`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ import asyncio
 import itertools
 import logging
 import re
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pycrdt import (
@@ -28,13 +27,12 @@ from pycrdt import (
     TransactionEvent,
     create_awareness_message,
     create_sync_message,
-    create_update_message,
     handle_sync_message,
 )
 
 from crdt.attribution import Attribution, Credits
 from crdt.depth import ShapeRefused
-from crdt.guard import DECODE_ERRORS, Guard, WriteRejected, is_rust_panic
+from crdt.guard import DECODE_ERRORS, Guard, WriteRejected
 from crdt.peer import Peer
 from crdt.protocol import (
     AwarenessEntry,
@@ -50,6 +48,7 @@ from crdt.protocol import (
     parse_message,
 )
 from crdt.quick_check import quick_verdict
+from crdt.relay import Relay
 from crdt.shape import read_update
 from crdt.update_log import StoredDocument
 from crdt.updates import decode_state_vector
@@ -68,18 +67,6 @@ _generations = itertools.count(1)
 # Told of every change to a document's content, with the store sequence that makes it durable
 # and who made it (None: the server). Called for every accepted edit: it must be cheap.
 Changed = Callable[[str, int, str | None], None]
-
-
-@dataclass(frozen=True, slots=True)
-class _Unrelayed:
-    """A message that shows content up to update `seq`, waiting for `seq` to be relayable:
-    for every peer but `exclude`, or only for `to`; or, with `settled`, the mark that every
-    answer owed to `to` before it has gone out."""
-    seq: int
-    message: bytes
-    exclude: Peer | None = None
-    to: Peer | None = None
-    settled: asyncio.Future[None] | None = None
 
 
 class RoomStore(Protocol):
@@ -141,7 +128,10 @@ class Room:
         self._awareness_max_bytes = awareness_max_bytes
         self._awareness_changes: list[dict[str, list[int]]] = []
         self.awareness.observe(self._on_awareness)
-        self._unrelayed: deque[_Unrelayed] = deque()
+        # The live doc failed to take accepted updates (`crdt.relay`): reload before reuse.
+        self.broken = False
+        self._relay_queue = Relay(self.doc, self.peers, store, self._live_changed,
+                                  self._break)
 
     async def load(self) -> None:
         """Apply the stored log, in a thread: a long one takes seconds, and on the event loop
@@ -191,7 +181,8 @@ class Room:
         message = parse_message(data)
         match message:
             case SyncStep1():
-                self._publish(_Unrelayed(self.last_seq, self._answer_step1(data), to=peer))
+                self._check_step1(data)
+                self._relay_queue.answer(self.last_seq, data, peer)
             case SyncUpdate(update):
                 self._apply(peer, update)
             case AwarenessUpdate(payload):
@@ -206,17 +197,27 @@ class Room:
         for peer in list(self.peers):
             peer.close(code, reason)
 
-    def _answer_step1(self, data: bytes) -> bytes:
+    @staticmethod
+    def _check_step1(data: bytes) -> None:
+        """Refuse a state vector the engine cannot read now: it is answered later."""
         try:
-            reply = handle_sync_message(data[1:], self.doc)
+            handle_sync_message(data[1:], Doc())
         except DECODE_ERRORS as exc:
             raise ProtocolError("invalid state vector", CloseCode.UNSUPPORTED_DATA) from exc
-        assert reply is not None, "sync step 1 always has a step 2 answer"
-        return reply
+
+    def _live_changed(self) -> None:
+        self.version += 1
+
+    def _break(self) -> None:
+        self.broken = True
+        self.guard.reset()
+        self.close_all(CloseCode.TRY_AGAIN_LATER, "try-later: the document is being reloaded")
 
     def edit(self, change: Callable[[Doc[Any]], object], origin: str | None) -> None:
         """Change the live doc on the server's own account (e.g. emptying a deleted section),
-        and store and relay that change like any client's."""
+        and store and relay that change like any client's. Everything accepted so far goes
+        into the live doc first: the change applies to all of it."""
+        self._relay_queue.apply_all()
         updates: list[bytes] = []
 
         def capture(event: TransactionEvent) -> None:
@@ -235,11 +236,12 @@ class Room:
                 credits = self.attribution.credit(
                     read_update(update, self.guard.max_depth, strings=True), origin)
                 self.last_seq = self._store.append(self.name, origin, update, credits=credits)
-                self._publish(_Unrelayed(self.last_seq, create_update_message(update)))
+                self._relay_queue.accepted(self.last_seq, update, None, applied=True)
                 self._tell_changed(origin)
 
     def clear_root(self, name: str, origin: str | None) -> None:
         """Delete everything in a root, whichever kind of type its writers made it."""
+        self._relay_queue.apply_all()
         if name in set(self.doc.keys()):
             self.edit(lambda doc: empty_root(doc, name), origin)
 
@@ -254,27 +256,17 @@ class Room:
         claimed = self._claim_client_ids(peer, shape.clocks)
         verdict = quick_verdict(shape, peer.scope, self.retired, self.attribution)
         if verdict is None:
-            verdict = self.guard.check(update, peer.scope, self.doc, self.retired)
+            verdict = self.guard.check(update, peer.scope, self.doc, self.retired,
+                                       not_live=self._relay_queue.unapplied)
+        elif verdict:
+            self.guard.passed(update)
         if not verdict:
             return  # nothing the server lacks: no write, nothing to store or relay
-        try:
-            self.doc.apply_update(update)
-        except BaseException as exc:
-            # The probe took it, so the live doc should have: they differ, start over.
-            self.guard.reset()
-            if isinstance(exc, DECODE_ERRORS) or is_rust_panic(exc):
-                raise ProtocolError("update rejected by the CRDT engine",
-                                    CloseCode.UNSUPPORTED_DATA) from exc
-            raise
-        self.guard.passed(update)
-        self.version += 1
         for client_id in claimed:
             self._client_origins[client_id] = peer.origin
         credits = self.attribution.credit(shape, peer.origin)
         self.last_seq = self._store.append(self.name, peer.origin, update, claimed, credits)
-        # Relayed as received, never merged with others: yrs's merge_updates can turn
-        # individually valid updates into bytes no client decodes, or into different content.
-        self._publish(_Unrelayed(self.last_seq, create_update_message(update), exclude=peer))
+        self._relay_queue.accepted(self.last_seq, update, peer)
         self._tell_changed(peer.origin)
 
     def _tell_changed(self, origin: str | None) -> None:
@@ -298,7 +290,8 @@ class Room:
                 continue
             if known is None:
                 known = decode_state_vector(self.doc.get_state())
-            if end <= known.get(client_id, 0):
+            # The live doc, or what was accepted and is not live yet (the index has it).
+            if end <= max(known.get(client_id, 0), self.attribution.known_end(client_id)):
                 continue  # nothing new under this id
             if owned:
                 raise WriteRejected("foreign-client-id: that Yjs client id belongs to another "
@@ -306,43 +299,11 @@ class Room:
             claimed.append(client_id)
         return tuple(claimed)
 
-    def _publish(self, item: _Unrelayed) -> None:
-        """Send `item` once the store may show its content, after everything published
-        before it."""
-        if item.to is None and not any(p is not item.exclude for p in self.peers):
-            return  # nobody to tell: whoever joins later gets it in their sync step 2
-        if not self._unrelayed and item.seq <= self._store.relayable_seq:
-            self._deliver(item)
-            return
-        if not self._unrelayed:
-            self._store.when_relayable(self._release)
-        self._unrelayed.append(item)
-
-    def _release(self) -> None:
-        relayable = self._store.relayable_seq
-        while self._unrelayed and self._unrelayed[0].seq <= relayable:
-            self._deliver(self._unrelayed.popleft())
-        if self._unrelayed:
-            self._store.when_relayable(self._release)
-
     async def settle(self, peer: Peer) -> None:
         """Wait until every answer owed to `peer` for what it sent so far has gone out (they
         wait for their content to be committed). Before a refusal closes a connection: its
         client then learns the outcome of each message it sent, in order."""
-        if not any(item.to is peer for item in self._unrelayed):
-            return
-        settled = asyncio.get_running_loop().create_future()
-        self._unrelayed.append(_Unrelayed(self.last_seq, b"", to=peer, settled=settled))
-        await settled
-
-    def _deliver(self, item: _Unrelayed) -> None:
-        if item.settled is not None:
-            if not item.settled.done():  # its waiter may have given up
-                item.settled.set_result(None)
-        elif item.to is None:
-            self._relay(item.message, exclude=item.exclude)
-        elif item.to in self.peers:
-            item.to.send(item.message)
+        await self._relay_queue.settle(peer, self.last_seq)
 
     def _relay(self, message: bytes, exclude: Peer | None) -> None:
         for other in self.peers:

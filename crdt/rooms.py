@@ -164,6 +164,9 @@ class Rooms:
                 raise
             if entry.closing:
                 continue
+            if entry.room.broken:
+                await self._unload(entry)
+                continue
             if entry.idle_timer is not None:
                 entry.idle_timer.cancel()
                 entry.idle_timer = None
@@ -235,7 +238,7 @@ class Rooms:
             # Wait for in-flight loads too, or a failed load would surface as never retrieved.
             await asyncio.gather(entry.loaded, return_exceptions=True)
             loaded = not entry.loaded.cancelled() and entry.loaded.exception() is None
-            if self._unloading is not None and loaded:
+            if self._unloading is not None and loaded and not entry.room.broken:
                 await self._unloading(entry.room)
             await self._store.wait_durable(entry.room.last_seq)
         finally:
