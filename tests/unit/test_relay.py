@@ -15,6 +15,7 @@ from pycrdt import Doc, Text, create_sync_message, create_update_message
 
 from crdt.peer import Peer
 from crdt.protocol import SyncUpdate, parse_message
+from crdt.relay import Relay
 from crdt.room import Room
 
 DEPTH = 64
@@ -159,3 +160,19 @@ async def test_a_run_whose_sender_left_still_reaches_the_others() -> None:
     gate.commit()
     await _drain()
     assert _texts_seen(channels[1].sent) == ("left", 1)
+
+
+async def test_updates_the_live_doc_cannot_take_break_the_room_and_reach_nobody() -> None:
+    """The guard should never let such an update through; if the engine refuses one all the
+    same, the room closes everyone (1013) to reload from the store rather than relay it."""
+    room, gate, members, channels = await _room_with(2)
+    breaks: list[str] = []
+    relay = Relay(room.doc, room.peers, gate, lambda: None, lambda: breaks.append("broken"))
+    relay.accepted(gate.append("doc", "user-0", b"\x01\x02garbage"), b"\x01\x02garbage",
+                   members[0])
+    relay.accepted(gate.append("doc", "user-0", b"\x01"), b"\x01", members[0])
+    gate.commit()
+    await _drain()
+    assert breaks == ["broken"]
+    assert not channels[1].sent
+
