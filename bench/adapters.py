@@ -45,6 +45,9 @@ class ServerAdapter(ABC):
 
     name: str
     stop_grace_s = 15.0  # after SIGTERM, before SIGKILL
+    # How the load generator frames messages (bench/js/loadgen.mjs): "y-websocket" sends bare
+    # y-protocols messages; "hocuspocus" prefixes the document name and authenticates first.
+    framing = "y-websocket"
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -140,6 +143,38 @@ class YwsAdapter(_NamedRoomsAdapter):
         )
         await process.start()
         await self._wait_tcp()
+
+
+class HocuspocusAdapter(_NamedRoomsAdapter):
+    """Hocuspocus (bench/js/hocuspocus-server.mjs): default settings, in memory, no auth hook.
+
+    One socket can carry many documents, so the document is named in every message rather than
+    by the URL: the URL is the server's root (Hocuspocus does not route by the path), and the
+    room id is the document name the load generator's framing writes.
+    """
+
+    name = "hocus"
+    framing = "hocuspocus"
+
+    def describe(self) -> str:
+        versions = ", ".join(
+            f"{pkg} {jsdeps.installed_version(pkg)}" for pkg in ("@hocuspocus/server", "yjs")
+        )
+        return f"Hocuspocus Server ({versions}; node), default settings, in memory, no persistence"
+
+    async def start(self) -> None:
+        jsdeps.ensure_installed()
+        self.port = free_port()
+        process = self._spawn(
+            [jsdeps.node_binary(), str(jsdeps.HOCUSPOCUS_SERVER)],
+            {"HOST": LOOPBACK, "PORT": str(self.port)},
+            jsdeps.JS_DIR,
+        )
+        await process.start()
+        await self._wait_tcp()
+
+    async def connect_url(self, room: str, client: int = 0) -> str:
+        return f"ws://{LOOPBACK}:{self.port}"
 
 
 class PycrdtAdapter(_NamedRoomsAdapter):
@@ -350,6 +385,7 @@ class WidenMembersAdapter(WidenAdapter):
 ADAPTERS: dict[str, type[ServerAdapter]] = {
     "widen": WidenAdapter,
     "yws": YwsAdapter,
+    "hocus": HocuspocusAdapter,
     "pycrdt": PycrdtAdapter,
 }
 

@@ -13,6 +13,9 @@ from pathlib import Path
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 YWS_SERVER = JS_DIR / "node_modules" / "y-websocket" / "bin" / "server.js"
+HOCUSPOCUS_SERVER = JS_DIR / "hocuspocus-server.mjs"
+# Its presence tells a node_modules installed before Hocuspocus joined the lockfile.
+HOCUSPOCUS_PACKAGE = JS_DIR / "node_modules" / "@hocuspocus" / "server" / "package.json"
 LOADGEN = JS_DIR / "loadgen.mjs"
 
 
@@ -26,7 +29,8 @@ def node_binary() -> str:
 
 def ensure_installed() -> None:
     """Run `npm ci` in bench/js when its node_modules is missing or incomplete."""
-    if (JS_DIR / "node_modules" / "yjs").is_dir() and YWS_SERVER.is_file():
+    installed = (JS_DIR / "node_modules" / "yjs").is_dir()
+    if installed and YWS_SERVER.is_file() and HOCUSPOCUS_PACKAGE.is_file():
         return
     npm = shutil.which("npm")
     if npm is None:

@@ -199,6 +199,7 @@ async def run_load(adapter: ServerAdapter, spec: LoadSpec, workdir: Path) -> Loa
             "hz": spec.hz,
             "duration": spec.duration,
             "textName": spec.text_name,
+            "framing": adapter.framing,
             "deflate": spec.deflate,
             "connectTimeoutMs": spec.connect_timeout_s * 1000,
             "connectConcurrency": 32,

@@ -244,7 +244,9 @@ async def cold_load(adapter: WidenAdapter, room: str, text_name: str, expected: 
 
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", default="widen", choices=sorted(ADAPTERS))
+    # Its Python client speaks y-websocket's framing only.
+    plain = sorted(name for name, kind in ADAPTERS.items() if kind.framing == "y-websocket")
+    parser.add_argument("--server", default="widen", choices=plain)
     parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
     parser.add_argument("--limit", type=int, default=None, help="replay only the first N txns")
     parser.add_argument("--text-name", default="text", help="root Y.Text name to write")

@@ -1,11 +1,12 @@
 """Compare servers of the y-websocket protocol under the same editing load, one at a time.
 
-Usage: .venv/bin/python bench/run.py [--servers widen,yws,pycrdt] [--rooms 100]
+Usage: .venv/bin/python bench/run.py [--servers widen,yws,hocus,pycrdt] [--rooms 100]
        [--clients 5] [--hz 2] [--duration 30] [--workers 1] [--repeat 1]
 
 Each server gets the same machine to itself in turn: it is started, loaded, measured and
 stopped before the next starts. Prints a table per run, then Widen's CPU per delivered
-edit and latency as ratios of each reference's (medians when --repeat > 1). A benchmark,
+edit and latency as ratios of each reference's (medians when --repeat > 1; without Widen,
+Hocuspocus's or pycrdt-websocket's against the others). A benchmark,
 not a test: it prints figures; it exits non-zero only if a run failed or lost edits.
 """
 
@@ -117,11 +118,11 @@ async def main(argv: list[str]) -> int:
     if args.repeat > 1 and measured:
         print(summary(measured))
     figures = {name: Figures.median(runs) for name, runs in measured.items()}
-    references = [n for n in ("yws", "pycrdt") if n in figures]
-    if "widen" in figures and references:
-        print(ratios("widen", figures, references))
-    elif "pycrdt" in figures and "yws" in figures:
-        print(ratios("pycrdt", figures, ["yws"]))
+    # Widen against every reference; without Widen, the first other server against the rest.
+    subject = next((n for n in ("widen", "hocus", "pycrdt") if n in figures), None)
+    references = [n for n in ("yws", "hocus", "pycrdt") if n in figures and n != subject]
+    if subject is not None and references:
+        print(ratios(subject, figures, references))
     for failure in failures:
         print(f"== run failed: {failure}")
 

@@ -25,6 +25,17 @@
 // Every client appends to the root Y.Text config.textName, unless its room lists
 // `textNames` (one per url): then each client appends to its own root (bench/guard.py gives
 // each client the root of its own section), and a room is verified root by root.
+//
+// Framing (config.framing): 'y-websocket' sends the bare y-protocols messages, one document
+// per socket named by the URL. 'hocuspocus' speaks Hocuspocus' framing (read from
+// @hocuspocus/server 4.7's ClientConnection, Connection, MessageReceiver and OutgoingMessage,
+// and its provider's AuthenticationMessage): every message in both directions starts with the
+// document name as a lib0 varString, here the room's name, and the server handles nothing of
+// a document until an Auth message (type 2, submessage Token 0, varString token; any token
+// when no auth hook is set) has been accepted, so that goes first. The server's own messages
+// (its auth answer, a SyncStatus for every update received, awareness, stateless) carry no
+// edits and are read past; a Close message (type 7) means the server dropped the document
+// from this socket, which counts as an unexpected close.
 
 import { readFileSync, writeFileSync } from 'node:fs'
 import { PerformanceObserver } from 'node:perf_hooks'
@@ -37,12 +48,23 @@ import * as decoding from 'lib0/decoding'
 
 const MSG_SYNC = 0
 const MSG_AUTH = 2
+const MSG_HOCUSPOCUS_CLOSE = 7
+// Hocuspocus' auth submessages (@hocuspocus/common AuthMessageType); y-protocols' auth
+// message has one only, 0 = permission denied.
+const HOCUSPOCUS_AUTH_TOKEN = 0
+const HOCUSPOCUS_AUTH_DENIED = 1
+const HOCUSPOCUS_AUTH_OK = 2
+const HOCUSPOCUS_TOKEN = 'bench'
 const REMOTE = Symbol('remote')
 
 const epochNow = () => performance.timeOrigin + performance.now()
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 const periodMs = 1000 / config.hz
+const hocuspocus = (config.framing ?? 'y-websocket') === 'hocuspocus'
+if (!hocuspocus && config.framing !== undefined && config.framing !== 'y-websocket') {
+  throw new Error(`unknown framing ${config.framing}`)
+}
 
 /** Global counters; a delivery is one edit integrated by one peer (not its author). */
 const freshStats = () => ({
@@ -118,10 +140,14 @@ class BenchClient {
     this.closing = false
     this.ws = null
     this.timer = null
+    // What every message starts with: nothing, or (Hocuspocus) the document's name.
+    const prefix = encoding.createEncoder()
+    if (hocuspocus) encoding.writeVarString(prefix, room.name)
+    this.prefix = encoding.toUint8Array(prefix)
     // Subscribed only around our own edits (see edit()): while a doc has an 'update'
     // listener, yjs encodes every transaction, remote ones included, which is wasted work.
     this.sendUpdate = (update) => {
-      const encoder = encoding.createEncoder()
+      const encoder = this.encoder()
       encoding.writeVarUint(encoder, MSG_SYNC)
       syncProtocol.writeUpdate(encoder, update)
       const message = encoding.toUint8Array(encoder)
@@ -132,6 +158,13 @@ class BenchClient {
     this.doc.on('afterTransaction', (tr) => {
       if (tr.origin === REMOTE) this.countDeliveries(tr)
     })
+  }
+
+  /** A new outgoing message, its framing prefix already written. */
+  encoder () {
+    const encoder = encoding.createEncoder()
+    encoding.writeUint8Array(encoder, this.prefix)
+    return encoder
   }
 
   countDeliveries (tr) {
@@ -165,10 +198,16 @@ class BenchClient {
         clearTimeout(timeout)
         resolve()
       }
+      // Hocuspocus can drop the document while the socket stays open (a Close message).
+      this.onDocumentClosed = (error) => {
+        clearTimeout(timeout)
+        reject(error)
+      }
       const ws = new WebSocket(this.url, { perMessageDeflate: config.deflate })
       this.ws = ws
       ws.on('open', () => {
-        const encoder = encoding.createEncoder()
+        if (hocuspocus) this.sendToken()
+        const encoder = this.encoder()
         encoding.writeVarUint(encoder, MSG_SYNC)
         syncProtocol.writeSyncStep1(encoder, this.doc)
         ws.send(encoding.toUint8Array(encoder))
@@ -188,28 +227,60 @@ class BenchClient {
     })
   }
 
+  /** Hocuspocus' Auth message: Token submessage and a token (no auth hook checks it). */
+  sendToken () {
+    const encoder = this.encoder()
+    encoding.writeVarUint(encoder, MSG_AUTH)
+    encoding.writeVarUint(encoder, HOCUSPOCUS_AUTH_TOKEN)
+    encoding.writeVarString(encoder, HOCUSPOCUS_TOKEN)
+    this.ws.send(encoding.toUint8Array(encoder))
+  }
+
   onMessage (data, isBinary) {
     this.recvNow = performance.now()
     stats.messagesIn++
     stats.bytesIn += data.length
     if (!isBinary) fail(`${this.room.name}: unexpected text frame`)
     const decoder = decoding.createDecoder(data)
+    if (hocuspocus) {
+      const address = decoding.readVarString(decoder)
+      if (address !== this.room.name) fail(`${this.room.name}: message for ${address}`)
+    }
     const type = decoding.readVarUint(decoder)
     if (type === MSG_SYNC) {
-      const encoder = encoding.createEncoder()
+      const encoder = this.encoder()
       encoding.writeVarUint(encoder, MSG_SYNC)
       const sub = syncProtocol.readSyncMessage(decoder, encoder, this.doc, REMOTE)
-      if (encoding.length(encoder) > 1) this.ws.send(encoding.toUint8Array(encoder))
+      if (encoding.length(encoder) > this.prefix.length + 1) {
+        this.ws.send(encoding.toUint8Array(encoder))
+      }
       if (sub === syncProtocol.messageYjsSyncStep2 && !this.synced) {
         this.synced = true
         this.onSynced()
       }
     } else if (type === MSG_AUTH) {
-      decoding.readVarUint(decoder)
-      fail(`${this.room.name}: permission denied: ${decoding.readVarString(decoder)}`)
+      this.onAuth(decoder)
+    } else if (hocuspocus && type === MSG_HOCUSPOCUS_CLOSE && !this.closing) {
+      const reason = decoding.readVarString(decoder)
+      stats.unexpectedCloses.push({ room: this.room.name, code: 'document closed', reason })
+      this.onDocumentClosed(new Error(`${this.room.name}: document closed: ${reason}`))
     }
     // Awareness (1) and query-awareness (3) carry no edits; these clients publish no
-    // awareness state, so there is nothing to answer.
+    // awareness state, so there is nothing to answer. Nor do Hocuspocus' stateless (5) and
+    // sync-status (8) messages: the latter acknowledges each update this client sent.
+  }
+
+  onAuth (decoder) {
+    const sub = decoding.readVarUint(decoder)
+    if (!hocuspocus) {
+      fail(`${this.room.name}: permission denied: ${decoding.readVarString(decoder)}`)
+    } else if (sub === HOCUSPOCUS_AUTH_DENIED) {
+      fail(`${this.room.name}: permission denied: ${decoding.readVarString(decoder)}`)
+    } else if (sub === HOCUSPOCUS_AUTH_TOKEN) {
+      this.sendToken() // the server asks for a fresh token (onTokenSync)
+    } else if (sub !== HOCUSPOCUS_AUTH_OK) {
+      fail(`${this.room.name}: unknown auth message ${sub}`)
+    }
   }
 
   /** Schedule edits at t0 + jitter + k * period, absolute, so a late timer does not drift. */
