@@ -302,8 +302,8 @@ async def test_words_added_and_removed_per_member(
         try:
             await _erase(client, root, 6, 11)
             for index, key in enumerate("there"):
-                await client.edit(lambda doc, i=index, k=key: paragraph_text(doc, root).insert(
-                    6 + i, k, {"bold": True}))
+                await client.edit(functools.partial(_type_bold, root=root, at=6 + index,
+                                                    key=key))
             assert str(paragraph_text(client.doc, root)) == "hello <bold>there</bold>"
         finally:
             await client.close()
@@ -333,3 +333,7 @@ async def test_an_imported_document_is_written_by_its_importer(live_server: Serv
         # Its words too (the heading is the section's title, not its text).
         assert (member["words_added"], member["words_removed"]) == (2, 0)
         assert progress["indicators"]["silent_members"] == []
+
+
+def _type_bold(doc: Doc[Any], *, root: str, at: int, key: str) -> None:
+    paragraph_text(doc, root).insert(at, key, {"bold": True})
