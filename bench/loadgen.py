@@ -19,7 +19,7 @@ import psutil
 
 import jsdeps
 from adapters import ServerAdapter
-from proctools import cpu_sample, machine_busy_seconds, peak_rss_bytes, rss_bytes
+from proctools import cpu_sample, machine_busy_seconds, peak_rss_bytes, pinned, rss_bytes
 
 START_LEAD_S = 1.0  # lets the start line reach every worker before t0
 WARM_UP_EDITS = 5000  # local edits per worker before connecting, to get V8's JIT done
@@ -91,15 +91,17 @@ class _Worker:
     async def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                jsdeps.node_binary(),
-                # A larger young generation: fewer scavenges, fewer short-lived yjs objects
-                # promoted into the old generation, so shorter and rarer pauses mid-window.
-                "--max-semi-space-size=64",
-                # GC without helper threads: on a busy 2-core machine a parallel scavenge
-                # waits for helpers that are not scheduled (100+ ms pauses were seen).
-                "--single-threaded-gc",
-                str(jsdeps.LOADGEN),
-                str(self.config_path),
+                *pinned("loadgen", [
+                    jsdeps.node_binary(),
+                    # A larger young generation: fewer scavenges, fewer short-lived yjs
+                    # objects promoted into the old generation, so shorter and rarer pauses.
+                    "--max-semi-space-size=64",
+                    # GC without helper threads: on a busy 2-core machine a parallel scavenge
+                    # waits for helpers that are not scheduled (100+ ms pauses were seen).
+                    "--single-threaded-gc",
+                    str(jsdeps.LOADGEN),
+                    str(self.config_path),
+                ]),
                 cwd=jsdeps.JS_DIR,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,

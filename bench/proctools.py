@@ -97,6 +97,18 @@ def peak_rss_bytes(pid: int) -> int:
     return total
 
 
+# Which CPUs servers and load generators run on (`taskset -c`), when a run pins them
+# (`run.py --pin`): the server's own core, so the load generator's work is not counted as
+# the machine's noise in its latency, and the other way round. Empty: unpinned.
+PINNING: dict[str, str] = {}
+
+
+def pinned(role: str, argv: Sequence[str]) -> list[str]:
+    """`argv`, run under `taskset` on the CPUs `PINNING` gives `role` (children inherit)."""
+    cpus = PINNING.get(role)
+    return ["taskset", "-c", cpus, *argv] if cpus else list(argv)
+
+
 class ManagedProcess:
     """A child process whose output goes to a log file, stopped by its own pid only."""
 
@@ -130,7 +142,7 @@ class ManagedProcess:
     async def start(self) -> None:
         with self.log_path.open("ab") as log:
             self._proc = await asyncio.create_subprocess_exec(
-                *self.argv,
+                *pinned("server", self.argv),
                 cwd=self.cwd,
                 env={**os.environ, **self.env},
                 stdin=asyncio.subprocess.DEVNULL,

@@ -23,6 +23,7 @@ import traceback
 from pathlib import Path
 from typing import cast
 
+import proctools
 from adapters import ADAPTERS, make_adapter
 from loadgen import LoadResult, LoadSpec, run_load
 from report import Figures, ratios, summary, summary_json, table, verdict
@@ -52,6 +53,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="do not offer permessage-deflate (browsers do offer it)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run each server on CPU 0 and the load generator on CPU 1 (taskset)",
+    )
     args = parser.parse_args(argv)
     if args.clients < 2:
         parser.error("--clients must be at least 2: latency is measured at the other clients")
@@ -80,6 +86,8 @@ async def measure(name: str, spec: LoadSpec, workdir: Path) -> LoadResult:
 
 async def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.pin:
+        proctools.PINNING.update(server="0", loadgen="1")
     # Progress lines show up while it runs.
     cast(io.TextIOWrapper, sys.stdout).reconfigure(line_buffering=True)
     spec = LoadSpec(
