@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         broker = InProcessBroker()
         events = EventFanout(sessions, broker)
         progress_notices = ProgressNotices(store, events,
-                                           settings.live_progress_interval_ms / 1000)
+                                           settings.live_progress_interval_ms / 1000,
+                                           settings.progress_record_seconds)
         text_workers = TextWorkers(settings.text_workers, settings.text_work_timeout_seconds)
         # The rooms tell history of every edit and unload; history reads their live docs: each
         # needs the other, so the rooms' callbacks reach the checkpointer made right after.

@@ -6,7 +6,12 @@ it ends, and the window's edits are durable (progress is computed from stored ro
 goes to every member. So a page learns of a change within about one window, and no document
 costs more than one event per window however fast its writers type. Before the event, the
 window's recorder (`app.progress_days.DayRecorder`) counts the words and keeps the day's row,
-so the pages that refetch read numbers already counted.
+so the pages that refetch read numbers already counted; but at most once per document every
+`WIDEN_PROGRESS_RECORD_SECONDS` (a later window's recording is deferred to then). Counting
+reads the whole document in a worker and writes beside the update writer: done every window
+for every document being typed in, it took more CPU than the edits themselves and held the
+writer's commits back (relay p50 1.5 s in `bench/run.py`'s 100 busy rooms). A page that
+refetches in between counts the words itself (`app.progress.TextFigureCache`).
 """
 
 from __future__ import annotations
@@ -23,10 +28,16 @@ log = logging.getLogger("widen.events")
 
 
 class ProgressNotices:
-    def __init__(self, store: UpdateStore, fanout: EventFanout, interval: float) -> None:
+    def __init__(self, store: UpdateStore, fanout: EventFanout, interval: float,
+                 record_interval: float) -> None:
         self._store = store
         self._fanout = fanout
         self._interval = interval
+        self._record_interval = record_interval
+        # When each document's day row was last recorded (loop time), and the recordings
+        # deferred until their interval is over.
+        self._recorded_at: dict[str, float] = {}
+        self._deferred: dict[str, asyncio.TimerHandle] = {}
         # Documents in a window, with the store sequence of their last edit so far.
         self._waiting: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -58,9 +69,27 @@ class ProgressNotices:
         await asyncio.sleep(self._interval)
         seq = self._waiting.pop(document_id)
         await self._store.wait_durable(seq)
-        if self._recorder is not None:
-            await self._recorder(document_id)
+        await self._record_when_due(document_id)
         await self._fanout.publish([Change(document_id, "progress")])
+
+    async def _record_when_due(self, document_id: str) -> None:
+        if self._recorder is None:
+            return
+        loop = asyncio.get_running_loop()
+        last = self._recorded_at.get(document_id)
+        if last is None or loop.time() - last >= self._record_interval:
+            self._recorded_at[document_id] = loop.time()
+            await self._recorder(document_id)
+        elif document_id not in self._deferred:
+            self._deferred[document_id] = loop.call_later(
+                last + self._record_interval - loop.time(), self._record_deferred, document_id)
+
+    def _record_deferred(self, document_id: str) -> None:
+        del self._deferred[document_id]
+        task = asyncio.get_running_loop().create_task(
+            self._record_when_due(document_id), name=f"widen-progress-record-{document_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def count_soon(self, document_ids: list[str]) -> None:
         """Count these documents' words in the background, one after another, each then told
@@ -85,7 +114,11 @@ class ProgressNotices:
             self._counting = None
 
     async def close(self) -> None:
-        """At shutdown: whatever has not been told is not (pages refetch when they reconnect)."""
+        """At shutdown: whatever has not been told is not (pages refetch when they reconnect;
+        the words are counted again on the next edit or visit)."""
+        for timer in self._deferred.values():
+            timer.cancel()
+        self._deferred.clear()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     live_event_queue: int = Field(default=256, ge=1)
     # Text edits tell pages following progress at most once per document in this window.
     live_progress_interval_ms: float = Field(default=500.0, gt=0)
+    # A document's words are counted for its day row at most this often while it is edited.
+    progress_record_seconds: float = Field(default=30.0, ge=0)
 
     # Mail (DESIGN §8). Without an SMTP host no mail is sent: the share dialog offers each
     # invitation's link to copy, and accounts stay unverified (they still work on their own

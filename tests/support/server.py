@@ -38,6 +38,9 @@ TEST_SETTINGS = {
     "password_hash_memory_kib": "64",
     # Every load of a progress page is a visit of its own, unless a test says otherwise.
     "progress_visit_gap_seconds": "0",
+    # Every edit window records the day's words (tests read the rows right after typing);
+    # tests/unit/test_progress_notices.py tests the production throttle.
+    "progress_record_seconds": "0",
 }
 
 # What a production server's passwords cost (the defaults), for the tests of that cost: the
