@@ -54,8 +54,7 @@ from dataclasses import dataclass
 from pycrdt import IdMap, IdSet
 
 from crdt.protocol import ProtocolError
-from crdt.protocol import read_var_uint as _uint
-from crdt.shape import Id, Struct, UpdateShape, read_update
+from crdt.shape import Id, Struct, UpdateShape, delete_ranges, read_update
 
 log = logging.getLogger("widen.attribution")
 
@@ -465,16 +464,9 @@ class Attribution:
         if not data or data == b"\x00":
             return
         try:
-            position = 0
-            clients, position = _uint(data, position)
-            for _ in range(clients):
-                client_id, position = _uint(data, position)
-                ranges, position = _uint(data, position)
-                for _ in range(ranges):
-                    clock, position = _uint(data, position)
-                    length, position = _uint(data, position)
-                    if length:
-                        self._delete(client_id, clock, clock + length, origin, credits)
+            for client_id, clock, length in delete_ranges(data):
+                if length:
+                    self._delete(client_id, clock, clock + length, origin, credits)
         except ProtocolError:
             _unreadable(origin)
 

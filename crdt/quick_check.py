@@ -25,8 +25,7 @@ from __future__ import annotations
 from crdt.attribution import Attribution, Root
 from crdt.guard import WriteScope
 from crdt.protocol import ProtocolError
-from crdt.protocol import read_var_uint as _uint
-from crdt.shape import STRING, Id, UpdateShape
+from crdt.shape import STRING, Id, UpdateShape, delete_ranges
 
 # More structs than this (a paste with many marks, say) go to the probe.
 MAX_QUICK_STRUCTS = 4
@@ -108,22 +107,13 @@ def _deleted_roots(data: bytes, index: Attribution) -> set[Root] | None:
     if data == b"\x00":
         return roots
     try:
-        position = 0
-        clients, position = _uint(data, position)
-        for _ in range(clients):
-            client_id, position = _uint(data, position)
-            ranges, position = _uint(data, position)
-            for _ in range(ranges):
-                clock, position = _uint(data, position)
-                length, position = _uint(data, position)
-                if not length or index.all_deleted(client_id, clock, clock + length):
-                    continue
-                found = index.roots_between(client_id, clock, clock + length)
-                if found is None:
-                    return None
-                roots |= found
+        for client_id, clock, length in delete_ranges(data, whole=True):
+            if not length or index.all_deleted(client_id, clock, clock + length):
+                continue
+            found = index.roots_between(client_id, clock, clock + length)
+            if found is None:
+                return None
+            roots |= found
     except ProtocolError:
-        return None
-    if position != len(data):
-        return None  # trailing bytes: the probe decides what the engine makes of them
+        return None  # the probe decides what the engine makes of these bytes
     return roots

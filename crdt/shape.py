@@ -17,10 +17,12 @@ refuses deep input cleanly.)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from crdt.depth import ShapeRefused
+from crdt.protocol import ProtocolError, read_var_uint
 
 _ANY_ARRAY, _ANY_OBJECT = 117, 118
 
@@ -271,3 +273,20 @@ def _skip_any(reader: _Reader, limit: int) -> None:
                 raise ShapeRefused(f"too-deep: values may nest at most {limit} levels deep")
         else:
             raise ShapeRefused(f"undecodable: unknown value type {tag}")
+
+
+def delete_ranges(data: bytes, *, whole: bool = False) -> Iterator[tuple[int, int, int]]:
+    """The (client id, clock, length) ranges of an encoded delete set, read lazily here: for
+    a keystroke's few ranges cheaper than the engine's decoder. Raises `ProtocolError` on
+    bytes that are no delete set, and with `whole` on bytes left after it too."""
+    position = 0
+    clients, position = read_var_uint(data, position)
+    for _ in range(clients):
+        client_id, position = read_var_uint(data, position)
+        ranges, position = read_var_uint(data, position)
+        for _ in range(ranges):
+            clock, position = read_var_uint(data, position)
+            length, position = read_var_uint(data, position)
+            yield client_id, clock, length
+    if whole and position != len(data):
+        raise ProtocolError("bytes after the delete set")
