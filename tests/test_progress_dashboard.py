@@ -28,10 +28,14 @@ async def _dashboard(api: Api) -> dict[str, dict[str, Any]]:
 
 
 async def _until_counted(api: Api, document_id: str, words: int) -> dict[str, Any]:
-    """The dashboard's row once the edit window has counted `words` (no page was opened)."""
+    """The dashboard's row once the edit window has counted `words` (no page was opened).
+
+    Its words and its trend are read by two statements, which on SQLite see the database at
+    two moments (SELECTs run outside a transaction): a row committed in between shows in one
+    and not yet in the other, until the next request."""
     async with asyncio.timeout(20):
         while (row := (await _dashboard(api)).get(document_id)) is None \
-                or row["words_total"] != words:
+                or row["words_total"] != words or row["trend"][-1] != words:
             await asyncio.sleep(0.1)
     return row
 
