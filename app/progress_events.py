@@ -18,17 +18,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
-from app.event_fanout import EventFanout
 from app.events import Change
-from crdt.store import UpdateStore
 
 log = logging.getLogger("widen.events")
 
 
+class Durability(Protocol):
+    """The update store's side (`crdt.store.UpdateStore`): when an edit is on disk."""
+
+    async def wait_durable(self, seq: int) -> None: ...
+
+
+class Publisher(Protocol):
+    """The live event channel's side (`app.event_fanout.EventFanout`)."""
+
+    async def publish(self, changes: Sequence[Change]) -> None: ...
+
+
 class ProgressNotices:
-    def __init__(self, store: UpdateStore, fanout: EventFanout, interval: float,
+    def __init__(self, store: Durability, fanout: Publisher, interval: float,
                  record_interval: float) -> None:
         self._store = store
         self._fanout = fanout

@@ -7,6 +7,7 @@ their waiting and publishing matter here); the notices, their windows and timers
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from app.events import Change
 from app.progress_events import ProgressNotices
@@ -21,14 +22,13 @@ class Listeners:
     def __init__(self) -> None:
         self.changes: list[Change] = []
 
-    async def publish(self, changes: list[Change]) -> None:
+    async def publish(self, changes: Sequence[Change]) -> None:
         self.changes.extend(changes)
 
 
 async def test_windows_tell_every_time_but_record_once_per_interval() -> None:
     listeners = Listeners()
-    notices = ProgressNotices(DurableAtOnce(), listeners, interval=0.01,  # type: ignore[arg-type]
-                              record_interval=0.3)
+    notices = ProgressNotices(DurableAtOnce(), listeners, interval=0.01, record_interval=0.3)
     recorded: list[str] = []
 
     async def recorder(document_id: str) -> bool:
