@@ -29,9 +29,11 @@ caught and refused, as an undecodable update, is counted and reported, not an er
 Modes: a short one in the ordinary suite (WIDEN_FUZZ_SHORT_MESSAGES, default 3000) and a long
 one with WIDEN_LONG=1 (`make trust-long`; WIDEN_FUZZ_LONG_MESSAGES, default 100000, in segments
 of WIDEN_FUZZ_SEGMENT_MESSAGES on a fresh document each, every segment with its restart check).
-Seed: WIDEN_FUZZ_SEED (printed). Shapes that trigger a known, not yet fixed server bug (a strict
-xfail in test_ws_fuzz_findings.py: astral characters, whose half-deletion shifts clocks) only
-with WIDEN_FUZZ_KNOWN_BUGS=1; once it is fixed, they belong in every run.
+Seed: WIDEN_FUZZ_SEED (printed); WIDEN_FUZZ_FIRST_SEGMENT=<n> starts at segment n, with the
+seeds that segment has in a whole run (to replay a failing segment alone). Shapes that
+trigger a known, not yet fixed server bug (a strict xfail in test_ws_fuzz_findings.py: astral
+characters, whose half-deletion shifts clocks) only with WIDEN_FUZZ_KNOWN_BUGS=1; once it is
+fixed, they belong in every run.
 WIDEN_FUZZ_SHRINK=0 reports a failure as found, without shrinking it (which can take minutes).
 WIDEN_FUZZ_DUMP=<file> writes, at the end of a segment, every compared document's state and the
 messages the bystander and watcher received and sent, for looking into a divergence offline; and
@@ -82,6 +84,7 @@ SEGMENT_MESSAGES = int(os.environ.get("WIDEN_FUZZ_SEGMENT_MESSAGES", "20000"))
 KNOWN_BUGS = os.environ.get("WIDEN_FUZZ_KNOWN_BUGS") == "1"
 SHRINK = os.environ.get("WIDEN_FUZZ_SHRINK", "1") != "0"
 DUMP = os.environ.get("WIDEN_FUZZ_DUMP", "")
+FIRST_SEGMENT = int(os.environ.get("WIDEN_FUZZ_FIRST_SEGMENT", "0"))
 
 MAX_MESSAGE_BYTES = 65536  # the server's limit in this test: 1009 is reachable cheaply
 ATTACKERS = 4  # connections: attackers 0, 1 are one user, 2, 3 another
@@ -528,11 +531,12 @@ async def test_valid_and_mutated_messages_get_the_answer_they_must_and_stored_eq
     loop = asyncio.get_running_loop()
     total = Stats()
     segments = max(1, math.ceil(MESSAGES / SEGMENT_MESSAGES))
+    expected = MESSAGES - FIRST_SEGMENT * SEGMENT_MESSAGES  # messages this run must process
     print(f"\nseed {SEED} (WIDEN_FUZZ_SEED); {MESSAGES} messages in {segments} segment(s); "
           f"known-bug shapes {'on' if KNOWN_BUGS else 'off'}")
     try:
-        for number in range(segments):
-            target = min(SEGMENT_MESSAGES, MESSAGES - total.processed)
+        for number in range(FIRST_SEGMENT, segments):
+            target = min(SEGMENT_MESSAGES, expected - total.processed)
             segment = await _open_segment(server, owner, watcher_api, attacker_apis, number)
             segment.clean.start()
             failure: BaseException | None = None
@@ -561,7 +565,7 @@ async def test_valid_and_mutated_messages_get_the_answer_they_must_and_stored_eq
         _report(total, started)
         for api in (owner, watcher_api, *attacker_apis):
             await api.aclose()
-    assert total.processed >= MESSAGES
+    assert total.processed >= expected
     assert total.predicted > total.processed // 10, "too few messages had a predicted answer"
     seen = {code for code, _ in total.closes}
     assert {1002, 1003, 1009, 4403} <= seen, f"some close codes were never reached: {seen}"
