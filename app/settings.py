@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     # a full disk does, which is how the storage-fault tests fill a "disk" without root; an
     # operator may use it as a quota.
     sqlite_max_pages: int = Field(default=0, ge=0)
+    # Set (with PostgreSQL) when several processes serve the same documents: accepted updates,
+    # awareness, access changes, live events and limits cross processes through it. Unset:
+    # one process, everything in memory (DESIGN §6 "Multi-process").
+    redis_url: str = ""
+    # Every this many seconds each process publishes the state vector of every document it
+    # holds; one that sees another ahead of it reloads what it lacks from the database, which
+    # repairs what pub/sub dropped (it delivers at most once).
+    repair_seconds: float = Field(default=5.0, gt=0)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     static_dir: Path = PROJECT_ROOT / "frontend" / "dist"
 
