@@ -39,6 +39,7 @@ from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
 from app.history.checkpointer import Checkpointer
 from app.jobs import Jobs
+from app.live import LiveAccess
 from app.mailer import deliver
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
@@ -55,8 +56,9 @@ from app.throttle import LoginThrottle
 from app.timeutil import now_ms, use_test_clock
 from app.trash import TrashPurger
 from app.workers import TextWorkers
-from crdt.broker import InProcessBroker
+from crdt.broker import Broker, InProcessBroker
 from crdt.protocol import CloseCode
+from crdt.redis_broker import RedisBroker
 from crdt.room import Room
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
@@ -83,7 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             clock_ms=now_ms,
         )
         sessions = create_sessionmaker(engine)
-        broker = InProcessBroker()
+        redis_broker = RedisBroker(settings.redis_url) if settings.redis_url else None
+        broker: Broker = redis_broker or InProcessBroker()
         events = EventFanout(sessions, broker)
         progress_notices = ProgressNotices(store, events,
                                            settings.live_progress_interval_ms / 1000,
@@ -109,6 +112,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             changed=changed,
             unloading=unloading,
         )
+        if redis_broker is not None:
+            redis_broker.start()
+            rooms.link_to(redis_broker, repair_seconds=settings.repair_seconds)
+        connections, event_connections = Connections(), Connections()
+        live = LiveAccess(rooms, connections, event_connections, broker)
+        await live.start()
         history_checkpoints = Checkpointer(
             sessions, rooms, text_workers, quiet_seconds=settings.checkpoint_quiet_seconds,
             max_seconds=settings.checkpoint_max_seconds)
@@ -138,12 +147,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             text_workers=text_workers,
             text_figures=text_figures,
             progress_notices=progress_notices,
-            connections=Connections(),
+            connections=connections,
             search_index=search_index,
             history=history_checkpoints,
             broker=broker,
             events=events,
-            event_connections=Connections(),
+            event_connections=event_connections,
+            live=live,
             jobs=Jobs(broker),
         )
         store.start()
@@ -171,7 +181,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await history_checkpoints.stop()
             await progress_notices.close()
             await app.state.services.jobs.close()
+            await live.close()
             await store.stop()
+            if redis_broker is not None:
+                await redis_broker.close()
             await search_index.stop()
             if mail is not None:
                 await mail.stop()

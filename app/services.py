@@ -10,6 +10,7 @@ from app.connections import Connections
 from app.event_fanout import EventFanout
 from app.history.checkpointer import Checkpointer
 from app.jobs import Jobs
+from app.live import LiveAccess
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import TextFigureCache
@@ -48,6 +49,8 @@ class Services:
     # Exports and imports that outlast their request (`app.jobs`).
     jobs: Jobs
     history: Checkpointer
+    # Access changes and sign-outs, acted on here and on every other process.
+    live: LiveAccess
     # Password-reset requests per client address, a brake like `registrations`.
     reset_requests: SlidingWindowLimit
     # None when no SMTP server is configured: nothing is mailed (DESIGN §8).

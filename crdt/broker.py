@@ -2,10 +2,10 @@
 the processes whose clients must hear of it (DESIGN §2 "broker", §6 "Multi-process").
 
 One process needs nothing more than `InProcessBroker`. With several processes a Redis pub/sub
-broker implements the same protocol (issue 12): `publish` sends to every process, and each
-delivers to the subscriptions it holds. Messages are bytes, so they cross a process unchanged,
-and delivery is a plain callback that must not block: a subscriber that needs to wait queues
-the message itself (and drops itself when its queue is full, see `app.event_channel`).
+broker implements the same protocol (`crdt.redis_broker`): `publish` sends to every process,
+and each delivers to the subscriptions it holds. Messages are bytes, so they cross a process
+unchanged, and delivery is a plain callback that must not block: a subscriber that needs to
+wait queues the message itself (and drops itself when its queue is full, see `app.event_channel`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,14 @@ class Broker(Protocol):
     async def subscribe(self, channel: str, deliver: Deliver) -> Subscription:
         """Once this returns, every message published to `channel` is passed to `deliver`."""
 
+    def post(self, channel: str, message: bytes) -> None:
+        """Publish to the subscriptions of *other* processes only, without waiting: queued,
+        in order. For a room, which tells its own peers itself."""
+
+    def after_outage(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever the broker is back after an outage: messages published
+        meanwhile may be lost, and whoever depends on them must repair what they hold."""
+
 
 class _LocalSubscription:
     def __init__(self, broker: InProcessBroker, channel: str, deliver: Deliver) -> None:
@@ -44,21 +52,38 @@ class _LocalSubscription:
 class InProcessBroker:
     """Every subscriber lives in this process: publishing is calling them."""
 
-    def __init__(self) -> None:
+    def __init__(self, emptied: Callable[[str], None] | None = None) -> None:
+        """`emptied`: told when a channel's last subscription in this process closed."""
         self._subscriptions: defaultdict[str, list[_LocalSubscription]] = defaultdict(list)
+        self._emptied = emptied
 
     @property
     def subscriptions(self) -> int:
         return sum(len(s) for s in self._subscriptions.values())
 
     async def publish(self, channel: str, message: bytes) -> None:
-        for subscription in list(self._subscriptions.get(channel, ())):
-            subscription.deliver(message)
+        self.deliver(channel, message)
 
     async def subscribe(self, channel: str, deliver: Deliver) -> Subscription:
+        return self.subscribe_now(channel, deliver)
+
+    def subscribe_now(self, channel: str, deliver: Deliver) -> _LocalSubscription:
         subscription = _LocalSubscription(self, channel, deliver)
         self._subscriptions[channel].append(subscription)
         return subscription
+
+    def deliver(self, channel: str, message: bytes) -> None:
+        for subscription in list(self._subscriptions.get(channel, ())):
+            subscription.deliver(message)
+
+    def channels(self) -> list[str]:
+        return list(self._subscriptions)
+
+    def post(self, channel: str, message: bytes) -> None:
+        """There is no other process."""
+
+    def after_outage(self, callback: Callable[[], None]) -> None:
+        """In-process delivery has no outage."""
 
     def unsubscribe(self, subscription: _LocalSubscription) -> None:
         subscribers = self._subscriptions.get(subscription.channel)
@@ -68,3 +93,5 @@ class InProcessBroker:
             subscribers.remove(subscription)
         if not subscribers:
             del self._subscriptions[subscription.channel]
+            if self._emptied is not None:
+                self._emptied(subscription.channel)

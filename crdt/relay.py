@@ -79,13 +79,18 @@ class Relay:
         self._on_live_changed = on_live_changed
         self._on_broken = on_broken
         self._queue: deque[_Item] = deque()
+        # Told of every update that went live once it may be shown (committed): for the same
+        # document's rooms in other processes (`crdt.room_link`).
+        self.shown: Callable[[bytes], None] | None = None
 
     def accepted(self, seq: int, update: bytes, sender: Peer | None, *,
                  applied: bool = False) -> None:
         """Update `seq` was accepted (and stored, or queued for it): show it when allowed.
         With nobody else to show it to and nothing waiting, it goes into the live doc at once:
-        asking the store when it may be shown would make it commit at once, edit by edit."""
-        if not self._queue and all(peer is sender for peer in self._peers):
+        asking the store when it may be shown would make it commit at once, edit by edit.
+        Unless other processes are told (`shown`): they may see only what is committed."""
+        if (self.shown is None and not self._queue
+                and all(peer is sender for peer in self._peers)):
             if not applied:
                 self._apply([update])
             return
@@ -162,17 +167,20 @@ class Relay:
         for item in batch:
             if item.applied:
                 self._relay(create_update_message(item.update), item.sender)
+                self._tell_shown(item.update)
         fresh = [item for item in batch if not item.applied]
         if not fresh:
             return
         if len(fresh) == 1:
             if self._apply([fresh[0].update]):
                 self._relay(create_update_message(fresh[0].update), fresh[0].sender)
+                self._tell_shown(fresh[0].update)
             return
         exclude = fresh[0].sender if all(i.sender is fresh[0].sender for i in fresh) else None
         encoded: list[bytes] = []
+        wanted = self.shown is not None or any(peer is not exclude for peer in self._peers)
         subscription = (self._doc.observe(lambda event: encoded.append(event.update))
-                        if any(peer is not exclude for peer in self._peers) else None)
+                        if wanted else None)
         try:
             applied = self._apply([item.update for item in fresh])
         finally:
@@ -180,6 +188,11 @@ class Relay:
                 self._doc.unobserve(subscription)
         if applied and encoded:
             self._relay(create_update_message(encoded[0]), exclude)
+            self._tell_shown(encoded[0])
+
+    def _tell_shown(self, update: bytes) -> None:
+        if self.shown is not None:
+            self.shown(update)
 
     def _apply(self, updates: list[bytes]) -> bool:
         try:

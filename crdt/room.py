@@ -27,12 +27,13 @@ from pycrdt import (
     TransactionEvent,
     create_awareness_message,
     create_sync_message,
+    create_update_message,
     handle_sync_message,
 )
 
 from crdt.attribution import Attribution, Credits
 from crdt.depth import ShapeRefused
-from crdt.guard import DECODE_ERRORS, Guard, WriteRejected
+from crdt.guard import DECODE_ERRORS, Guard, WriteRejected, is_rust_panic
 from crdt.peer import Peer
 from crdt.protocol import (
     AwarenessEntry,
@@ -49,6 +50,7 @@ from crdt.protocol import (
 )
 from crdt.quick_check import quick_verdict
 from crdt.relay import Relay
+from crdt.room_link import RoomLink
 from crdt.shape import read_update
 from crdt.update_log import StoredDocument
 from crdt.updates import decode_state_vector
@@ -132,6 +134,83 @@ class Room:
         self.broken = False
         self._relay_queue = Relay(self.doc, self.peers, store, self._live_changed,
                                   self._break)
+        # The same document's rooms in other processes (`crdt.room_link`), if there are any;
+        # the client ids claimed here since they were last told, and by whom.
+        self.link: RoomLink | None = None
+        self._claims_to_tell: dict[int, str | None] = {}
+        # Awareness client ids held by connections to other processes.
+        self._remote_awareness: set[int] = set()
+
+    def linked(self, link: RoomLink) -> None:
+        """From now on, what goes live here is told to the other processes' rooms."""
+        self.link = link
+        self._relay_queue.shown = self._shown
+        self._claims_to_tell[self.doc.client_id] = None  # the server's own edits
+
+    def _shown(self, update: bytes) -> None:
+        assert self.link is not None
+        claims, self._claims_to_tell = self._claims_to_tell, {}
+        self.link.shown(update, claims)
+
+    def apply_remote(self, update: bytes, claims: dict[int, str | None]) -> None:
+        """Take an update another process's room committed and applied (or that the database
+        holds and this room missed): nothing to check or store, only to make live here and
+        show this room's peers what is new in it."""
+        for client_id, origin in claims.items():
+            self._client_origins.setdefault(client_id, origin)
+        # What was accepted here and is not live yet goes first, so that what is new in
+        # `update` is measured against everything this room holds.
+        self._relay_queue.apply_all()
+        new: list[bytes] = []
+        subscription = self.doc.observe(lambda event: new.append(event.update))
+        try:
+            with self.doc.transaction():
+                self.doc.apply_update(update)
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and not is_rust_panic(exc):
+                raise
+            log.exception("an update from another process failed on the live doc",
+                          extra={"event": "room.remote_apply_failed", "room": self.name})
+            self._break()
+            return
+        finally:
+            self.doc.unobserve(subscription)
+        if not new or new[0] == EMPTY_UPDATE:
+            return
+        self.version += 1
+        self.guard.passed(new[0])
+        try:
+            self.attribution.credit(read_update(new[0], self.guard.max_depth, strings=True),
+                                    None)
+        except ShapeRefused:
+            # Deeper than this process allows (another process runs other settings): the
+            # index cannot place it, so the probe judges every update from now on.
+            log.warning("an update from another process is beyond this one's depth bound",
+                        extra={"event": "room.remote_too_deep", "room": self.name})
+            self.attribution = Attribution()
+            self.attribution.load(self.doc.get_update())
+        self._relay(create_update_message(new[0]), exclude=None)
+
+    def lacks(self, state_vector: dict[int, int]) -> bool:
+        known = decode_state_vector(self.doc.get_state())
+        return any(clock > max(known.get(client_id, 0), self.attribution.known_end(client_id))
+                   for client_id, clock in state_vector.items())
+
+    def apply_remote_awareness(self, payload: bytes) -> None:
+        """Awareness states of another process's connections, already bound to their
+        senders: held here for this room's peers, never writable by them."""
+        entries = parse_awareness_update(payload)
+        for entry in entries:
+            if entry.state is None:
+                self._remote_awareness.discard(entry.client_id)
+            elif entry.client_id not in self._awareness_owners:
+                self._remote_awareness.add(entry.client_id)
+        self.awareness.apply_awareness_update(payload, "remote")
+        changed = self._consume_awareness_changes()
+        ids = sorted({i for c in changed for key in ("added", "updated", "removed")
+                      for i in c[key]})
+        if ids:
+            self._relay(self._awareness_message(ids), exclude=None)
 
     async def load(self) -> None:
         """Apply the stored log, in a thread: a long one takes seconds, and on the event loop
@@ -173,7 +252,7 @@ class Room:
                 self._awareness_owners.pop(client_id, None)
             self.awareness.remove_awareness_states(gone, peer)
             self._consume_awareness_changes()
-            self._relay(self._awareness_message(gone), exclude=peer)
+            self._awareness_changed(gone, exclude=peer)
 
     def receive(self, peer: Peer, data: bytes) -> None:
         if peer.closing:
@@ -264,6 +343,8 @@ class Room:
             return  # nothing the server lacks: no write, nothing to store or relay
         for client_id in claimed:
             self._client_origins[client_id] = peer.origin
+            if self.link is not None:
+                self._claims_to_tell[client_id] = peer.origin
         credits = self.attribution.credit(shape, peer.origin)
         self.last_seq = self._store.append(self.name, peer.origin, update, claimed, credits)
         self._relay_queue.accepted(self.last_seq, update, peer)
@@ -340,13 +421,20 @@ class Room:
         ids = sorted({i for c in changed for key in ("added", "updated", "removed")
                       for i in c[key]})
         if ids:
-            self._relay(self._awareness_message(ids), exclude=peer)
+            self._awareness_changed(ids, exclude=peer)
+
+    def _awareness_changed(self, client_ids: list[int], exclude: Peer) -> None:
+        """Tell this room's other peers, and the other processes' rooms."""
+        payload = self.awareness.encode_awareness_update(client_ids)
+        self._relay(create_awareness_message(payload), exclude=exclude)
+        if self.link is not None:
+            self.link.awareness(payload)
 
     def _bind_awareness(self, peer: Peer, entry: AwarenessEntry,
                         claims_left: int) -> AwarenessEntry | None:
         """Keep an entry only if it is this peer's own, with the server's identity in it."""
         owner = self._awareness_owners.get(entry.client_id)
-        if owner is not None and owner is not peer:
+        if (owner is not None and owner is not peer) or entry.client_id in self._remote_awareness:
             log.info("awareness entry for another connection dropped",
                      extra={"event": "awareness.spoof_dropped", "room": self.name,
                             "peer": peer.label})

@@ -4,6 +4,9 @@ A room is put in the table *before* it loads, and joiners await that same load, 
 opening a new document at the same instant all land in one room. Unloading marks the room
 closing, waits until all its updates are durable, and only then lets go of it; a join that
 arrives meanwhile waits and then loads a fresh room from the store, which by then has it all.
+
+With a broker to other processes (`link_to`), each room is linked to the same document's rooms
+there (`crdt.room_link`) for as long as it is loaded.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any, Protocol
 
 from pycrdt import Doc
 
+from crdt.broker import Broker
 from crdt.guard import WriteScope
 from crdt.peer import Peer
 from crdt.room import Changed, Room, RoomStore
+from crdt.room_link import RoomLink
 
 log = logging.getLogger("widen.rooms")
 
@@ -71,6 +77,19 @@ class Rooms:
         self._changed = changed
         self._entries: dict[str, _Entry] = {}
         self._unloads: set[asyncio.Task[None]] = set()
+        self._broker: Broker | None = None
+        self._repair_seconds = 0.0
+
+    def link_to(self, broker: Broker, *, repair_seconds: float) -> None:
+        """Serve each document together with the other processes behind `broker`."""
+        self._broker = broker
+        self._repair_seconds = repair_seconds
+        broker.after_outage(self._repair_all)
+
+    def _repair_all(self) -> None:
+        for entry in self._entries.values():
+            if entry.room.link is not None:
+                entry.room.link.repair()
 
     @property
     def open_rooms(self) -> int:
@@ -100,6 +119,7 @@ class Rooms:
         document: deleted in the live doc, stored and relayed like any edit."""
         entry = await self._loaded(name)
         entry.room.retired |= {root}
+        self._tell_retired(entry.room)
         entry.room.clear_root(root, origin)
         if not entry.room.peers:
             self._schedule_unload(entry)
@@ -109,8 +129,15 @@ class Rooms:
         """Change the live doc on `origin`'s account (`Room.edit`), loading it if need be;
         `reopen`: retired roots that may be written again first (a restored section)."""
         async with self.holding(name) as room:
-            room.retired -= reopen
+            if room.retired & reopen:
+                room.retired -= reopen
+                self._tell_retired(room)
             room.edit(change, origin)
+
+    @staticmethod
+    def _tell_retired(room: Room) -> None:
+        if room.link is not None:
+            room.link.retired(room.retired)
 
     @contextlib.asynccontextmanager
     async def holding(self, name: str) -> AsyncIterator[Room]:
@@ -173,8 +200,21 @@ class Rooms:
             return entry
 
     async def _load(self, room: Room) -> None:
-        await room.load()
-        room.retired = await self._retired_roots(room.name)
+        link = None
+        if self._broker is not None:
+            link = RoomLink(room, self._broker, partial(self._stored, room.name),
+                            repair_seconds=self._repair_seconds)
+            await link.open()  # before loading: see crdt.room_link
+        try:
+            await room.load()
+            room.retired = await self._retired_roots(room.name)
+        except BaseException:
+            if link is not None:
+                await link.close()
+            raise
+        if link is not None:
+            room.linked(link)
+            link.loaded()
         # A section deleted just before a crash may not have been emptied yet.
         for root in room.retired:
             room.clear_root(root, None)
@@ -215,6 +255,10 @@ class Rooms:
         if self._unloads:
             await asyncio.gather(*self._unloads)
 
+    async def _stored(self, name: str) -> tuple[list[bytes], dict[int, str | None]]:
+        stored = await self._store.load(name)
+        return stored.updates, stored.client_origins
+
     def _new_room(self, name: str) -> Room:
         return Room(name, self._store, awareness_max_bytes=self._awareness_max_bytes,
                     max_depth=self._max_depth, changed=self._changed)
@@ -245,5 +289,7 @@ class Rooms:
             if self._entries.get(entry.room.name) is entry:
                 del self._entries[entry.room.name]
             self._store.forget(entry.room.name)
+            if entry.room.link is not None:
+                await entry.room.link.close()
             entry.closed.set()
             log.info("room unloaded", extra={"event": "room.unloaded", "room": entry.room.name})

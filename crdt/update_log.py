@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pycrdt import Doc
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crdt.schema import (
@@ -182,6 +183,33 @@ class UpdateLog:
         is held open meanwhile; rows are only ever appended, so deleting up to the last row
         read replaces exactly what the snapshot holds.
         """
+        async with self._compaction_lease(document_id) as leased:
+            if leased:
+                await self._compact(document_id)
+
+    @contextlib.asynccontextmanager
+    async def _compaction_lease(self, document_id: str) -> AsyncIterator[bool]:
+        """Whether this process may compact the document now: on PostgreSQL, served by several
+        processes, the one that holds a session-level advisory lock on it (the others skip:
+        it is being done). One process on SQLite compacts each document once at a time."""
+        if self._engine.dialect.name != "postgresql":
+            yield True
+            return
+        key = {"key": _lock_key(document_id)}
+        async with self._engine.connect() as conn:
+            leased = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), key))
+            await conn.commit()
+            try:
+                yield leased
+            finally:
+                if leased:
+                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                    await conn.commit()
+        if not leased:
+            log.info("log not compacted here: another process compacts it",
+                     extra={"event": "store.compact_elsewhere", "document_id": document_id})
+
+    async def _compact(self, document_id: str) -> None:
         async with self._engine.connect() as conn:
             result = await conn.execute(
                 select(doc_updates.c.id, doc_updates.c.data)
@@ -199,12 +227,20 @@ class UpdateLog:
             self._row_counts[document_id] = 0
             return
         async with self._engine.begin() as conn:
-            await conn.execute(
+            deleted = await conn.execute(
                 delete(doc_updates).where(
                     doc_updates.c.document_id == document_id,
                     doc_updates.c.id <= rows[-1].id,
                 )
             )
+            if deleted.rowcount != len(rows):
+                # The rows are not those read: compacted meanwhile, or (several processes on
+                # PostgreSQL) a row with a lower id committed after the read, which the
+                # snapshot lacks. Deleting would lose it; the next threshold tries again.
+                await conn.rollback()
+                log.info("log not compacted: its rows changed meanwhile",
+                         extra={"event": "store.compact_raced", "document_id": document_id})
+                return
             await conn.execute(
                 insert(doc_updates).values(
                     document_id=document_id,
@@ -219,3 +255,10 @@ class UpdateLog:
         log.info("compacted update log", extra={"event": "store.compacted",
                                                  "document_id": document_id, "rows": len(rows),
                                                  "bytes": len(snapshot)})
+
+
+def _lock_key(document_id: str) -> int:
+    """A signed 64-bit advisory-lock key for compacting this document: every process derives
+    the same one."""
+    digest = hashlib.blake2b(f"widen-compact:{document_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

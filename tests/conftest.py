@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.api import Api, clients_of
 from tests.support.mailbox import Mailbox
-from tests.support.pgadmin import create_database, drop_database
+from tests.support.pgadmin import create_database, drop_database, postgres_url
 from tests.support.server import ServerProcess
 
 T = TypeVar("T")
@@ -60,6 +60,18 @@ def own_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
 @pytest.fixture
 def database_url(own_database: Callable[[], str]) -> str:
     return own_database()
+
+
+@pytest.fixture
+async def fresh_postgres() -> AsyncIterator[str]:
+    """A PostgreSQL database of the test's own, in either pass of the suite: for tests of
+    several processes, which need a database server (the deployment and cluster tests)."""
+    admin_url = postgres_url()
+    url = await create_database(admin_url)
+    try:
+        yield url
+    finally:
+        await drop_database(url, admin_url)
 
 
 @pytest.fixture

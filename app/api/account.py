@@ -60,5 +60,4 @@ async def reset_password(body: ResetIn, session: DbSession, services: ServicesDe
     held the old password is out. The link also proves the address."""
     user_id = await accounts.reset_password(session, services.passwords, body.token,
                                             body.password)
-    tasks.add_task(services.connections.sign_out_everywhere, user_id)
-    tasks.add_task(services.event_connections.sign_out_everywhere, user_id)
+    tasks.add_task(services.live.sign_out_everywhere, user_id)

@@ -68,8 +68,7 @@ async def logout(response: Response, login: CurrentLogin, session: DbSession,
     """Ends this login: its cookie, its unused websocket tickets and its open sockets."""
     await logins.revoke(session, login.session_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
-    tasks.add_task(services.connections.sign_out, login.session_id)
-    tasks.add_task(services.event_connections.sign_out, login.session_id)
+    tasks.add_task(services.live.sign_out, login.session_id)
 
 
 @router.get("/me", response_model=MeOut)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 from sqlalchemy import func, select
 
-from app import live, models
+from app import models
 from app.api.access import NOT_FOUND, require_access, require_owner
 from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
@@ -99,7 +99,7 @@ async def delete_document(
     await require_owner(session, user, document_id)
     stage(session, Change(document_id, "document", {"change": "deleted"},
                           former_members=tuple(await document_members(session, document_id))))
-    live.shut_document(services.rooms, document_id)
+    services.live.shut_document(document_id)
     # The room's last writes land first, so the document sleeps in the trash complete. This
     # waits for the update writer: it comes before this transaction writes anything, or on
     # SQLite it would hold the database's write lock the writer needs.
@@ -108,7 +108,7 @@ async def delete_document(
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)  # a concurrent delete won
     record(session, document_id, SharingEventKind.DELETED, actor_id=user.id)
     # A socket admitted while this request ran is closed once the document is gone for good.
-    tasks.add_task(live.shut_document, services.rooms, document_id)
+    tasks.add_task(services.live.shut_document, document_id)
 
 
 @router.post("/{document_id}/ticket", response_model=TicketOut)

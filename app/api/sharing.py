@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, status
 from sqlalchemy import select
 
-from app import invitations, live, log_view, membership, models
+from app import invitations, log_view, membership, models
 from app import invite_requests as invite_request_steps
 from app.api.access import require_access, require_owner
 from app.api.deps import CurrentUser, DbSession, ServicesDep
@@ -84,7 +84,7 @@ def _after_commit(tasks: BackgroundTasks, services: Services, document_id: str,
     async def apply() -> None:
         async with services.sessions() as session:
             access = await document_access(session, user_id, document_id)
-        live.apply_committed(services.rooms, document_id, user_id, access)
+        services.live.apply_committed(document_id, user_id, access)
 
     tasks.add_task(apply)
 
@@ -192,7 +192,7 @@ async def change_member(document_id: str, member_id: str, body: MemberPatch,
         sections_given="sections" in body.model_fields_set)
     new_access = Access(access.document, Role(grant.role),
                         frozenset(grant.sections) if grant.sections is not None else None)
-    live.restrict_now(services.rooms, document_id, member_id, new_access)
+    services.live.restrict_now(document_id, member_id, new_access)
     _after_commit(tasks, services, document_id, member_id)
     member = await session.get(models.User, member_id)
     assert member is not None
@@ -208,7 +208,7 @@ async def remove_member(document_id: str, member_id: str, user: CurrentUser,
     """The owner revokes a member, or a member leaves."""
     access = await require_access(session, user, document_id)
     await membership.remove_member(session, access, user.id, member_id)
-    live.restrict_now(services.rooms, document_id, member_id, None)
+    services.live.restrict_now(document_id, member_id, None)
     _after_commit(tasks, services, document_id, member_id)
 
 

@@ -1,0 +1,201 @@
+"""The broker over Redis pub/sub, for several processes serving the same documents (DESIGN §6
+"Multi-process").
+
+Each process holds one pub/sub connection, subscribed to every channel one of its own
+subscriptions needs, and delivers what arrives to them (`InProcessBroker` keeps that table).
+Every message carries the id of the process that published it: a process delivers its own
+messages to its subscribers directly when it publishes (`publish`), or not at all (`post`, for a
+room, which tells its own peers itself), and skips them when Redis echoes them back.
+
+Pub/sub delivers at most once: a message published while a process is cut off from Redis never
+reaches it. So the broker reconnects on its own, subscribes again to everything, and then tells
+whoever registered with `after_outage` to repair what they hold (rooms reload from the
+database). Publishing never blocks a caller on Redis: `post` queues, one task sends in order,
+and while Redis is away what cannot be sent is dropped (counted, logged) — the repair after the
+outage makes up for it. Edits keep working without Redis; only their fan-out to other
+processes waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections import deque
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from crdt.broker import Deliver, InProcessBroker, Subscription
+
+log = logging.getLogger("widen.redis_broker")
+
+_PROCESS_ID_BYTES = 8
+# Messages waiting to go to Redis; beyond this (Redis slow or away) new ones are dropped.
+MAX_QUEUED = 50_000
+# How long `subscribe` waits for Redis to confirm before going on (a repair covers the rest).
+SUBSCRIBE_CONFIRM_SECONDS = 2.0
+RECONNECT_MIN_SECONDS = 0.1
+RECONNECT_MAX_SECONDS = 2.0
+# Messages sent to Redis in one round trip, at most.
+PIPELINE = 256
+
+
+class RedisBroker:
+    def __init__(self, url: str) -> None:
+        # Short timeouts: a Redis that stops answering must not hold a sender for long.
+        self._redis: Redis = Redis.from_url(url, socket_connect_timeout=1.0,
+                                            socket_keepalive=True, health_check_interval=5)
+        self.process_id = os.urandom(_PROCESS_ID_BYTES)
+        self._local = InProcessBroker(emptied=self._emptied)
+        self._pubsub: PubSub | None = None
+        self._confirmations: dict[str, asyncio.Future[None]] = {}
+        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._outbox_ready = asyncio.Event()
+        self._outage_callbacks: list[Callable[[], None]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.dropped = 0  # messages not sent because Redis was away or slow
+        self._dropping = False  # since the last message that went through
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._listen(), name="widen-redis-listen"),
+                       asyncio.create_task(self._send(), name="widen-redis-send")]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._redis.aclose()
+
+    @property
+    def connected(self) -> bool:
+        return self._pubsub is not None
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        """Deliver here at once, and to every other process through Redis."""
+        self._local.deliver(channel, message)
+        self.post(channel, message)
+
+    def post(self, channel: str, message: bytes) -> None:
+        if len(self._outbox) >= MAX_QUEUED:
+            self._dropped(1, "the queue to Redis is full")
+            return
+        self._outbox.append((channel, self.process_id + message))
+        self._outbox_ready.set()
+
+    async def subscribe(self, channel: str, deliver: Deliver) -> Subscription:
+        """Subscribed here at once; in Redis once it confirms (waited for, up to a bound: while
+        Redis is away, the subscription is made when it returns, and a repair follows)."""
+        first = channel not in self._local.channels()
+        subscription = self._local.subscribe_now(channel, deliver)
+        if first and self._pubsub is not None:
+            confirmed = self._confirmations.setdefault(
+                channel, asyncio.get_running_loop().create_future())
+            try:
+                await self._pubsub.subscribe(channel)
+                await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_CONFIRM_SECONDS)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("subscribing in Redis failed: the repair after reconnecting covers "
+                            "it", extra={"event": "redis.subscribe_failed", "channel": channel,
+                                         "error": repr(exc)})
+        return subscription
+
+    def after_outage(self, callback: Callable[[], None]) -> None:
+        self._outage_callbacks.append(callback)
+
+    def _emptied(self, channel: str) -> None:
+        if self._pubsub is not None:
+            task = asyncio.get_running_loop().create_task(self._unsubscribe(self._pubsub,
+                                                                            channel))
+            self._tasks.append(task)
+            task.add_done_callback(self._tasks.remove)
+
+    async def _unsubscribe(self, pubsub: PubSub, channel: str) -> None:
+        if channel in self._local.channels():
+            return  # subscribed again meanwhile
+        try:
+            await pubsub.unsubscribe(channel)
+        except (RedisError, OSError) as exc:
+            # The connection is going: its subscriptions go with it.
+            log.info("unsubscribing in Redis failed", extra={
+                "event": "redis.unsubscribe_failed", "channel": channel, "error": repr(exc)})
+
+    async def _listen(self) -> None:
+        """Hold the pub/sub connection: (re)connect, subscribe to every channel held here, and
+        deliver; after an outage, tell `after_outage` callbacks."""
+        delay = RECONNECT_MIN_SECONDS
+        had_outage = False
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                # A channel of this process's own, so there is always one (listen needs one).
+                await pubsub.subscribe(f"widen:process:{self.process_id.hex()}",
+                                       *self._local.channels())
+                self._pubsub = pubsub
+                if had_outage:
+                    log.info("Redis is back: repairing what the outage may have dropped",
+                             extra={"event": "redis.reconnected"})
+                    for callback in list(self._outage_callbacks):
+                        callback()
+                had_outage = False
+                delay = RECONNECT_MIN_SECONDS
+                async for message in pubsub.listen():
+                    self._receive(message)
+            except (RedisError, OSError) as exc:
+                if not had_outage:
+                    log.warning("Redis unreachable: other processes miss this one's updates "
+                                "until it returns", extra={"event": "redis.unreachable",
+                                                           "error": repr(exc)})
+                had_outage = True
+            finally:
+                self._pubsub = None
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(delay)
+            delay = min(RECONNECT_MAX_SECONDS, delay * 2)
+
+    def _receive(self, message: dict[str, object]) -> None:
+        kind, channel, data = message["type"], message["channel"], message["data"]
+        assert isinstance(channel, bytes)
+        name = channel.decode()
+        if kind == "subscribe":
+            confirmed = self._confirmations.pop(name, None)
+            if confirmed is not None and not confirmed.done():
+                confirmed.set_result(None)
+            return
+        if kind != "message" or not isinstance(data, bytes):
+            return
+        if data[:_PROCESS_ID_BYTES] == self.process_id:
+            return  # ours: already delivered here, or not meant for here
+        self._local.deliver(name, data[_PROCESS_ID_BYTES:])
+
+    async def _send(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            while self._outbox:
+                batch = [self._outbox.popleft()
+                         for _ in range(min(PIPELINE, len(self._outbox)))]
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel, data in batch:
+                            pipe.publish(channel, data)
+                        await pipe.execute()
+                except (RedisError, OSError) as exc:
+                    self._dropped(len(batch), repr(exc))
+                else:
+                    self._dropping = False
+
+    def _dropped(self, count: int, why: str) -> None:
+        if not self._dropping:
+            self._dropping = True
+            log.warning("messages to other processes dropped: the repair after the outage "
+                        "makes up for them", extra={"event": "redis.dropped", "why": why})
+        self.dropped += count
