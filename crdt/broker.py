@@ -34,9 +34,10 @@ class Broker(Protocol):
         """Publish to the subscriptions of *other* processes only, without waiting: queued,
         in order. For a room, which tells its own peers itself."""
 
-    def after_outage(self, callback: Callable[[], None]) -> None:
-        """Call `callback` whenever the broker is back after an outage: messages published
-        meanwhile may be lost, and whoever depends on them must repair what they hold."""
+    def after_loss(self, callback: Callable[[str | None], None]) -> None:
+        """Call `callback` whenever messages to this process may have been lost: with a
+        channel's name when another process could not publish to it, with None when this
+        process was cut off (any channel). Whoever depends on them repairs what they hold."""
 
 
 class _LocalSubscription:
@@ -82,8 +83,8 @@ class InProcessBroker:
     def post(self, channel: str, message: bytes) -> None:
         """There is no other process."""
 
-    def after_outage(self, callback: Callable[[], None]) -> None:
-        """In-process delivery has no outage."""
+    def after_loss(self, callback: Callable[[str | None], None]) -> None:
+        """In-process delivery loses nothing."""
 
     def unsubscribe(self, subscription: _LocalSubscription) -> None:
         subscribers = self._subscriptions.get(subscription.channel)

@@ -9,11 +9,11 @@ room, which tells its own peers itself), and skips them when Redis echoes them b
 
 Pub/sub delivers at most once: a message published while a process is cut off from Redis never
 reaches it. So the broker reconnects on its own, subscribes again to everything, and then tells
-whoever registered with `after_outage` to repair what they hold (rooms reload from the
-database). Publishing never blocks a caller on Redis: `post` queues, one task sends in order,
-and while Redis is away what cannot be sent is dropped (counted, logged) — the repair after the
-outage makes up for it. Edits keep working without Redis; only their fan-out to other
-processes waits for it.
+whoever registered with `after_loss` to repair what they hold (rooms reload from the database).
+Publishing never blocks a caller on Redis: `post` queues, one task sends in order, and what
+cannot be sent is dropped (counted, logged); once sending works again, the broker tells the
+other processes which channels lost messages, and their `after_loss` callbacks repair those.
+Edits keep working without Redis; only their fan-out to other processes waits for it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ from crdt.broker import Deliver, InProcessBroker, Subscription
 log = logging.getLogger("widen.redis_broker")
 
 _PROCESS_ID_BYTES = 8
+# After the publishing process's id: what the rest of the envelope is.
+_MESSAGE, _LOST = b"m", b"l"
+_HEAD = _PROCESS_ID_BYTES + 1
 # Messages waiting to go to Redis; beyond this (Redis slow or away) new ones are dropped.
 MAX_QUEUED = 50_000
 # How long `subscribe` waits for Redis to confirm before going on (a repair covers the rest).
@@ -55,7 +58,8 @@ class RedisBroker:
         self._confirmations: dict[str, asyncio.Future[None]] = {}
         self._outbox: deque[tuple[str, bytes]] = deque()
         self._outbox_ready = asyncio.Event()
-        self._outage_callbacks: list[Callable[[], None]] = []
+        self._loss_callbacks: list[Callable[[str | None], None]] = []
+        self._lost_channels: set[str] = set()  # posts dropped, not yet reported
         self._tasks: list[asyncio.Task[None]] = []
         self.dropped = 0  # messages not sent because Redis was away or slow
         self._dropping = False  # since the last message that went through
@@ -85,9 +89,9 @@ class RedisBroker:
 
     def post(self, channel: str, message: bytes) -> None:
         if len(self._outbox) >= MAX_QUEUED:
-            self._dropped(1, "the queue to Redis is full")
+            self._dropped([channel], "the queue to Redis is full")
             return
-        self._outbox.append((channel, self.process_id + message))
+        self._outbox.append((channel, self.process_id + _MESSAGE + message))
         self._outbox_ready.set()
 
     async def subscribe(self, channel: str, deliver: Deliver) -> Subscription:
@@ -107,8 +111,8 @@ class RedisBroker:
                                          "error": repr(exc)})
         return subscription
 
-    def after_outage(self, callback: Callable[[], None]) -> None:
-        self._outage_callbacks.append(callback)
+    def after_loss(self, callback: Callable[[str | None], None]) -> None:
+        self._loss_callbacks.append(callback)
 
     def _emptied(self, channel: str) -> None:
         if self._pubsub is not None:
@@ -129,7 +133,7 @@ class RedisBroker:
 
     async def _listen(self) -> None:
         """Hold the pub/sub connection: (re)connect, subscribe to every channel held here, and
-        deliver; after an outage, tell `after_outage` callbacks."""
+        deliver; after an outage, tell `after_loss` callbacks."""
         delay = RECONNECT_MIN_SECONDS
         had_outage = False
         while True:
@@ -142,8 +146,7 @@ class RedisBroker:
                 if had_outage:
                     log.info("Redis is back: repairing what the outage may have dropped",
                              extra={"event": "redis.reconnected"})
-                    for callback in list(self._outage_callbacks):
-                        callback()
+                    self._lost(None)
                 had_outage = False
                 delay = RECONNECT_MIN_SECONDS
                 async for message in pubsub.listen():
@@ -174,11 +177,24 @@ class RedisBroker:
             return
         if data[:_PROCESS_ID_BYTES] == self.process_id:
             return  # ours: already delivered here, or not meant for here
-        self._local.deliver(name, data[_PROCESS_ID_BYTES:])
+        if data[_PROCESS_ID_BYTES:_HEAD] == _LOST:
+            self._lost(name)
+        else:
+            self._local.deliver(name, data[_HEAD:])
+
+    def _lost(self, channel: str | None) -> None:
+        for callback in list(self._loss_callbacks):
+            callback(channel)
 
     async def _send(self) -> None:
         while True:
-            await self._outbox_ready.wait()
+            if self._lost_channels:
+                # Report lost messages soon even if nothing else is published meanwhile.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._outbox_ready.wait(), RECONNECT_MAX_SECONDS)
+                self._report_lost()
+            else:
+                await self._outbox_ready.wait()
             self._outbox_ready.clear()
             while self._outbox:
                 batch = [self._outbox.popleft()
@@ -189,13 +205,22 @@ class RedisBroker:
                             pipe.publish(channel, data)
                         await pipe.execute()
                 except (RedisError, OSError) as exc:
-                    self._dropped(len(batch), repr(exc))
+                    self._dropped([channel for channel, _ in batch], repr(exc))
                 else:
                     self._dropping = False
+                    self._report_lost()
 
-    def _dropped(self, count: int, why: str) -> None:
+    def _dropped(self, channels: list[str], why: str) -> None:
         if not self._dropping:
             self._dropping = True
-            log.warning("messages to other processes dropped: the repair after the outage "
-                        "makes up for them", extra={"event": "redis.dropped", "why": why})
-        self.dropped += count
+            log.warning("messages to other processes dropped: they repair once told",
+                        extra={"event": "redis.dropped", "why": why})
+        self.dropped += len(channels)
+        self._lost_channels.update(channels)
+
+    def _report_lost(self) -> None:
+        """Sending works again: tell the other processes which channels lost messages (if
+        this notice is lost too, it is reported again after the next failure)."""
+        if self._lost_channels:
+            lost, self._lost_channels = self._lost_channels, set()
+            self._outbox.extend((channel, self.process_id + _LOST) for channel in lost)

@@ -74,7 +74,7 @@ class RoomLink:
                  repair_seconds: float) -> None:
         self._room = room
         self._broker = broker
-        self._channel = document_channel(room.name)
+        self.channel = document_channel(room.name)
         self._load_stored = load_stored
         self._repair_seconds = repair_seconds
         self._subscription: Subscription | None = None
@@ -83,10 +83,11 @@ class RoomLink:
         self._tasks: set[asyncio.Task[None]] = set()
         self._heartbeat: asyncio.TimerHandle | None = None
         self._repairing = False
+        self._repair_again = False  # asked while repairing: what it read may be too old
 
     async def open(self) -> None:
         """Subscribe: before the room loads, so nothing committed meanwhile is missed."""
-        self._subscription = await self._broker.subscribe(self._channel, self._receive)
+        self._subscription = await self._broker.subscribe(self.channel, self._receive)
 
     def loaded(self) -> None:
         """The room holds the stored log: apply what arrived meanwhile, start the heartbeat."""
@@ -114,8 +115,10 @@ class RoomLink:
         self._post(_encode(_RETIRED, sorted(roots)))
 
     def repair(self) -> None:
-        """Reload what the database holds and this room lacks (after a broker outage)."""
+        """Reload what the database holds and this room lacks (messages may have been lost);
+        asked again while at it, read again once done."""
         if self._repairing:
+            self._repair_again = True
             return
         self._repairing = True
         task = asyncio.get_running_loop().create_task(self._repair(),
@@ -124,7 +127,7 @@ class RoomLink:
         task.add_done_callback(self._tasks.discard)
 
     def _post(self, message: bytes) -> None:
-        self._broker.post(self._channel, message)
+        self._broker.post(self.channel, message)
 
     def _receive(self, message: bytes) -> None:
         if self._early is not None:
@@ -161,10 +164,14 @@ class RoomLink:
 
     async def _repair(self) -> None:
         try:
-            rows, origins = await self._load_stored()
-            state = self._room.doc.get_state()
-            missing = await asyncio.to_thread(_missing, rows, state)
-            self._room.apply_remote(missing, origins)
+            while True:
+                self._repair_again = False
+                rows, origins = await self._load_stored()
+                state = self._room.doc.get_state()
+                missing = await asyncio.to_thread(_missing, rows, state)
+                self._room.apply_remote(missing, origins)
+                if not self._repair_again:
+                    break
         except Exception:
             # The next heartbeat or outage tries again; the room keeps serving meanwhile.
             log.exception("repairing a room from the database failed",

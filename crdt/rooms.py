@@ -84,12 +84,15 @@ class Rooms:
         """Serve each document together with the other processes behind `broker`."""
         self._broker = broker
         self._repair_seconds = repair_seconds
-        broker.after_outage(self._repair_all)
+        broker.after_loss(self._repair)
 
-    def _repair_all(self) -> None:
+    def _repair(self, channel: str | None) -> None:
+        """Messages on `channel` (None: any) may have been lost: the rooms concerned reload
+        what they lack from the database."""
         for entry in self._entries.values():
-            if entry.room.link is not None:
-                entry.room.link.repair()
+            link = entry.room.link
+            if link is not None and channel in (None, link.channel):
+                link.repair()
 
     @property
     def open_rooms(self) -> int:

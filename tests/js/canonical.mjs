@@ -2,9 +2,16 @@
 // The CRDT state of Yjs updates in a canonical form, decoded by the official Yjs code.
 //
 // stdin: one JSON object {label: hex update}. stdout: one JSON object {label: sha256 hex} or,
-// for an update Yjs cannot decode, {label: "error: ..."}. Two updates hash the same when they
-// hold the same items (id, origins, parent, key, content, clock by clock) and the same
-// deletions.
+// for an update Yjs cannot decode, {label: "error: ..."}. Two updates hash the same when the
+// documents Yjs makes of them hold the same items (id, origins, parent, key, content, clock by
+// clock) and the same deletions.
+//
+// Why integrated first, into a Y.Doc with garbage collection on: an item whose left origin was
+// already garbage-collected when it arrived has no parent to go in, and Yjs collects it too.
+// yrs may keep such an item (deleted, parentless) in one replica and collect it in another,
+// depending on the order things arrived in: the long websocket fuzz found a bystander holding
+// one the server had collected, with the same state vector, deletions and visible content,
+// and the same state once Yjs had integrated both. That is representation, not divergence.
 //
 // Why not re-encode with pycrdt and compare bytes: yrs keeps a JSON object's keys in hash-map
 // order, which differs from one document to the next, so equal states encode differently.
@@ -36,6 +43,12 @@ const units = (c) => {
   if (c instanceof Y.ContentType) return [[name, c.type.constructor.name, c.type.nodeName ?? null]]
   if (c instanceof Y.ContentDoc) return [[name, c.doc.guid, sorted(c.opts)]]
   return [[name]]
+}
+
+const integrated = (update) => {
+  const doc = new Y.Doc({ gc: true })
+  Y.applyUpdate(doc, update)
+  return Y.encodeStateAsUpdate(doc)
 }
 
 const canonical = (update) => {
@@ -71,7 +84,8 @@ process.stdin.on('end', () => {
   const out = {}
   for (const [label, hex] of Object.entries(JSON.parse(input))) {
     try {
-      out[label] = createHash('sha256').update(canonical(Buffer.from(hex, 'hex'))).digest('hex')
+      out[label] = createHash('sha256').update(canonical(integrated(Buffer.from(hex, 'hex'))))
+        .digest('hex')
     } catch (err) {
       out[label] = `error: ${err instanceof Error ? err.message : String(err)}`
     }

@@ -236,10 +236,11 @@ async def divergences(reference: str, docs: dict[str, Doc[Any] | bytes],
 
 async def yjs_divergences(reference: str, docs: dict[str, Doc[Any] | bytes],
                           roots: dict[str, type[Any]] | None = None) -> list[str]:
-    """Like `divergences`, but the states are compared as the official Yjs code decodes them
-    (tests/js/canonical.mjs), item by item and deletion by deletion: yrs encodes a JSON
+    """Like `divergences`, but the states are compared as the official Yjs code integrates
+    them (tests/js/canonical.mjs), item by item and deletion by deletion: yrs encodes a JSON
     object's keys in an order that varies between documents, so equal states need not encode
-    to equal bytes. A state Yjs cannot decode is a problem of its own."""
+    to equal bytes, and may keep a deleted item Yjs garbage-collects. A state Yjs cannot decode
+    is a problem of its own."""
     updates = {label: doc if isinstance(doc, bytes) else doc.get_update()
                for label, doc in docs.items()}
     await asyncio.to_thread(ensure_node_modules)
