@@ -39,19 +39,18 @@ from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
 from app.history.checkpointer import Checkpointer
 from app.jobs import Jobs
+from app.limits import start_limits
 from app.mailer import deliver
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import TextFigureCache
 from app.progress_days import DayRecorder
 from app.progress_events import ProgressNotices
-from app.ratelimit import SlidingWindowLimit
 from app.search.indexer import SearchIndexer
 from app.sections import retired_roots
 from app.security_headers import SecurityHeaders
 from app.services import Services
 from app.settings import Settings
-from app.throttle import LoginThrottle
 from app.timeutil import now_ms, use_test_clock
 from app.trash import TrashPurger
 from app.workers import TextWorkers
@@ -129,11 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=sessions,
             store=store,
             rooms=rooms,
-            login_throttle=LoginThrottle.from_settings(settings),
             passwords=passwords,
-            registrations=SlidingWindowLimit(settings.registrations_per_hour, 3600),
-            ws_refusals=SlidingWindowLimit(settings.ws_refusals_per_minute, 60),
-            reset_requests=SlidingWindowLimit(settings.registrations_per_hour, 3600),
+            limits=start_limits(settings),
             mail=mail,
             text_workers=text_workers,
             text_figures=text_figures,
