@@ -46,6 +46,7 @@ from app.passwords import PasswordHashing
 from app.progress import TextFigureCache
 from app.progress_days import DayRecorder
 from app.progress_events import ProgressNotices
+from app.redis_guard import redis_client
 from app.search.indexer import SearchIndexer
 from app.sections import retired_roots
 from app.security_headers import SecurityHeaders
@@ -122,6 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if settings.sends_mail else None)
         text_figures = TextFigureCache(rooms, store.log, text_workers)
         progress_notices.records_with(DayRecorder(sessions, store.log, text_figures))
+        redis = redis_client(settings)  # None without WIDEN_REDIS_URL
+        connections, event_connections = Connections(), Connections()
+        limits = start_limits(settings, redis, connections, event_connections)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -129,17 +133,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store=store,
             rooms=rooms,
             passwords=passwords,
-            limits=start_limits(settings),
+            limits=limits,
             mail=mail,
             text_workers=text_workers,
             text_figures=text_figures,
             progress_notices=progress_notices,
-            connections=Connections(),
+            connections=connections,
             search_index=search_index,
             history=history_checkpoints,
             broker=broker,
             events=events,
-            event_connections=Connections(),
+            event_connections=event_connections,
             jobs=Jobs(broker),
         )
         store.start()
@@ -164,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             app.state.services.event_connections.close_all(CloseCode.GOING_AWAY,
                                                            "server shutting down")
+            await limits.close()
             await history_checkpoints.stop()
             await progress_notices.close()
             await app.state.services.jobs.close()
@@ -173,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await mail.stop()
             text_workers.close()
             await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
             passwords.close()
             log.info("server stopped", extra={"event": "server.stopped"})
 

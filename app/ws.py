@@ -116,7 +116,7 @@ async def _admit(
                             f"rate-limited: too many refused messages; try again in "
                             f"{math.ceil(wait)} s")
         cap = services.settings.max_connections_per_user
-        if cap and services.connections.count(user.id) >= cap:
+        if cap and await services.limits.sockets.count(user.id) >= cap:
             return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
                             f"too-many-connections: at most {cap} open documents per user")
         return _Admitted(user, login_id, access)

@@ -16,6 +16,7 @@ import pytest
 from tests.support.api import Api, clients_of
 from tests.support.mailbox import Mailbox
 from tests.support.pgadmin import create_database, drop_database
+from tests.support.redis_server import RedisServer
 from tests.support.server import ServerProcess
 
 T = TypeVar("T")
@@ -178,3 +179,14 @@ async def alice(make_api: Callable[[], Api]) -> Api:
 @pytest.fixture
 async def bob(make_api: Callable[[], Api]) -> Api:
     return await make_api().sign_up("Bob")
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of the test's own, which it may kill and start again."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
