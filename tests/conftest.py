@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.api import Api, clients_of
 from tests.support.mailbox import Mailbox
-from tests.support.pgadmin import create_database, drop_database
+from tests.support.pgadmin import create_database, drop_database, postgres_url
 from tests.support.redis_server import RedisServer
 from tests.support.server import ServerProcess
 
@@ -179,6 +179,18 @@ async def alice(make_api: Callable[[], Api]) -> Api:
 @pytest.fixture
 async def bob(make_api: Callable[[], Api]) -> Api:
     return await make_api().sign_up("Bob")
+
+
+@pytest.fixture
+async def fresh_postgres() -> AsyncIterator[str]:
+    """A PostgreSQL database of the test's own, in every pass of the suite (the server
+    `.ci/run` starts): several processes need a database server (tests/deploy, tests/cluster)."""
+    admin_url = postgres_url()
+    url = await create_database(admin_url)
+    try:
+        yield url
+    finally:
+        await drop_database(url, admin_url)
 
 
 @pytest.fixture
