@@ -98,15 +98,17 @@ test-sqlite: $(DEV_STAMP) $(FRONTEND_BUILD) $(JS_TEST_DEPS)
 	$(PYTEST) $(ALONE)
 
 # The same suite on PostgreSQL (the browser tests and the fast tier, SQLite's by design, only
-# once, above; the deployment and cluster tests, which make PostgreSQL databases of their own
-# in either pass, too). Under CI a missing server is a failure, never a skip; elsewhere the pass is
+# once, above; the deployment and cluster tests, which make PostgreSQL databases of their own in
+# either pass, too). Under CI a missing server is a failure, never a skip; elsewhere the pass is
 # skipped with a notice.
 test-postgres: $(DEV_STAMP) $(JS_TEST_DEPS)
 	@if [ -z "$(PG_TEST_URL)" ]; then echo "PostgreSQL pass skipped (PG_TEST_URL empty)"; \
 	elif $(PY) -m tests.support.pgcheck "$(PG_TEST_URL)"; then \
 		export WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)"; \
-		$(PYTEST) $(PARALLEL) --ignore=tests/e2e --ignore=tests/unit --ignore=tests/deploy --ignore=tests/cluster && \
-		$(PYTEST) $(ALONE) --ignore=tests/e2e --ignore=tests/unit --ignore=tests/deploy --ignore=tests/cluster; \
+		$(PYTEST) $(PARALLEL) --ignore=tests/e2e --ignore=tests/unit --ignore=tests/deploy \
+			--ignore=tests/cluster && \
+		$(PYTEST) $(ALONE) --ignore=tests/e2e --ignore=tests/unit --ignore=tests/deploy \
+			--ignore=tests/cluster; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL unreachable at $(PG_TEST_URL)"; exit 1; \
 	else echo "PostgreSQL unreachable at $(PG_TEST_URL): its pass is skipped (not in CI)"; fi
 

@@ -18,6 +18,10 @@ here answers each kind the same wherever it comes from (`Forbidden` and `Conflic
 code). A 422 the app itself raises (`Invalid`) has the shape FastAPI documents for every 422,
 so a client reads all of them alike. What only a route knows to refuse (a rate limit's 429,
 with its `Retry-After`) is a `Refusal`, answered with the same `{"detail", "code"}` body.
+
+A rate limit that cannot count (its Redis is away) and must not let a request through
+(`LimitUnavailable`, `app.limits`) is a 503 `unavailable` with a `Retry-After`: nothing is wrong
+with the request, and it will work again once Redis answers.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from app.domain_errors import (
     NotFound,
     Unauthenticated,
 )
+from app.ratelimit import LimitUnavailable
 from app.workers import WorkFailed
 
 log = logging.getLogger("widen.errors")
@@ -57,6 +62,8 @@ class Refusal(HTTPException):
 
 
 CONFLICT = "This conflicts with a change made at the same time; reload and try again"
+# How long a client refused for want of its rate limits waits before trying again.
+LIMITS_RETRY_SECONDS = 5
 
 # pydantic's messages name the rule, not the value; a few (e-mail syntax) quote characters of
 # it, so a message is also cut short.
@@ -70,6 +77,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(StaleDataError, _conflict)
     app.add_exception_handler(WorkFailed, _unavailable)
+    app.add_exception_handler(LimitUnavailable, _limits_unavailable)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -132,6 +140,16 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": "This document cannot be read right now",
                          "code": "unavailable"},
                         status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+async def _limits_unavailable(request: Request, exc: Exception) -> Response:
+    """The guard in `app.redis_guard` has logged the outage (once, not per request)."""
+    return JSONResponse(
+        {"detail": "The server cannot check its rate limits right now; try again in "
+                   f"{LIMITS_RETRY_SECONDS} seconds",
+         "code": "unavailable"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(LIMITS_RETRY_SECONDS)})
 
 
 async def _conflict(request: Request, exc: Exception) -> Response:

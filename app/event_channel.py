@@ -68,7 +68,7 @@ async def _admit(services: Services, websocket: WebSocket) -> Login | _Refused:
     if not bearer and origin not in services.settings.effective_origins:
         return _Refused(AccessCloseCode.FORBIDDEN, "origin: origin not allowed")
     cap = services.settings.max_connections_per_user
-    if cap and services.event_connections.count(login.user.id) >= cap:
+    if cap and await services.limits.event_channels.count(login.user.id) >= cap:
         return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
                         f"too-many-connections: at most {cap} event channels per user")
     return login

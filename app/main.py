@@ -39,6 +39,7 @@ from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
 from app.history.checkpointer import Checkpointer
 from app.jobs import Jobs
+from app.limits import start_limits
 from app.live import LiveAccess
 from app.mailer import deliver
 from app.outbox import MailSender
@@ -46,13 +47,12 @@ from app.passwords import PasswordHashing
 from app.progress import TextFigureCache
 from app.progress_days import DayRecorder
 from app.progress_events import ProgressNotices
-from app.ratelimit import SlidingWindowLimit
+from app.redis_guard import redis_client
 from app.search.indexer import SearchIndexer
 from app.sections import retired_roots
 from app.security_headers import SecurityHeaders
 from app.services import Services
 from app.settings import Settings
-from app.throttle import LoginThrottle
 from app.timeutil import now_ms, use_test_clock
 from app.trash import TrashPurger
 from app.workers import TextWorkers
@@ -132,17 +132,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if settings.sends_mail else None)
         text_figures = TextFigureCache(rooms, store.log, text_workers)
         progress_notices.records_with(DayRecorder(sessions, store.log, text_figures))
+        redis = redis_client(settings)  # None without WIDEN_REDIS_URL
+        limits = start_limits(settings, redis, connections, event_connections)
         app.state.services = Services(
             settings=settings,
             engine=engine,
             sessions=sessions,
             store=store,
             rooms=rooms,
-            login_throttle=LoginThrottle.from_settings(settings),
             passwords=passwords,
-            registrations=SlidingWindowLimit(settings.registrations_per_hour, 3600),
-            ws_refusals=SlidingWindowLimit(settings.ws_refusals_per_minute, 60),
-            reset_requests=SlidingWindowLimit(settings.registrations_per_hour, 3600),
+            limits=limits,
             mail=mail,
             text_workers=text_workers,
             text_figures=text_figures,
@@ -178,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await rooms.close(CloseCode.GOING_AWAY, "server shutting down")
             app.state.services.event_connections.close_all(CloseCode.GOING_AWAY,
                                                            "server shutting down")
+            await limits.close()
             await history_checkpoints.stop()
             await progress_notices.close()
             await app.state.services.jobs.close()
@@ -190,6 +190,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await mail.stop()
             text_workers.close()
             await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
             passwords.close()
             log.info("server stopped", extra={"event": "server.stopped"})
 

@@ -1,15 +1,19 @@
-"""Rate limits kept in memory.
+"""Rate limits: what every window limit offers (`WindowLimit`), and the ones kept in memory.
 
-`SlidingWindowLimit` is a bounded sliding-window counter: at most `limit` events per key within
-`window` seconds (registrations per address, failed logins).
+A `WindowLimit` allows at most `limit` events per key within `window` seconds (registrations per
+address, failed logins); its methods are coroutines so that one kept in Redis
+(`app.redis_limit`, shared by several processes) and one kept here are used alike. One that
+cannot count (Redis away) and must not let the request through raises `LimitUnavailable`.
+
+`SlidingWindowLimit` is a bounded sliding-window counter in memory.
 
 Memory stays bounded whatever callers send: each key keeps at most `limit` timestamps, and at
 most `max_keys` keys are remembered. Keys are kept in least-recently-hit order, so expired ones
 are dropped from the front as new hits arrive; past `max_keys`, the least recently hit key is
 forgotten (which can only ever let that key try sooner, never refuse anyone wrongly).
 
-In memory and per process: a restart forgets, and several processes each count on their own.
-That is acceptable for a brake on abuse, which is what these limits are.
+In memory and per process: a restart forgets, and several processes each count on their own
+(with `WIDEN_REDIS_URL` set, they count in Redis instead: `app.limits`).
 """
 
 from __future__ import annotations
@@ -17,8 +21,28 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Protocol
 
 DEFAULT_MAX_KEYS = 10_000
+
+
+class LimitUnavailable(Exception):
+    """A limit that fails closed could not count: the request is refused, to be retried."""
+
+
+class WindowLimit(Protocol):
+    async def retry_after(self, key: str) -> float | None:
+        """Seconds until `key` may act again, or None if it may act now."""
+
+    async def hit(self, key: str) -> None:
+        """Count one event for `key` now."""
+
+    async def forget(self, key: str) -> None:
+        """Drop what was counted for `key`."""
+
+
+# Makes one limit: (its name, at most this many events, within this many seconds).
+MakeLimit = Callable[[str, int, float], WindowLimit]
 
 
 class SlidingWindowLimit:
@@ -47,7 +71,7 @@ class SlidingWindowLimit:
         """How many keys are remembered (bounded by `max_keys`)."""
         return len(self._hits)
 
-    def retry_after(self, key: str) -> float | None:
+    async def retry_after(self, key: str) -> float | None:
         """Seconds until `key` may act again, or None if it may act now."""
         if not self.enabled:
             return None
@@ -57,7 +81,7 @@ class SlidingWindowLimit:
         wait = hits[0] + self._window - self._clock()
         return wait if wait > 0 else None
 
-    def hit(self, key: str) -> None:
+    async def hit(self, key: str) -> None:
         """Count one event for `key` now."""
         if not self.enabled:
             return
@@ -70,7 +94,7 @@ class SlidingWindowLimit:
         hits.append(now)
         self._prune(now)
 
-    def forget(self, key: str) -> None:
+    async def forget(self, key: str) -> None:
         self._hits.pop(key, None)
 
     def _prune(self, now: float) -> None:

@@ -10,15 +10,14 @@ from app.connections import Connections
 from app.event_fanout import EventFanout
 from app.history.checkpointer import Checkpointer
 from app.jobs import Jobs
+from app.limits import Limits
 from app.live import LiveAccess
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import TextFigureCache
 from app.progress_events import ProgressNotices
-from app.ratelimit import SlidingWindowLimit
 from app.search.indexer import SearchIndexer
 from app.settings import Settings
-from app.throttle import LoginThrottle
 from app.workers import TextWorkers
 from crdt.broker import Broker
 from crdt.rooms import Rooms
@@ -32,7 +31,6 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     store: UpdateStore
     rooms: Rooms
-    login_throttle: LoginThrottle
     text_workers: TextWorkers
     text_figures: TextFigureCache
     progress_notices: ProgressNotices
@@ -42,17 +40,14 @@ class Services:
     # Live event channels (`/ws/events`), counted apart from document sockets.
     event_connections: Connections
     passwords: PasswordHashing
-    registrations: SlidingWindowLimit
-    # Websocket refusals per user and document (`app.ws`).
-    ws_refusals: SlidingWindowLimit
+    # Rate limits and connection caps, per process or shared through Redis (`app.limits`).
+    limits: Limits
     search_index: SearchIndexer
     # Exports and imports that outlast their request (`app.jobs`).
     jobs: Jobs
     history: Checkpointer
     # Access changes and sign-outs, acted on here and on every other process.
     live: LiveAccess
-    # Password-reset requests per client address, a brake like `registrations`.
-    reset_requests: SlidingWindowLimit
     # None when no SMTP server is configured: nothing is mailed (DESIGN §8).
     mail: MailSender | None = None
 

@@ -110,12 +110,13 @@ async def _admit(
         if not access.can_open_socket:
             return _Refused(AccessCloseCode.FORBIDDEN,
                             "progress-only: your role sees progress, not the text")
-        if (wait := services.ws_refusals.retry_after(_refusals_key(user.id, document_id))):
+        refusals = services.limits.ws_refusals
+        if (wait := await refusals.retry_after(_refusals_key(user.id, document_id))):
             return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
                             f"rate-limited: too many refused messages; try again in "
                             f"{math.ceil(wait)} s")
         cap = services.settings.max_connections_per_user
-        if cap and services.connections.count(user.id) >= cap:
+        if cap and await services.limits.sockets.count(user.id) >= cap:
             return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
                             f"too-many-connections: at most {cap} open documents per user")
         return _Admitted(user, login_id, access)
@@ -174,7 +175,7 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
     try:
         ended = await serve(channel, room, peer, _rules(services))
         if ended.refused:
-            services.ws_refusals.hit(_refusals_key(user_id, document_id))
+            await services.limits.ws_refusals.hit(_refusals_key(user_id, document_id))
     finally:
         connections.remove(user_id, admitted.login_id, peer)
         services.rooms.leave(room, peer)

@@ -107,7 +107,7 @@ class RedisBroker:
                 await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_CONFIRM_SECONDS)
             except (RedisError, OSError, TimeoutError) as exc:
                 log.warning("subscribing in Redis failed: the repair after reconnecting covers "
-                            "it", extra={"event": "redis.subscribe_failed", "channel": channel,
+                            "it", extra={"event": "broker.subscribe_failed", "channel": channel,
                                          "error": repr(exc)})
         return subscription
 
@@ -129,7 +129,7 @@ class RedisBroker:
         except (RedisError, OSError) as exc:
             # The connection is going: its subscriptions go with it.
             log.info("unsubscribing in Redis failed", extra={
-                "event": "redis.unsubscribe_failed", "channel": channel, "error": repr(exc)})
+                "event": "broker.unsubscribe_failed", "channel": channel, "error": repr(exc)})
 
     async def _listen(self) -> None:
         """Hold the pub/sub connection: (re)connect, subscribe to every channel held here, and
@@ -145,7 +145,7 @@ class RedisBroker:
                 self._pubsub = pubsub
                 if had_outage:
                     log.info("Redis is back: repairing what the outage may have dropped",
-                             extra={"event": "redis.reconnected"})
+                             extra={"event": "broker.reconnected"})
                     self._lost(None)
                 had_outage = False
                 delay = RECONNECT_MIN_SECONDS
@@ -154,7 +154,7 @@ class RedisBroker:
             except (RedisError, OSError) as exc:
                 if not had_outage:
                     log.warning("Redis unreachable: other processes miss this one's updates "
-                                "until it returns", extra={"event": "redis.unreachable",
+                                "until it returns", extra={"event": "broker.unreachable",
                                                            "error": repr(exc)})
                 had_outage = True
             finally:
@@ -214,7 +214,7 @@ class RedisBroker:
         if not self._dropping:
             self._dropping = True
             log.warning("messages to other processes dropped: they repair once told",
-                        extra={"event": "redis.dropped", "why": why})
+                        extra={"event": "broker.dropped", "why": why})
         self.dropped += len(channels)
         self._lost_channels.update(channels)
 

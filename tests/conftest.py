@@ -16,6 +16,7 @@ import pytest
 from tests.support.api import Api, clients_of
 from tests.support.mailbox import Mailbox
 from tests.support.pgadmin import create_database, drop_database, postgres_url
+from tests.support.redis_server import RedisServer
 from tests.support.server import ServerProcess
 
 T = TypeVar("T")
@@ -60,18 +61,6 @@ def own_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
 @pytest.fixture
 def database_url(own_database: Callable[[], str]) -> str:
     return own_database()
-
-
-@pytest.fixture
-async def fresh_postgres() -> AsyncIterator[str]:
-    """A PostgreSQL database of the test's own, in either pass of the suite: for tests of
-    several processes, which need a database server (the deployment and cluster tests)."""
-    admin_url = postgres_url()
-    url = await create_database(admin_url)
-    try:
-        yield url
-    finally:
-        await drop_database(url, admin_url)
 
 
 @pytest.fixture
@@ -190,3 +179,26 @@ async def alice(make_api: Callable[[], Api]) -> Api:
 @pytest.fixture
 async def bob(make_api: Callable[[], Api]) -> Api:
     return await make_api().sign_up("Bob")
+
+
+@pytest.fixture
+async def fresh_postgres() -> AsyncIterator[str]:
+    """A PostgreSQL database of the test's own, in every pass of the suite (the server
+    `.ci/run` starts): several processes need a database server (tests/deploy, tests/cluster)."""
+    admin_url = postgres_url()
+    url = await create_database(admin_url)
+    try:
+        yield url
+    finally:
+        await drop_database(url, admin_url)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of the test's own, which it may kill and start again."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

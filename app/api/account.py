@@ -43,10 +43,10 @@ async def request_reset(body: ResetRequestIn, request: Request, session: DbSessi
     does. Counted per client address, as registrations are."""
     accounts.require_mail(services.settings)
     address = client_address(request)
-    wait = services.reset_requests.retry_after(address)
+    wait = await services.limits.reset_requests.retry_after(address)
     if wait is not None:
         raise too_many_requests("Too many reset requests from your address", wait)
-    services.reset_requests.hit(address)
+    await services.limits.reset_requests.hit(address)
     if await accounts.request_reset(session, services.settings, body.email):
         tasks.add_task(services.wake_mail)
     return SentOut(detail=f"If {accounts.normalise_email(body.email)} has an account, a link "

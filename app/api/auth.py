@@ -22,10 +22,10 @@ async def register(
 ) -> models.User:
     # Every attempt costs a hash, so every attempt counts, including one for a taken address.
     address = client_address(request)
-    wait = services.registrations.retry_after(address)
+    wait = await services.limits.registrations.retry_after(address)
     if wait is not None:
         raise too_many_requests("Too many new accounts from your address", wait)
-    services.registrations.hit(address)
+    await services.limits.registrations.hit(address)
     return await accounts.register(session, services.passwords, email=body.email,
                                    name=body.name, password=body.password)
 
@@ -36,18 +36,18 @@ async def login(
 ) -> LoginOut:
     email = accounts.normalise_email(body.email)
     address = client_address(request)
-    throttle = services.login_throttle
+    throttle = services.limits.login_throttle
     # Checked before the password: a stopped guesser learns nothing, even from the right one.
-    wait = throttle.retry_after(email, address)
+    wait = await throttle.retry_after(email, address)
     if wait is not None:
         raise too_many_requests("Too many failed sign-in attempts", wait)
     try:
         user = await accounts.authenticate(session, services.sessions, services.passwords,
                                            email, body.password)
     except Unauthenticated:
-        throttle.failed(email, address)
+        await throttle.failed(email, address)
         raise
-    throttle.succeeded(email, address)
+    await throttle.succeeded(email, address)
     ttl = timedelta(hours=services.settings.session_ttl_hours)
     token, expires_at = accounts.open_login(session, user, ttl)
     response.set_cookie(

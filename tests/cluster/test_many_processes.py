@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from crdt.schema import KIND_SNAPSHOT, doc_updates
 from crdt.update_log import UpdateLog
+from tests.cluster.conftest import StartCluster
 from tests.support.api import Api
 from tests.support.proxy import NginxProxy
 from tests.support.redis_server import RedisServer
@@ -45,35 +46,14 @@ Cluster = Callable[..., Awaitable[list[ServerProcess]]]
 
 
 @pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def cluster(fresh_postgres: str, redis_server: RedisServer,
-                  tmp_path: Path) -> AsyncIterator[Cluster]:
-    """Start `count` more processes on the test's database and Redis (all at once)."""
-    started: list[ServerProcess] = []
-
+def cluster(start_cluster: StartCluster) -> Cluster:
+    """Start `count` more processes, with the repair heartbeat at `REPAIR_SECONDS` unless
+    a test says otherwise."""
     async def start(count: int, **settings: str) -> list[ServerProcess]:
-        settings = {"repair_seconds": str(REPAIR_SECONDS), **settings}
-        servers = [ServerProcess(fresh_postgres, tmp_path / f"server{len(started) + n}.log",
-                                 redis_url=redis_server.url, **settings)
-                   for n in range(count)]
-        started.extend(servers)
-        await asyncio.gather(*(asyncio.to_thread(s.start) for s in servers))
-        return servers
+        return await start_cluster(count, **{"repair_seconds": str(REPAIR_SECONDS),
+                                             **settings})
 
-    try:
-        yield start
-    finally:
-        for server in started:
-            server.stop()
+    return start
 
 
 async def connect(api: Api, server_or_proxy: ServerProcess | NginxProxy, document_id: str,
@@ -263,7 +243,7 @@ async def test_after_redis_restarts_mid_burst_every_process_and_client_holds_eve
                 late = await connect(owner, server, document_id)
                 clients.append(late)
                 await converged([late], pieces)
-            assert all('"redis.reconnected"' in s.logs() for s in (first, second))
+            assert all('"broker.reconnected"' in s.logs() for s in (first, second))
         finally:
             for client in clients:
                 await client.close()
