@@ -8,9 +8,10 @@ kill -9 test puts the production nginx config (tests/support/proxy.py) in front.
 How they fail: without the Redis broker (`rooms.link_to` not called in app/main.py), an edit
 made on one process reaches clients of another only when they reconnect: the convergence,
 awareness and Redis tests time out; without the control channel (`app.live`), a revocation
-made on one process leaves the member's socket on another open; without the repair after an
-outage (`Rooms._repair`), edits made while Redis was down reach the other process's clients
-only at the next heartbeat's repair, and never when that is an hour away;
+made on one process leaves the member's socket on another open; with live events on an
+in-process broker, the member's event channel there never hears of a rename; without the
+repair after an outage (`Rooms._repair`), edits made while Redis was down reach the other
+process's clients only at the next heartbeat's repair, and never when that is an hour away;
 without the compaction lease and the row check (`crdt.update_log`), two processes compacting
 at once leave two snapshots.
 """
@@ -34,6 +35,7 @@ from crdt.schema import KIND_SNAPSHOT, doc_updates
 from crdt.update_log import UpdateLog
 from tests.cluster.conftest import StartCluster
 from tests.support.api import Api
+from tests.support.events import EventClient, about
 from tests.support.proxy import NginxProxy
 from tests.support.redis_server import RedisServer
 from tests.support.server import ServerProcess, free_port
@@ -127,9 +129,11 @@ async def test_clients_on_two_then_three_processes_edit_one_document_and_converg
                 await client.close()
 
 
-async def test_a_revocation_through_one_process_closes_the_members_socket_on_another_in_1s(
+async def test_events_and_a_revocation_through_one_process_reach_the_member_on_another(
     cluster: Cluster,
 ) -> None:
+    """The member's live event channel hears of a rename made on the other process, and the
+    revocation closes the member's document socket there within a second."""
     first, second = await cluster(2)
     async with Api(first.base_url) as owner, Api(second.base_url) as editor:
         await owner.sign_up("Owner")
@@ -137,7 +141,13 @@ async def test_a_revocation_through_one_process_closes_the_members_socket_on_ano
         document_id = await owner.create_document("Revoked elsewhere")
         await owner.add_member(editor, document_id, "editor")
         socket = await connect(editor, second, document_id)
+        events = await EventClient(second, editor.token).connect()
         try:
+            renamed = await owner.http.patch(f"/api/documents/{document_id}",
+                                             json={"title": "Renamed on the first"})
+            assert renamed.status_code == 200, renamed.text
+            event = await events.wait_for(about(document_id, "document", change="renamed"))
+            assert event is not None and event["title"] == "Renamed on the first"
             await socket.append("before")
             revoked_at = time.monotonic()
             response = await owner.http.delete(
@@ -148,6 +158,7 @@ async def test_a_revocation_through_one_process_closes_the_members_socket_on_ano
             assert time.monotonic() - revoked_at < 1.0
         finally:
             await socket.close()
+            await events.close()
 
 
 async def test_a_process_killed_mid_burst_loses_nothing_its_clients_reconnect_elsewhere(
