@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import event_channel, ws
 from app.access_log import AccessLog
+from app.admission import AdmissionGate
 from app.api import (
     account,
     auth,
@@ -153,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events=events,
             event_connections=event_connections,
             live=live,
+            admissions=AdmissionGate(settings.admission_concurrency,
+                                     settings.admission_wait_seconds),
             jobs=Jobs(broker),
         )
         store.start()

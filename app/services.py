@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.admission import AdmissionGate
 from app.connections import Connections
 from app.event_fanout import EventFanout
 from app.history.checkpointer import Checkpointer
@@ -48,6 +49,8 @@ class Services:
     history: Checkpointer
     # Access changes and sign-outs, acted on here and on every other process.
     live: LiveAccess
+    # Websocket admissions checked at once; the rest wait, then are told to come back.
+    admissions: AdmissionGate
     # None when no SMTP server is configured: nothing is mailed (DESIGN §8).
     mail: MailSender | None = None
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketState
 
 from app import models
+from app.admission import AdmissionBusy
 from app.api.deps import SESSION_COOKIE, login_for_token
 from app.close_codes import AccessCloseCode
 from app.permissions import Access, document_access
@@ -133,7 +134,13 @@ async def _login_active(session: AsyncSession, login_id: str) -> bool:
 async def document_socket(websocket: WebSocket, document_id: str) -> None:
     services: Services = websocket.app.state.services
     try:
-        admitted = await _admit(services, websocket, document_id)
+        async with services.admissions.slot():
+            admitted = await _admit(services, websocket, document_id)
+    except AdmissionBusy:
+        await websocket.accept()
+        await websocket.close(CloseCode.TRY_AGAIN_LATER,
+                              "try-later: the server is busy; reconnecting shortly")
+        return
     except Exception:
         # The database is unreachable, say: a client should retry, not give up.
         log.exception("websocket admission failed", extra={"event": "ws.admission_failed",
