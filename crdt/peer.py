@@ -17,6 +17,9 @@ from crdt.protocol import CloseCode, create_permission_denied_message
 log = logging.getLogger("widen.peer")
 
 MAX_QUEUED_MESSAGES = 4096
+# And at most this many bytes: a client that stops reading while large updates (pastes,
+# coalesced bursts) are relayed to it costs at most this much, however big each one is.
+MAX_QUEUED_BYTES = 8 * 1024 * 1024
 
 
 class Channel(Protocol):
@@ -41,6 +44,7 @@ class Peer:
         identity: dict[str, str] | None = None,
         label: str = "",
         max_queued: int = MAX_QUEUED_MESSAGES,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
     ) -> None:
         self.channel = channel
         self.origin = origin
@@ -49,6 +53,8 @@ class Peer:
         self.label = label
         self.awareness_client_ids: set[int] = set()
         self._outbox: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue(max_queued)
+        self._max_queued_bytes = max_queued_bytes
+        self._queued_bytes = 0
         self._closing = False
         self._sender = asyncio.create_task(self._drain(), name=f"widen-peer-send-{label}")
 
@@ -60,7 +66,10 @@ class Peer:
         if self._closing:
             return
         try:
+            if self._queued_bytes + len(data) > self._max_queued_bytes:
+                raise asyncio.QueueFull
             self._outbox.put_nowait(data)
+            self._queued_bytes += len(data)
         except asyncio.QueueFull:
             log.warning("peer too slow; disconnecting",
                         extra={"event": "peer.slow", "peer": self.label})
@@ -85,6 +94,7 @@ class Peer:
         self._closing = True
         while not self._outbox.empty():
             self._outbox.get_nowait()
+        self._queued_bytes = 0
         self._outbox.put_nowait((code, reason))
 
     async def wait_closed(self) -> None:
@@ -103,6 +113,7 @@ class Peer:
                     code, reason = item
                     await self.channel.close(code, reason)
                     return
+                self._queued_bytes -= len(item)
                 await self.channel.send(item)
         except Exception as exc:
             # The client went away mid-send; its receive loop sees the disconnect and leaves.

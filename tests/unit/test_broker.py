@@ -66,3 +66,23 @@ async def test_a_channel_that_falls_behind_is_closed_with_1013_not_buffered() ->
     assert client.closed is not None
     code, reason = client.closed
     assert code == CloseCode.TRY_AGAIN_LATER and reason.startswith("try-later")
+
+
+async def test_a_peer_that_falls_behind_by_bytes_is_closed_with_1013_however_few_messages() -> None:
+    """Four large updates are far under the message bound and over the byte bound."""
+    client = StalledClient()
+    peer = Peer(client, origin="user", label="bytes-test", max_queued_bytes=1_000_000)
+    peer.send(b"0")
+    async with asyncio.timeout(5):
+        while not client.sent:
+            await asyncio.sleep(0)
+    for _ in range(3):
+        peer.send(bytes(300_000))
+    assert not peer.closing, "900 kB queued is within the bound"
+    peer.send(bytes(300_000))
+    assert peer.closing
+    client.release.set()
+    async with asyncio.timeout(5):
+        await peer.wait_closed()
+    assert client.sent == [b"0"]
+    assert client.closed is not None and client.closed[0] == CloseCode.TRY_AGAIN_LATER
