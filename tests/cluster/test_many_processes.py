@@ -99,10 +99,7 @@ async def test_clients_on_two_then_three_processes_edit_one_document_and_converg
 ) -> None:
     first, second = await cluster(2)
     async with Api(first.base_url) as owner:
-        await owner.sign_up("Owner")
-        document_id = await owner.create_document("Shared by processes")
-        clients = [await connect(owner, server, document_id)
-                   for server in (first, second, first, second)]
+        document_id, clients = await _two_on_each(owner, first, second, "Shared by processes")
         try:
             results = await asyncio.gather(*(burst(c, f"c{i}", 15, 0.02)
                                              for i, c in enumerate(clients)))
@@ -237,10 +234,8 @@ async def test_after_redis_restarts_mid_burst_every_process_and_client_holds_eve
     what it dropped."""
     first, second = await cluster(2, repair_seconds=repair_seconds)
     async with Api(first.base_url) as owner:
-        await owner.sign_up("Owner")
-        document_id = await owner.create_document("Through a Redis restart")
-        clients = [await connect(owner, server, document_id)
-                   for server in (first, second, first, second)]
+        document_id, clients = await _two_on_each(owner, first, second,
+                                                  "Through a Redis restart")
         try:
             writing = asyncio.gather(*(burst(c, f"r{i}", 40, 0.05)
                                        for i, c in enumerate(clients)))
@@ -292,6 +287,16 @@ async def test_two_processes_compacting_one_document_at_once_leave_one_snapshot(
         for engine in engines:
             await engine.dispose()
         server.stop()
+
+
+async def _two_on_each(owner: Api, first: ServerProcess, second: ServerProcess,
+                       title: str) -> tuple[str, list[YClient]]:
+    """The owner signs up and makes a document; two clients of theirs on each process."""
+    await owner.sign_up("Owner")
+    document_id = await owner.create_document(title)
+    clients = [await connect(owner, server, document_id)
+               for server in (first, second, first, second)]
+    return document_id, clients
 
 
 async def _connections(server: ServerProcess) -> int:
