@@ -48,10 +48,13 @@ PIPELINE = 256
 
 
 class RedisBroker:
-    def __init__(self, url: str) -> None:
-        # Short timeouts: a Redis that stops answering must not hold a sender for long.
+    def __init__(self, url: str, *, health_check_seconds: float = 5.0) -> None:
+        # Short timeouts: a Redis that stops answering must not hold a sender for long. An
+        # idle pub/sub connection is pinged every `health_check_seconds`, so one that died
+        # silently is noticed (and its losses repaired).
         self._redis: Redis = Redis.from_url(url, socket_connect_timeout=1.0,
-                                            socket_keepalive=True, health_check_interval=5)
+                                            socket_keepalive=True,
+                                            health_check_interval=health_check_seconds)
         self.process_id = os.urandom(_PROCESS_ID_BYTES)
         self._local = InProcessBroker(emptied=self._emptied)
         self._pubsub: PubSub | None = None
@@ -140,9 +143,12 @@ class RedisBroker:
             pubsub = self._redis.pubsub()
             try:
                 # A channel of this process's own, so there is always one (listen needs one).
-                await pubsub.subscribe(f"widen:process:{self.process_id.hex()}",
-                                       *self._local.channels())
+                subscribed = {f"widen:process:{self.process_id.hex()}", *self._local.channels()}
+                await pubsub.subscribe(*subscribed)
                 self._pubsub = pubsub
+                # Subscribed here meanwhile, while `subscribe` could not reach Redis yet.
+                if added := set(self._local.channels()) - subscribed:
+                    await pubsub.subscribe(*added)
                 if had_outage:
                     log.info("Redis is back: repairing what the outage may have dropped",
                              extra={"event": "broker.reconnected"})
@@ -151,7 +157,11 @@ class RedisBroker:
                 delay = RECONNECT_MIN_SECONDS
                 async for message in pubsub.listen():
                     self._receive(message)
-            except (RedisError, OSError) as exc:
+            except Exception as exc:
+                if not isinstance(exc, RedisError | OSError):
+                    # A bug of ours, not an outage: say so, and carry on as after one.
+                    log.exception("the Redis listener failed",
+                                  extra={"event": "broker.listener_failed"})
                 if not had_outage:
                     log.warning("Redis unreachable: other processes miss this one's updates "
                                 "until it returns", extra={"event": "broker.unreachable",
@@ -166,7 +176,8 @@ class RedisBroker:
 
     def _receive(self, message: dict[str, object]) -> None:
         kind, channel, data = message["type"], message["channel"], message["data"]
-        assert isinstance(channel, bytes)
+        if not isinstance(channel, bytes):
+            return  # a pong (from a ping) has none
         name = channel.decode()
         if kind == "subscribe":
             confirmed = self._confirmations.pop(name, None)
@@ -204,7 +215,10 @@ class RedisBroker:
                         for channel, data in batch:
                             pipe.publish(channel, data)
                         await pipe.execute()
-                except (RedisError, OSError) as exc:
+                except Exception as exc:
+                    if not isinstance(exc, RedisError | OSError):
+                        log.exception("publishing to Redis failed",
+                                      extra={"event": "broker.publish_failed"})
                     self._dropped([channel for channel, _ in batch], repr(exc))
                 else:
                     self._dropping = False
