@@ -77,11 +77,14 @@ class LoadResult:
     gc_pause_ms: list[float] = field(default_factory=list)
 
 
-class _Worker:
-    """One Node load-generator process and its line protocol."""
+class Worker:
+    """One Node load-generator process and its line protocol (`script`: which generator)."""
 
-    def __init__(self, index: int, config: dict[str, Any], workdir: Path) -> None:
+    def __init__(
+        self, index: int, config: dict[str, Any], workdir: Path, script: Path = jsdeps.LOADGEN
+    ) -> None:
         self.index = index
+        self.script = script
         self.config_path = workdir / f"loadgen-{index}.json"
         self.result_path = workdir / f"loadgen-{index}.result.json"
         self.log_path = workdir / f"loadgen-{index}.log"
@@ -99,7 +102,7 @@ class _Worker:
                     # GC without helper threads: on a busy 2-core machine a parallel scavenge
                     # waits for helpers that are not scheduled (100+ ms pauses were seen).
                     "--single-threaded-gc",
-                    str(jsdeps.LOADGEN),
+                    str(self.script),
                     str(self.config_path),
                 ]),
                 cwd=jsdeps.JS_DIR,
@@ -208,7 +211,7 @@ async def run_load(adapter: ServerAdapter, spec: LoadSpec, workdir: Path) -> Loa
             "drainTimeoutMs": spec.drain_timeout_s * 1000,
             "warmUpEdits": WARM_UP_EDITS,
         }
-        workers.append(_Worker(index, config, workdir))
+        workers.append(Worker(index, config, workdir))
     try:
         connect_start = time.monotonic()
         for worker in workers:
@@ -248,7 +251,7 @@ async def run_load(adapter: ServerAdapter, spec: LoadSpec, workdir: Path) -> Loa
     return result
 
 
-async def _check_alive(adapter: ServerAdapter, workers: list[_Worker]) -> None:
+async def _check_alive(adapter: ServerAdapter, workers: list[Worker]) -> None:
     """Raise the real cause if the server or a worker died during the window.
 
     Without this, the CPU sampling would fail first with a bare 'no such process'.
