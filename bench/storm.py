@@ -4,8 +4,9 @@ Usage: .venv/bin/python bench/storm.py [--servers widen,yws] [--docs 2000] [--cl
        [--workers 4] [--deadline 300]
 
 Per server, in turn: start it, make the documents and write one short text into each (not
-timed), then start the client processes (bench/js/storm.mjs) and let every client connect at
-one instant t0. A client retries 1013 try-later and network failures with exponential backoff
+timed; Widen is then restarted, so the storm loads every document from its database), then
+start the client processes (bench/js/storm.mjs) and let every client connect at one instant
+t0. A client retries 1013 try-later and network failures with exponential backoff
 (100 ms doubling to 5 s, jitter), and is synced once it received sync step 2 and holds its
 document's text. Prints, per server: time from t0 until all clients synced, p50/p99 of the
 clients' time to sync, refusals by close code, sheds (1013) and retries, the server's peak RSS
@@ -185,6 +186,14 @@ async def storm(adapter: ServerAdapter, spec: StormSpec, workdir: Path) -> Storm
     seed_start = time.monotonic()
     await seed(rooms, urls, headers, spec, workdir)
     result.seed_s = time.monotonic() - seed_start
+    if isinstance(adapter, WidenAdapter):
+        # As after a restart: every document is loaded from the database by the storm itself
+        # (Widen unloads idle rooms after WIDEN_ROOM_IDLE_SECONDS anyway, but some would still
+        # be loaded at t0). A new process, a new port and a new login: new URLs and cookie.
+        await adapter.stop()
+        await adapter.start()
+        urls, headers, auth = await endpoints(adapter, rooms)
+        result.auth = f"{auth}; restarted after seeding"
     result.rss_before_mb = rss_bytes(adapter.pid) / MB
 
     storm_dir = workdir / "storm"
