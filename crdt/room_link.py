@@ -10,8 +10,8 @@ Order of a load: subscribe, then load from the database, then apply what arrived
 (updates are idempotent). An update committed before the load is in what it reads; one
 committed after is published after, to a subscription that already exists. Pub/sub delivers at
 most once, so two things repair: after a broker outage every room reloads what it lacks from
-the database, and a room that sees another process's state vector ahead of its own twice in a
-row (once may be an update still in flight) does the same.
+the database, and a room that still lacks, a heartbeat later, content another process's state
+vector showed (it may have been in flight, or not yet committed there) does the same.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -79,7 +80,9 @@ class RoomLink:
         self._repair_seconds = repair_seconds
         self._subscription: Subscription | None = None
         self._early: list[bytes] | None = []  # what arrived before the room loaded
-        self._behind = 0  # heartbeats in a row that showed another process ahead
+        # State vectors other processes showed ahead of this room, and when: content they
+        # held then that is still missing a heartbeat later was lost on the way.
+        self._ahead: list[tuple[float, dict[int, int]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._heartbeat: asyncio.TimerHandle | None = None
         self._repairing = False
@@ -144,12 +147,18 @@ class RoomLink:
             self._check(decode_state_vector(payload))
 
     def _check(self, remote: dict[int, int]) -> None:
-        if not self._room.lacks(remote):
-            self._behind = 0
-            return
-        self._behind += 1
-        if self._behind >= 2:
-            self._behind = 0
+        """Repair if this room still lacks what another process showed half a heartbeat ago. Not
+        what it shows now: its live doc may hold its own accepted updates that are not yet
+        committed (applied before a remote update, `Room.apply_remote`), which it publishes
+        once they are."""
+        now = time.monotonic()
+        if self._room.lacks(remote):
+            self._ahead.append((now, remote))
+        old = now - self._repair_seconds / 2
+        settled = [sv for at, sv in self._ahead if at <= old]
+        self._ahead = [(at, sv) for at, sv in self._ahead if at > old]
+        if any(self._room.lacks(sv) for sv in settled):
+            self._ahead.clear()
             log.info("another process holds updates this one missed: repairing",
                      extra={"event": "room.behind", "room": self._room.name})
             self.repair()
