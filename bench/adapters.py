@@ -465,7 +465,12 @@ class WidenClusterAdapter(ServerAdapter):
         return [node.process for node in self.nodes if node.process is not None]
 
     def services(self) -> list[Service]:
-        return [service for service in (self.redis, self.postgres) if service is not None]
+        services: list[Service] = []
+        if self.redis is not None:
+            services.append(self.redis)
+        if self.postgres is not None:
+            services += [self.postgres.backends, self.postgres.server]
+        return services
 
     def log_events(self) -> dict[str, int]:
         counts: Counter[str] = Counter()

@@ -1,24 +1,31 @@
 """What Widen on several processes stands on in a bench run: a PostgreSQL database and a
 redis-server of the run's own, made fresh and removed after.
 
-Both also say which processes do their work (`pids`), so a run can put their CPU beside the
-server's: the redis-server itself, and the PostgreSQL backends connected to the run's database
-(`pg_stat_activity`). The PostgreSQL server's shared processes (WAL writer, checkpointer,
-background writer) serve every database on it, other work's too, and are not counted.
+Each is also a `Service` whose CPU a run reports per edit: the redis-server itself, and
+PostgreSQL twice over. "PostgreSQL backends" are the backends connected to the run's database
+(`pg_stat_activity`), read process by process: Widen's, for sure, but a connection that opens
+and closes between two readings is missed, and under load Widen's pool opens and closes dozens
+a second (each fork and start-up is server work too). "PostgreSQL server" is the whole server:
+the postmaster, every process under it, and what its ended children used (the kernel adds it
+to the postmaster's children times when it reaps them), so nothing is missed, but other
+databases' work on the shared server is in it too; it says how many connections to other
+databases it saw.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import uuid
 from pathlib import Path
 from typing import Protocol
 
 import asyncpg
+import psutil
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from proctools import LOOPBACK, ManagedProcess, free_port, wait_until
+from proctools import LOOPBACK, ManagedProcess, free_port, process_cpu, wait_until
 
 # The PostgreSQL every machine of the project runs (trust auth; tests/support/pgadmin.py's
 # default): the run's database is made on it through its admin database `test`.
@@ -27,25 +34,36 @@ START_TIMEOUT_S = 10.0
 
 
 class Service(Protocol):
-    """A process or set of processes a server uses, whose CPU a run reports per edit."""
+    """Processes a server uses, outside its own, whose CPU a run reports per edit."""
 
     name: str
+    within: str | None  # another service whose figure already holds this one's, if any
 
-    async def pids(self) -> list[int]:
-        """The processes doing this service's work for the run, now."""
+    async def cpu(self) -> dict[int, float]:
+        """Cumulative CPU seconds of each of the service's processes alive now, by pid."""
+        ...
+
+    def remark(self) -> str:
+        """What the figure holds beyond its name, from the readings so far ("" if nothing)."""
         ...
 
 
 class PostgresDatabase:
-    """A fresh database on the shared PostgreSQL server, dropped (connections and all) after."""
+    """A fresh database on the shared PostgreSQL server, dropped (connections and all) after.
 
-    name = "PostgreSQL"
+    Its admin connection (to the admin database) stays open meanwhile, for `backends` and
+    `server` to read `pg_stat_activity` through.
+    """
 
     def __init__(self, admin_dsn: str = POSTGRES_ADMIN_DSN) -> None:
         self.admin_dsn = admin_dsn
         self.database = f"widen_bench_{uuid.uuid4().hex[:12]}"
         self.version = ""
+        self.admin_pid = 0  # the admin connection's own backend
         self._admin: asyncpg.Connection | None = None
+        self._admin_lock = asyncio.Lock()  # one query at a time on the connection: two read it
+        self.backends = PostgresBackends(self)
+        self.server = PostgresServer(self)
 
     @property
     def url(self) -> str:
@@ -54,19 +72,19 @@ class PostgresDatabase:
         return f"postgresql+asyncpg://{host_part}/{self.database}"
 
     async def create(self) -> None:
-        """Create the database; the admin connection stays open to list its backends."""
         self._admin = await asyncpg.connect(self.admin_dsn)
         self.version = str(await self._admin.fetchval("SHOW server_version"))
+        self.admin_pid = int(await self._admin.fetchval("SELECT pg_backend_pid()"))
         await self._admin.execute(f'CREATE DATABASE "{self.database}"')
 
-    async def pids(self) -> list[int]:
-        """Backends connected to the run's database: Widen's pooled connections, and any
-        autovacuum worker busy with it."""
+    async def sessions(self) -> list[tuple[int, str | None]]:
+        """(pid, database) of every process `pg_stat_activity` lists, but the admin one."""
         assert self._admin is not None
-        rows = await self._admin.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database
-        )
-        return [int(row["pid"]) for row in rows]
+        async with self._admin_lock:
+            rows = await self._admin.fetch(
+                "SELECT pid, datname FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            )
+        return [(int(row["pid"]), row["datname"]) for row in rows]
 
     async def drop(self) -> None:
         """Drop the database even if a connection to it is left, then close the admin one."""
@@ -77,6 +95,53 @@ class PostgresDatabase:
         finally:
             await self._admin.close()
             self._admin = None
+
+
+class PostgresBackends:
+    """The backends connected to the run's database: Widen's connections, and any autovacuum
+    worker busy with it."""
+
+    name = "PostgreSQL backends"
+    within: str | None = "PostgreSQL server"
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
+
+    async def cpu(self) -> dict[int, float]:
+        sessions = await self._database.sessions()
+        return process_cpu(pid for pid, name in sessions if name == self._database.database)
+
+    def remark(self) -> str:
+        return ""
+
+
+class PostgresServer:
+    """The whole PostgreSQL server, ended processes included: one figure, under the
+    postmaster's pid."""
+
+    name = "PostgreSQL server"
+    within: str | None = None
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
+        self._postmaster: psutil.Process | None = None
+        self._others: set[int] = set()  # connections to other databases seen
+
+    async def cpu(self) -> dict[int, float]:
+        if self._postmaster is None:
+            self._postmaster = psutil.Process(self._database.admin_pid).parent()
+            assert self._postmaster is not None, "a backend's parent is the postmaster"
+        mine = (self._database.database, None)  # None: the server's own background processes
+        self._others.update(p for p, name in await self._database.sessions() if name not in mine)
+        times = self._postmaster.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        total += sum(process_cpu(child.pid for child in self._postmaster.children()).values())
+        return {self._postmaster.pid: total}
+
+    def remark(self) -> str:
+        if not self._others:
+            return "no connection to another database seen"
+        return f"other databases' work included: {len(self._others)} connections to them seen"
 
 
 def redis_binary() -> str:
@@ -90,6 +155,7 @@ class RedisServer:
     """A redis-server of the run's own on a free port, keeping nothing on disk."""
 
     name = "Redis"
+    within: str | None = None
 
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
@@ -127,8 +193,11 @@ class RedisServer:
         finally:
             await client.aclose()
 
-    async def pids(self) -> list[int]:
-        return [self.process.pid]
+    async def cpu(self) -> dict[int, float]:
+        return process_cpu([self.process.pid])
+
+    def remark(self) -> str:
+        return ""
 
     async def stop(self) -> None:
         await self.process.stop()

@@ -21,15 +21,7 @@ import psutil
 import jsdeps
 from adapters import ServerAdapter
 from backing import Service
-from proctools import (
-    CpuSample,
-    cpu_sample,
-    machine_busy_seconds,
-    peak_rss_bytes,
-    pinned,
-    process_cpu,
-    rss_bytes,
-)
+from proctools import CpuSample, cpu_sample, machine_busy_seconds, peak_rss_bytes, pinned, rss_bytes
 
 START_LEAD_S = 1.0  # lets the start line reach every worker before t0
 WARM_UP_EDITS = 5000  # local edits per worker before connecting, to get V8's JIT done
@@ -82,6 +74,8 @@ class LoadResult:
     service_processes: dict[str, int] = field(default_factory=dict)
     service_processes_started: dict[str, int] = field(default_factory=dict)
     service_processes_ended: dict[str, int] = field(default_factory=dict)
+    service_remarks: dict[str, str] = field(default_factory=dict)
+    service_within: dict[str, str | None] = field(default_factory=dict)  # see backing.Service
     server_events: dict[str, int] = field(default_factory=dict)  # adapter.log_events(), at the end
     loadgen_cpu_s: float = 0.0
     machine_busy_s: float = 0.0
@@ -113,12 +107,12 @@ class _ServiceMeter:
         self._alive: set[int] = set()
 
     async def begin(self) -> None:
-        self._start = process_cpu(await self.service.pids())
+        self._start = await self.service.cpu()
         self._last = dict(self._start)
         self._alive = set(self._start)
 
     async def read(self) -> None:
-        now = process_cpu(await self.service.pids())
+        now = await self.service.cpu()
         self._last.update(now)
         self._alive = set(now)
 
@@ -136,6 +130,8 @@ class _ServiceMeter:
         result.service_processes[name] = len(self._last)
         result.service_processes_started[name] = len(set(self._last) - set(self._start))
         result.service_processes_ended[name] = len(set(self._last) - self._alive)
+        result.service_remarks[name] = self.service.remark()
+        result.service_within[name] = self.service.within
 
 
 class _Worker:

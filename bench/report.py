@@ -48,8 +48,11 @@ def service_us_per_edit(result: LoadResult, service: str) -> float:
 
 def others_cpu_s(result: LoadResult) -> float:
     """CPU seconds taken in the window by processes other than the server, the services it
-    stands on, and the load generator."""
-    ours = result.server_cpu_s + sum(result.service_cpu_s.values()) + result.loadgen_cpu_s
+    stands on (each counted once), and the load generator."""
+    services = sum(
+        cpu_s for name, cpu_s in result.service_cpu_s.items() if result.service_within[name] is None
+    )
+    ours = result.server_cpu_s + services + result.loadgen_cpu_s
     return max(0.0, result.machine_busy_s - ours)
 
 
@@ -147,13 +150,8 @@ def table(result: LoadResult, title: str) -> str:
         ),
         ("server CPU per delivery", f"{figures.cpu_us:.1f} us"),
         *(
-            (
-                f"{name} CPU in window",
-                f"{cpu_s:.2f} s, {figures.service_us[name]:.1f} us/edit "
-                f"({result.service_processes[name]} processes; "
-                f"{result.service_processes_started[name]} started, "
-                f"{result.service_processes_ended[name]} ended in the window)",
-            )
+            (f"{name} CPU in window", f"{cpu_s:.2f} s, {figures.service_us[name]:.1f} us/edit "
+             f"({_service_processes(result, name)})")
             for name, cpu_s in result.service_cpu_s.items()
         ),
         (
@@ -193,6 +191,20 @@ def table(result: LoadResult, title: str) -> str:
         rows.append(("closed by server", f"{close['room']}: {close['code']} {close['reason']}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join([f"== {title} ==", *(f"  {name:<{width}}  {value}" for name, value in rows)])
+
+
+def _service_processes(result: LoadResult, name: str) -> str:
+    """How many processes a service's figure was read from, and what else it holds."""
+    seen = result.service_processes[name]
+    notes = [
+        f"{seen} processes; {result.service_processes_started[name]} started, "
+        f"{result.service_processes_ended[name]} ended in the window"
+        if seen > 1
+        else f"{seen} process"
+    ]
+    if result.service_remarks[name]:
+        notes.append(result.service_remarks[name])
+    return "; ".join(notes)
 
 
 def summary(results: Mapping[str, Sequence[LoadResult]]) -> str:
