@@ -2,17 +2,20 @@
 
 An adapter starts its server on a free loopback port, makes rooms, and hands out one
 websocket URL per connection (Widen needs a fresh single-use ticket for each). The harness
-reads the server's CPU and memory through `pid`, which is the root of the server's process
-tree.
+reads the server's CPU and memory through `pids`, the roots of the server's process trees (one,
+unless the server runs as several processes), and the CPU of what the server stands on
+(Redis, PostgreSQL) through `services`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import uuid
 from abc import ABC, abstractmethod
+from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from urllib.parse import quote
 import httpx
 
 import jsdeps
+from backing import PostgresDatabase, RedisServer, Service
 from proctools import LOOPBACK, ManagedProcess, free_port, tcp_open, wait_until
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -56,10 +60,25 @@ class ServerAdapter(ABC):
         self._http: httpx.AsyncClient | None = None
 
     @property
-    def pid(self) -> int:
-        if self.process is None:
+    def processes(self) -> list[ManagedProcess]:
+        """Every process the server runs as, once started."""
+        return [] if self.process is None else [self.process]
+
+    @property
+    def pids(self) -> list[int]:
+        """Roots of the server's process trees: its CPU and memory are summed over them."""
+        if not self.processes:
             raise RuntimeError(f"{self.name} is not started")
-        return self.process.pid
+        return [process.pid for process in self.processes]
+
+    def services(self) -> list[Service]:
+        """What the server stands on and does work in for each edit, outside its own
+        processes: their CPU is reported beside the server's. None for a server alone."""
+        return []
+
+    def log_events(self) -> dict[str, int]:
+        """How often the server logged events that explain its figures, so far this run."""
+        return {}
 
     @abstractmethod
     def describe(self) -> str:
@@ -226,11 +245,9 @@ class WidenAdapter(ServerAdapter):
     def base_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    async def start(self) -> None:
-        self.port = free_port()
-        env = {
-            "WIDEN_PORT": str(self.port),
-            "WIDEN_HOST": LOOPBACK,
+    def _settings(self) -> dict[str, str]:
+        """The server's environment, apart from where it listens."""
+        return {
             "WIDEN_DATABASE_URL": f"sqlite+aiosqlite:///{self.db_path}",
             # One bench user holds every connection, replays send as fast as they can, and the
             # bench signs up one user per client from one address: not what it measures.
@@ -238,6 +255,10 @@ class WidenAdapter(ServerAdapter):
             "WIDEN_MAX_MESSAGES_PER_SECOND": "0",
             "WIDEN_REGISTRATIONS_PER_HOUR": "0",
         }
+
+    async def start(self) -> None:
+        self.port = free_port()
+        env = {"WIDEN_PORT": str(self.port), "WIDEN_HOST": LOOPBACK, **self._settings()}
         await self._spawn([repo_python(), "-m", "app"], env, REPO_DIR).start()
         if self._http is not None:
             await self._http.aclose()
@@ -382,18 +403,143 @@ class WidenMembersAdapter(WidenAdapter):
         return self._roots[room, client]
 
 
+class _WidenNode(WidenAdapter):
+    """One of the processes of a `WidenClusterAdapter`: Widen on its database and Redis."""
+
+    def __init__(self, workdir: Path, name: str, database_url: str, redis_url: str) -> None:
+        super().__init__(workdir)
+        self.name = name
+        self.database_url = database_url
+        self.redis_url = redis_url
+
+    def _settings(self) -> dict[str, str]:
+        return {
+            **super()._settings(),
+            "WIDEN_DATABASE_URL": self.database_url,
+            "WIDEN_REDIS_URL": self.redis_url,
+        }
+
+
+class WidenClusterAdapter(ServerAdapter):
+    """Widen as `count` processes on one PostgreSQL database and one Redis, both the run's own
+    (a fresh database on the PostgreSQL at 127.0.0.1:5432, a redis-server on a free port),
+    removed after.
+
+    Client i of every room connects to process i mod `count`: with two, every room has clients
+    on both, and each edit reaches some of its readers through Redis. Rooms are made, and the
+    bench user signs up, through the first process; each process gives out its own tickets.
+    With `count` 1 it is the same setup on one process, the baseline the others are held to.
+    """
+
+    stop_grace_s = WidenAdapter.stop_grace_s
+    # Logged events that cost or delay edits across processes: a room reloading from the
+    # database because another process's state vector was ahead twice in a row (crdt/room_link),
+    # and Redis messages dropped or the broker cut off (crdt/redis_broker).
+    WATCHED_EVENTS = (
+        "room.behind",
+        "room.repair_failed",
+        "broker.dropped",
+        "broker.unreachable",
+        "broker.reconnected",
+    )
+
+    def __init__(self, workdir: Path, name: str, count: int) -> None:
+        super().__init__(workdir)
+        self.name = name
+        self.count = count
+        self.nodes: list[_WidenNode] = []
+        self.postgres: PostgresDatabase | None = None
+        self.redis: RedisServer | None = None
+
+    def describe(self) -> str:
+        postgres = self.postgres.version if self.postgres else "?"
+        redis = self.redis.version if self.redis else "?"
+        return (
+            f"Widen (python -m app) x {self.count} process(es), client i of a room on process "
+            f"i mod {self.count}; PostgreSQL {postgres} (a fresh database), "
+            f"redis-server {redis} (the run's own)"
+        )
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return [node.process for node in self.nodes if node.process is not None]
+
+    def services(self) -> list[Service]:
+        services: list[Service] = []
+        if self.redis is not None:
+            services.append(self.redis)
+        if self.postgres is not None:
+            services += [self.postgres.backends, self.postgres.server]
+        return services
+
+    def log_events(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for process in self.processes:
+            for line in process.log_path.read_text(errors="replace").splitlines():
+                if not line.startswith("{"):
+                    continue  # not a record of Widen's JSON log (a traceback's lines)
+                event = json.loads(line).get("event")
+                if event in self.WATCHED_EVENTS:
+                    counts[event] += 1
+        return dict(counts)
+
+    async def start(self) -> None:
+        self.postgres = PostgresDatabase()
+        await self.postgres.create()
+        self.redis = RedisServer(self.workdir)
+        await self.redis.start()
+        # One after the other: the first migrates the empty database and signs the bench user
+        # up; the others find both done.
+        for index in range(self.count):
+            node = _WidenNode(
+                self.workdir, f"{self.name}.{index}", self.postgres.url, self.redis.url
+            )
+            self.nodes.append(node)
+            await node.start()
+
+    async def stop(self) -> int:
+        """Stop every process (each flushes), then Redis, then drop the database; the first
+        non-zero exit status of a process, else 0."""
+        try:
+            statuses = await asyncio.gather(*(node.stop() for node in self.nodes))
+        finally:
+            try:
+                if self.redis is not None:
+                    await self.redis.stop()
+            finally:
+                if self.postgres is not None:
+                    await self.postgres.drop()
+        return next((status for status in statuses if status != 0), 0)
+
+    async def aclose(self) -> None:
+        for node in self.nodes:
+            await node.aclose()
+
+    async def create_rooms(self, count: int) -> list[str]:
+        return await self.nodes[0].create_rooms(count)
+
+    async def connect_url(self, room: str, client: int = 0) -> str:
+        return await self.nodes[client % self.count].connect_url(room, client)
+
+
 ADAPTERS: dict[str, type[ServerAdapter]] = {
     "widen": WidenAdapter,
     "yws": YwsAdapter,
     "hocus": HocuspocusAdapter,
     "pycrdt": PycrdtAdapter,
 }
+# Widen on PostgreSQL and Redis, as this many processes; run only when named (they need the
+# PostgreSQL at 127.0.0.1:5432 and redis-server).
+CLUSTERS: dict[str, int] = {"widen-pg": 1, "widen-2p": 2}
+SERVER_NAMES = [*ADAPTERS, *CLUSTERS]
 
 
 def make_adapter(name: str, workdir: Path) -> ServerAdapter:
     """Build the adapter for a server kind, with its own scratch directory."""
-    if name not in ADAPTERS:
-        raise ValueError(f"unknown server {name!r}; choose from {', '.join(ADAPTERS)}")
+    if name not in SERVER_NAMES:
+        raise ValueError(f"unknown server {name!r}; choose from {', '.join(SERVER_NAMES)}")
     path = workdir / name
     os.makedirs(path, exist_ok=True)
+    if name in CLUSTERS:
+        return WidenClusterAdapter(path, name, CLUSTERS[name])
     return ADAPTERS[name](path)

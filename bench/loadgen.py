@@ -3,7 +3,8 @@
 The Python side only orchestrates: it makes rooms and URLs through the adapter, splits whole
 rooms across worker processes (so sender and receivers of an edit share a clock), starts
 them all at one wall-clock instant, and samples the server's CPU exactly at the edges of the
-steady-state window. The edits themselves never pass through Python.
+steady-state window (and that of the services it stands on, Redis and PostgreSQL, when it has
+any). The edits themselves never pass through Python.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ import psutil
 
 import jsdeps
 from adapters import ServerAdapter
-from proctools import cpu_sample, machine_busy_seconds, peak_rss_bytes, pinned, rss_bytes
+from backing import Service
+from proctools import CpuSample, cpu_sample, machine_busy_seconds, peak_rss_bytes, pinned, rss_bytes
 
 START_LEAD_S = 1.0  # lets the start line reach every worker before t0
 WARM_UP_EDITS = 5000  # local edits per worker before connecting, to get V8's JIT done
 URL_CONCURRENCY = 16
+# How often a service's processes are listed and read in the window: Widen's database pool
+# opens and closes connections beyond its five under this load, some living a tenth of a second.
+SERVICE_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,15 @@ class LoadResult:
     connect_s: float = 0.0
     window_s: float = 0.0
     server_cpu_s: float = 0.0
+    # Per service the server stands on (e.g. "Redis", "PostgreSQL"): its CPU in the window, and
+    # how many of its processes were seen in the window / started / ended inside it.
+    service_cpu_s: dict[str, float] = field(default_factory=dict)
+    service_processes: dict[str, int] = field(default_factory=dict)
+    service_processes_started: dict[str, int] = field(default_factory=dict)
+    service_processes_ended: dict[str, int] = field(default_factory=dict)
+    service_remarks: dict[str, str] = field(default_factory=dict)
+    service_within: dict[str, str | None] = field(default_factory=dict)  # see backing.Service
+    server_events: dict[str, int] = field(default_factory=dict)  # adapter.log_events(), at the end
     loadgen_cpu_s: float = 0.0
     machine_busy_s: float = 0.0
     rss_idle: int = 0
@@ -75,6 +89,49 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     schedule_lag_ms: list[float] = field(default_factory=list)
     gc_pause_ms: list[float] = field(default_factory=list)
+
+
+class _ServiceMeter:
+    """A service's CPU over the window, read from its processes every `SERVICE_POLL_S`.
+
+    Its processes may come and go (database connections opened and closed): one seen first
+    after the window opened counts in full, one that ends inside the window counts up to its
+    last reading, and one that starts and ends between two readings is missed (how many
+    started and ended is reported, to judge by).
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._alive: set[int] = set()
+
+    async def begin(self) -> None:
+        self._start = await self.service.cpu()
+        self._last = dict(self._start)
+        self._alive = set(self._start)
+
+    async def read(self) -> None:
+        now = await self.service.cpu()
+        self._last.update(now)
+        self._alive = set(now)
+
+    async def follow_until(self, epoch: float) -> None:
+        """Read every `SERVICE_POLL_S` until the wall-clock instant `epoch`, then once more."""
+        while time.time() + SERVICE_POLL_S < epoch:
+            await asyncio.sleep(SERVICE_POLL_S)
+            await self.read()
+        await _sleep_until(epoch)
+        await self.read()
+
+    def store(self, result: LoadResult) -> None:
+        name = self.service.name
+        result.service_cpu_s[name] = CpuSample(self._last).seconds_since(CpuSample(self._start))
+        result.service_processes[name] = len(self._last)
+        result.service_processes_started[name] = len(set(self._last) - set(self._start))
+        result.service_processes_ended[name] = len(set(self._last) - self._alive)
+        result.service_remarks[name] = self.service.remark()
+        result.service_within[name] = self.service.within
 
 
 class Worker:
@@ -191,7 +248,7 @@ async def run_load(adapter: ServerAdapter, spec: LoadSpec, workdir: Path) -> Loa
     """Run one load against the adapter's (already started) server and measure it."""
     jsdeps.ensure_installed()
     result = LoadResult(server=adapter.name, description=adapter.describe(), spec=spec)
-    result.rss_idle = rss_bytes(adapter.pid)
+    result.rss_idle = rss_bytes(adapter.pids)
     room_ids = await adapter.create_rooms(spec.rooms)
     # Widen's tickets expire after 60 s: fetch them just before the workers connect.
     urls = await _urls(adapter, room_ids, spec.clients)
@@ -226,21 +283,26 @@ async def run_load(adapter: ServerAdapter, spec: LoadSpec, workdir: Path) -> Loa
         t1 = t0 + spec.duration
         for worker in workers:
             await worker.send({"cmd": "start", "t0": t0 * 1000})
-        server_pids = [adapter.pid]
+        server_pids = adapter.pids
         loadgen_pids = [w.pid for w in workers]
+        meters = [_ServiceMeter(service) for service in adapter.services()]
         await _sleep_until(t0)
         server_cpu0, loadgen_cpu0 = cpu_sample(server_pids), cpu_sample(loadgen_pids)
         busy0 = machine_busy_seconds()
         window_start = time.monotonic()
-        await _sleep_until(t1)
+        for meter in meters:
+            await meter.begin()
+        await asyncio.gather(_sleep_until(t1), *(meter.follow_until(t1) for meter in meters))
         await _check_alive(adapter, workers)
         server_cpu1, loadgen_cpu1 = cpu_sample(server_pids), cpu_sample(loadgen_pids)
         result.machine_busy_s = machine_busy_seconds() - busy0
         result.window_s = time.monotonic() - window_start
         result.server_cpu_s = server_cpu1.seconds_since(server_cpu0)
         result.loadgen_cpu_s = loadgen_cpu1.seconds_since(loadgen_cpu0)
-        result.rss_end = rss_bytes(adapter.pid)
-        result.rss_peak = peak_rss_bytes(adapter.pid)
+        for meter in meters:
+            meter.store(result)
+        result.rss_end = rss_bytes(server_pids)
+        result.rss_peak = peak_rss_bytes(server_pids)
 
         await asyncio.gather(*(w.expect("done", spec.drain_timeout_s + 60) for w in workers))
     finally:
@@ -248,6 +310,7 @@ async def run_load(adapter: ServerAdapter, spec: LoadSpec, workdir: Path) -> Loa
             await worker.close()
     for worker in workers:
         _merge(result, worker.result())
+    result.server_events = adapter.log_events()
     return result
 
 
@@ -256,8 +319,8 @@ async def _check_alive(adapter: ServerAdapter, workers: list[Worker]) -> None:
 
     Without this, the CPU sampling would fail first with a bare 'no such process'.
     """
-    if adapter.process is not None:
-        adapter.process.check_alive()
+    for process in adapter.processes:
+        process.check_alive()
     for worker in workers:
         if not psutil.pid_exists(worker.pid) or worker.returncode is not None:
             await worker.expect("done", 10)  # raises with the worker's own error message

@@ -11,7 +11,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,10 +71,24 @@ def machine_busy_seconds() -> float:
     return sum(times) - idle - guest  # guest time is already counted in user
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of a process tree now."""
+def process_cpu(pids: Iterable[int]) -> dict[int, float]:
+    """User+system CPU seconds of each of these processes alone (not their children), skipping
+    those that have exited: for processes the bench does not own, which come and go (a
+    database's connection backends)."""
+    per_pid: dict[int, float] = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        per_pid[pid] = times.user + times.system
+    return per_pid
+
+
+def rss_bytes(pids: Sequence[int]) -> int:
+    """Resident memory of the process trees rooted at `pids` now."""
     total = 0
-    for proc in _tree(pid):
+    for proc in (proc for pid in pids for proc in _tree(pid)):
         try:
             total += proc.memory_info().rss
         except psutil.NoSuchProcess:
@@ -82,10 +96,10 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
-def peak_rss_bytes(pid: int) -> int:
-    """Sum of each process's peak resident memory (Linux VmHWM) over the tree."""
+def peak_rss_bytes(pids: Sequence[int]) -> int:
+    """Sum of each process's peak resident memory (Linux VmHWM) over the trees."""
     total = 0
-    for proc in _tree(pid):
+    for proc in (proc for pid in pids for proc in _tree(pid)):
         status = Path(f"/proc/{proc.pid}/status")
         try:
             lines = status.read_text().splitlines()

@@ -167,7 +167,7 @@ async def replay(adapter: ServerAdapter, trace: EncodedTrace, text_name: str) ->
     handshake_messages = writer.messages_in
     reader = asyncio.create_task(_drain(writer))
     try:
-        cpu0 = cpu_sample([adapter.pid])
+        cpu0 = cpu_sample(adapter.pids)
         started = time.perf_counter()
         for message in trace.messages:
             await writer.ws.send(message)
@@ -175,7 +175,7 @@ async def replay(adapter: ServerAdapter, trace: EncodedTrace, text_name: str) ->
         verifier_url = await adapter.connect_url(room)
         arrival = await wait_for_text(verifier_url, text_name, trace.expected)
         total_s = time.perf_counter() - started
-        server_cpu_s = cpu_sample([adapter.pid]).seconds_since(cpu0)
+        server_cpu_s = cpu_sample(adapter.pids).seconds_since(cpu0)
         await arrival.client.close()
     finally:
         await writer.close()

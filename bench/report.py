@@ -1,11 +1,12 @@
-"""Turn load results into the printed tables and the Widen-versus-reference ratios."""
+"""Turn load results into the printed tables, the Widen-versus-reference ratios, and Widen on
+several processes against one."""
 
 from __future__ import annotations
 
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psutil
@@ -17,6 +18,9 @@ MIB = 1024 * 1024
 # latency tail measures that rather than the server.
 LAG_WARN_MS = 10.0
 OTHERS_WARN_CORES = 0.25
+# Issue 12: Widen's p99 with a room's clients split over two processes, at most this many times
+# its p99 on one process (same PostgreSQL + Redis setup, same load).
+CLUSTER_P99_TARGET = 2.0
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -35,9 +39,21 @@ def cpu_us_per_delivery(result: LoadResult) -> float:
     return result.server_cpu_s * 1e6 / result.received_in_window
 
 
+def service_us_per_edit(result: LoadResult, service: str) -> float:
+    """A service's CPU in the window divided by the edits sent (all are sent in the window)."""
+    if result.sent == 0:
+        return math.nan
+    return result.service_cpu_s[service] * 1e6 / result.sent
+
+
 def others_cpu_s(result: LoadResult) -> float:
-    """CPU seconds taken in the window by processes other than the server and load generator."""
-    return max(0.0, result.machine_busy_s - result.server_cpu_s - result.loadgen_cpu_s)
+    """CPU seconds taken in the window by processes other than the server, the services it
+    stands on (each counted once), and the load generator."""
+    services = sum(
+        cpu_s for name, cpu_s in result.service_cpu_s.items() if result.service_within[name] is None
+    )
+    ours = result.server_cpu_s + services + result.loadgen_cpu_s
+    return max(0.0, result.machine_busy_s - ours)
 
 
 def verdict(result: LoadResult) -> str:
@@ -75,6 +91,8 @@ class Figures:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    # CPU per edit of each service the server stands on (µs), e.g. {"Redis": 12.0}.
+    service_us: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, result: LoadResult) -> Figures:
@@ -84,6 +102,7 @@ class Figures:
             percentile(lat, 50),
             percentile(lat, 99),
             percentile(lat, 100),
+            {name: service_us_per_edit(result, name) for name in result.service_cpu_s},
         )
 
     @classmethod
@@ -94,6 +113,10 @@ class Figures:
             statistics.median(f.p50_ms for f in runs),
             statistics.median(f.p99_ms for f in runs),
             statistics.median(f.max_ms for f in runs),
+            {
+                name: statistics.median(f.service_us[name] for f in runs)
+                for name in runs[0].service_us
+            },
         )
 
 
@@ -126,6 +149,11 @@ def table(result: LoadResult, title: str) -> str:
             f"({result.server_cpu_s / window:.0%} of a core)",
         ),
         ("server CPU per delivery", f"{figures.cpu_us:.1f} us"),
+        *(
+            (f"{name} CPU in window", f"{cpu_s:.2f} s, {figures.service_us[name]:.1f} us/edit "
+             f"({_service_processes(result, name)})")
+            for name, cpu_s in result.service_cpu_s.items()
+        ),
         (
             "server RSS idle / end / peak",
             f"{result.rss_idle / MIB:.0f} / {result.rss_end / MIB:.0f} / "
@@ -149,6 +177,11 @@ def table(result: LoadResult, title: str) -> str:
             f"{percentile(lag, 99):.2f} / {percentile(lag, 100):.2f} ms",
         ),
         ("contention", contention(result)),
+        *(
+            [("server log events", ", ".join(f"{n} {c}" for n, c in result.server_events.items()))]
+            if result.server_events
+            else []
+        ),
         ("messages in / out (clients)", f"{result.messages_in} / {result.messages_out}"),
         ("drain after window", f"{result.drain_ms:.0f} ms"),
     ]
@@ -158,6 +191,20 @@ def table(result: LoadResult, title: str) -> str:
         rows.append(("closed by server", f"{close['room']}: {close['code']} {close['reason']}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join([f"== {title} ==", *(f"  {name:<{width}}  {value}" for name, value in rows)])
+
+
+def _service_processes(result: LoadResult, name: str) -> str:
+    """How many processes a service's figure was read from, and what else it holds."""
+    seen = result.service_processes[name]
+    notes = [
+        f"{seen} processes; {result.service_processes_started[name]} started, "
+        f"{result.service_processes_ended[name]} ended in the window"
+        if seen > 1
+        else f"{seen} process"
+    ]
+    if result.service_remarks[name]:
+        notes.append(result.service_remarks[name])
+    return "; ".join(notes)
 
 
 def summary(results: Mapping[str, Sequence[LoadResult]]) -> str:
@@ -170,9 +217,10 @@ def summary(results: Mapping[str, Sequence[LoadResult]]) -> str:
     for name, runs in results.items():
         fig = Figures.median(runs)
         ok = all(verdict(r) == "ok" for r in runs)
+        services = "".join(f"  {n} {us:.1f} us/edit" for n, us in fig.service_us.items())
         lines.append(
             f"  {name:<8} {len(runs):>4} {fig.cpu_us:>12.1f} {fig.p50_ms:>8.2f} "
-            f"{fig.p99_ms:>9.2f} {fig.max_ms:>9.2f}  {'yes' if ok else 'NO'}"
+            f"{fig.p99_ms:>9.2f} {fig.max_ms:>9.2f}  {'yes' if ok else 'NO '}{services}"
         )
     return "\n".join(lines)
 
@@ -190,6 +238,26 @@ def ratios(subject: str, figures: Mapping[str, Figures], references: Sequence[st
     return "\n".join(lines)
 
 
+def cluster_ratio(single: str, several: str, figures: Mapping[str, Figures]) -> str:
+    """Widen on several processes against one (same setup and load): latency and CPU ratios,
+    each service's CPU per edit, and whether p99 meets the target."""
+    one, many = figures[single], figures[several]
+    ratio = many.p99_ms / one.p99_ms
+    met = "met" if ratio <= CLUSTER_P99_TARGET else "NOT met"
+    lines = [
+        f"== {several} / {single} (several processes against one) ==",
+        f"  p50 x{many.p50_ms / one.p50_ms:.2f}   p99 x{ratio:.2f} "
+        f"(target <= x{CLUSTER_P99_TARGET:g}: {met})   "
+        f"server CPU/delivery x{many.cpu_us / one.cpu_us:.2f}",
+    ]
+    for name in many.service_us:
+        lines.append(
+            f"  {name} CPU per edit: {many.service_us[name]:.1f} us ({several}) vs "
+            f"{one.service_us.get(name, math.nan):.1f} us ({single})"
+        )
+    return "\n".join(lines)
+
+
 def summary_json(result: LoadResult) -> dict[str, Any]:
     """The result without raw samples, plus the derived figures, for bench/results/."""
     data = asdict(result)
@@ -201,6 +269,7 @@ def summary_json(result: LoadResult) -> dict[str, Any]:
         latency_p99_ms=figures.p99_ms,
         latency_max_ms=figures.max_ms,
         cpu_us_per_delivery=figures.cpu_us,
+        service_us_per_edit=figures.service_us,
         loadgen_lag_p99_ms=percentile(result.schedule_lag_ms, 99),
         others_cpu_s=others_cpu_s(result),
         verdict=verdict(result),

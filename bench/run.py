@@ -6,7 +6,8 @@ Usage: .venv/bin/python bench/run.py [--servers widen,yws,hocus,pycrdt] [--rooms
 Each server gets the same machine to itself in turn: it is started, loaded, measured and
 stopped before the next starts. Prints a table per run, then Widen's CPU per delivered
 edit and latency as ratios of each reference's (medians when --repeat > 1; without Widen,
-Hocuspocus's or pycrdt-websocket's against the others). A benchmark,
+Hocuspocus's or pycrdt-websocket's against the others), and, when both ran, Widen on two
+processes (widen-2p) against one (widen-pg) on the same PostgreSQL + Redis setup. A benchmark,
 not a test: it prints figures; it exits non-zero only if a run failed or lost edits.
 """
 
@@ -24,16 +25,20 @@ from pathlib import Path
 from typing import cast
 
 import proctools
-from adapters import ADAPTERS, make_adapter
+from adapters import ADAPTERS, SERVER_NAMES, make_adapter
 from loadgen import LoadResult, LoadSpec, run_load
-from report import Figures, ratios, summary, summary_json, table, verdict
+from report import Figures, cluster_ratio, ratios, summary, summary_json, table, verdict
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--servers", default=",".join(ADAPTERS), help="comma-separated")
+    parser.add_argument(
+        "--servers",
+        default=",".join(ADAPTERS),
+        help=f"comma-separated, of {', '.join(SERVER_NAMES)}",
+    )
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--clients", type=int, default=5, help="per room (>= 2)")
     parser.add_argument("--hz", type=float, default=2.0, help="edits per second per client")
@@ -62,8 +67,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.clients < 2:
         parser.error("--clients must be at least 2: latency is measured at the other clients")
     for name in args.servers.split(","):
-        if name not in ADAPTERS:
-            parser.error(f"unknown server {name!r}; choose from {', '.join(ADAPTERS)}")
+        if name not in SERVER_NAMES:
+            parser.error(f"unknown server {name!r}; choose from {', '.join(SERVER_NAMES)}")
     return args
 
 
@@ -74,10 +79,10 @@ async def measure(name: str, spec: LoadSpec, workdir: Path) -> LoadResult:
         await adapter.start()
         return await run_load(adapter, spec, workdir / name)
     except Exception:
-        if adapter.process is not None:
-            status = adapter.process.returncode
-            print(f"-- {name} server (exit status {status}) log tail:", file=sys.stderr)
-            print(adapter.process.log_tail(), file=sys.stderr)
+        for process in adapter.processes:
+            status = process.returncode
+            print(f"-- {process.name} (exit status {status}) log tail:", file=sys.stderr)
+            print(process.log_tail(), file=sys.stderr)
         raise
     finally:
         await adapter.stop()
@@ -131,6 +136,8 @@ async def main(argv: list[str]) -> int:
     references = [n for n in ("yws", "hocus", "pycrdt") if n in figures and n != subject]
     if subject is not None and references:
         print(ratios(subject, figures, references))
+    if {"widen-pg", "widen-2p"} <= figures.keys():
+        print(cluster_ratio("widen-pg", "widen-2p", figures))
     for failure in failures:
         print(f"== run failed: {failure}")
 

@@ -194,7 +194,7 @@ async def storm(adapter: ServerAdapter, spec: StormSpec, workdir: Path) -> Storm
         await adapter.start()
         urls, headers, auth = await endpoints(adapter, rooms)
         result.auth = f"{auth}; restarted after seeding"
-    result.rss_before_mb = rss_bytes(adapter.pid) / MB
+    result.rss_before_mb = rss_bytes(adapter.pids) / MB
 
     storm_dir = workdir / "storm"
     storm_dir.mkdir(parents=True, exist_ok=True)
@@ -224,7 +224,7 @@ async def storm(adapter: ServerAdapter, spec: StormSpec, workdir: Path) -> Storm
         for worker in workers:
             await worker.send({"cmd": "start", "t0": t0 * 1000})
         await asyncio.sleep(max(0.0, t0 - time.time()))
-        server_pids, loadgen_pids = [adapter.pid], [w.pid for w in workers]
+        server_pids, loadgen_pids = adapter.pids, [w.pid for w in workers]
         server0, loadgen0 = cpu_sample(server_pids), cpu_sample(loadgen_pids)
         busy0 = machine_busy_seconds()
         synced = await asyncio.gather(
@@ -234,8 +234,8 @@ async def storm(adapter: ServerAdapter, spec: StormSpec, workdir: Path) -> Storm
         result.machine_busy_s = machine_busy_seconds() - busy0
         result.server_cpu_s = server1.seconds_since(server0)
         result.loadgen_cpu_s = loadgen1.seconds_since(loadgen0)
-        result.rss_after_mb = rss_bytes(adapter.pid) / MB
-        result.rss_peak_mb = peak_rss_bytes(adapter.pid) / MB
+        result.rss_after_mb = rss_bytes(adapter.pids) / MB
+        result.rss_peak_mb = peak_rss_bytes(adapter.pids) / MB
         result.all_synced_s = max(s["lastSyncEpochMs"] for s in synced) / 1000 - t0
         for worker in workers:
             await worker.send({"cmd": "close"})
