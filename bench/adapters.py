@@ -16,9 +16,10 @@ import sys
 import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -543,3 +544,25 @@ def make_adapter(name: str, workdir: Path) -> ServerAdapter:
     if name in CLUSTERS:
         return WidenClusterAdapter(path, name, CLUSTERS[name])
     return ADAPTERS[name](path)
+
+
+Measured = TypeVar("Measured")
+
+
+async def measure_server(name: str, workdir: Path,
+                         body: Callable[[ServerAdapter], Awaitable[Measured]]) -> Measured:
+    """Start one server, run `body` against it, stop it (always); on a failure, print each
+    of its processes' log tail first, for the figures' reader to see why."""
+    adapter = make_adapter(name, workdir)
+    try:
+        await adapter.start()
+        return await body(adapter)
+    except Exception:
+        for process in adapter.processes:
+            status = process.returncode
+            print(f"-- {process.name} (exit status {status}) log tail:", file=sys.stderr)
+            print(process.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        await adapter.stop()
+        await adapter.aclose()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import cast
 
 import proctools
-from adapters import ADAPTERS, SERVER_NAMES, make_adapter
+from adapters import ADAPTERS, SERVER_NAMES, measure_server
 from loadgen import LoadResult, LoadSpec, run_load
 from report import Figures, cluster_ratio, ratios, summary, summary_json, table, verdict
 
@@ -74,19 +74,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 async def measure(name: str, spec: LoadSpec, workdir: Path) -> LoadResult:
     """Start one server, load it, stop it (always), and return its figures."""
-    adapter = make_adapter(name, workdir)
-    try:
-        await adapter.start()
-        return await run_load(adapter, spec, workdir / name)
-    except Exception:
-        for process in adapter.processes:
-            status = process.returncode
-            print(f"-- {process.name} (exit status {status}) log tail:", file=sys.stderr)
-            print(process.log_tail(), file=sys.stderr)
-        raise
-    finally:
-        await adapter.stop()
-        await adapter.aclose()
+    return await measure_server(
+        name, workdir, lambda adapter: run_load(adapter, spec, workdir / name))
 
 
 async def main(argv: list[str]) -> int:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import jsdeps
-from adapters import ADAPTERS, ServerAdapter, WidenAdapter, make_adapter
+from adapters import ADAPTERS, ServerAdapter, WidenAdapter, measure_server
 from loadgen import Worker
 from proctools import cpu_sample, machine_busy_seconds, peak_rss_bytes, rss_bytes
 
@@ -164,19 +164,8 @@ async def seed(
 
 async def measure(name: str, spec: StormSpec, workdir: Path) -> StormResult:
     """Start one server, seed it, storm it, stop it (always), and return its figures."""
-    adapter = make_adapter(name, workdir)
-    try:
-        await adapter.start()
-        return await storm(adapter, spec, workdir / name)
-    except Exception:
-        if adapter.process is not None:
-            print(f"-- {name} server (exit status {adapter.process.returncode}) log tail:",
-                  file=sys.stderr)
-            print(adapter.process.log_tail(), file=sys.stderr)
-        raise
-    finally:
-        await adapter.stop()
-        await adapter.aclose()
+    return await measure_server(
+        name, workdir, lambda adapter: storm(adapter, spec, workdir / name))
 
 
 async def storm(adapter: ServerAdapter, spec: StormSpec, workdir: Path) -> StormResult:
