@@ -12,19 +12,31 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from app.settings import Settings
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, connections: int | None = None) -> AsyncEngine:
     """`hide_parameters`: a failed statement's message (and so a logged traceback) names the
-    SQL but not its values, which are update bytes (document content), digests and e-mails."""
+    SQL but not its values, which are update bytes (document content), digests and e-mails.
+
+    `connections`: a pool of exactly that many, for one job that must never wait behind the
+    others for a connection (the update writer); by default the shared pool of the settings.
+    """
     url = make_url(settings.database_url)
+    if connections is not None:
+        sizes = {"pool_size": connections, "max_overflow": 0}
+    elif settings.is_sqlite:
+        sizes = {}
+    else:
+        sizes = {"pool_size": settings.database_pool_size,
+                 "max_overflow": settings.database_max_overflow}
     # An SQL error's message would otherwise quote its parameters: whatever a client sent
     # (titles, messages) and more, into the log.
     if not settings.is_sqlite:
-        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **sizes)
     if url.database and url.database != ":memory:":
         from pathlib import Path
 
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True,
+                                 **sizes)
     synchronous = settings.sqlite_synchronous
     max_pages = settings.sqlite_max_pages
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import log_view
 from app.events import Audience, Change
-from app.permissions import Access, document_members
+from app.permissions import Access, members_of_documents
 from crdt.broker import Broker
 
 log = logging.getLogger("widen.events")
@@ -63,12 +63,9 @@ class EventFanout:
 
     async def _events(self, session: AsyncSession,
                       changes: Sequence[Change]) -> list[tuple[str, dict[str, Any]]]:
-        members: dict[str, dict[str, Access]] = {}
+        members = await members_of_documents(session, {c.document_id for c in changes})
         out: list[tuple[str, dict[str, Any]]] = []
         for change in changes:
-            if change.document_id not in members:
-                members[change.document_id] = await document_members(session,
-                                                                     change.document_id)
             current = members[change.document_id]
             base = {"type": change.type, "document_id": change.document_id, **change.data}
             if change.former_members is not None:

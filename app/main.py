@@ -77,8 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        writer_engine = create_engine(settings, connections=1)
         store = UpdateStore(
-            engine,
+            writer_engine,
+            log_engine=engine,
             flush_interval=settings.flush_interval_ms / 1000,
             max_batch=settings.flush_max_updates,
             compaction_threshold=settings.compaction_threshold,
@@ -192,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if mail is not None:
                 await mail.stop()
             text_workers.close()
+            await writer_engine.dispose()
             await engine.dispose()
             if redis is not None:
                 await redis.aclose()

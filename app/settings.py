@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     # a full disk does, which is how the storage-fault tests fill a "disk" without root; an
     # operator may use it as a quota.
     sqlite_max_pages: int = Field(default=0, ge=0)
+    # PostgreSQL connections each process keeps open, and how many more it may open for a
+    # burst (closed again after use). Each process holds up to their sum, so several
+    # processes together must stay under the server's `max_connections` (100 by default).
+    # Too small a pool churns connections: opening one costs PostgreSQL a process fork.
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     # Set (with PostgreSQL) when several processes serve the same documents: accepted updates,
     # awareness, access changes, live events and limits cross processes through it. Unset:
     # one process, everything in memory (DESIGN §6 "Multi-process").

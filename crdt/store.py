@@ -90,6 +90,7 @@ class UpdateStore:
         self,
         engine: AsyncEngine,
         *,
+        log_engine: AsyncEngine | None = None,
         flush_interval: float,
         max_batch: int,
         compaction_threshold: int,
@@ -97,7 +98,10 @@ class UpdateStore:
         report_failures_after: float = REPORT_FIRST_AFTER_S,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
-        """`rejected_dir`: where an update goes that the database refuses even in its
+        """`engine` is the writer's; `log_engine` (by default the same) serves the log's reads
+        and compactions, so that a server gives its writer a connection of its own, which
+        no burst of other work can keep it waiting for (a held-back commit holds back every
+        relay). `rejected_dir`: where an update goes that the database refuses even in its
         quarantine table (`doc_updates_rejected`). `clock_ms`: the time an update is received
         (Unix ms), which dates its attribution; the server passes its own (test) clock."""
         self._engine = engine
@@ -114,7 +118,7 @@ class UpdateStore:
         self._flush_now = asyncio.Event()
         self._durable_changed = asyncio.Condition()
         # The read side, told of every commit so it compacts long logs.
-        self.log = UpdateLog(engine, compaction_threshold=compaction_threshold)
+        self.log = UpdateLog(log_engine or engine, compaction_threshold=compaction_threshold)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._streak = FailureStreak(log, "update writer",
