@@ -134,7 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mail = (MailSender(settings, sessions, partial(deliver, settings), events.publish)
                 if settings.sends_mail else None)
         text_figures = TextFigureCache(rooms, store.log, text_workers)
-        progress_notices.records_with(DayRecorder(sessions, store.log, text_figures))
+        progress_notices.records_with(DayRecorder(sessions, store.log, text_figures,
+                                                     at_once=settings.text_workers))
         redis = redis_client(settings)  # None without WIDEN_REDIS_URL
         limits = start_limits(settings, redis, connections, event_connections)
         app.state.services = Services(

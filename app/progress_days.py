@@ -127,10 +127,15 @@ class DayRecorder:
     finds it cached."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], store: UpdateLog,
-                 figures: TextFigureCache) -> None:
+                 figures: TextFigureCache, *, at_once: int) -> None:
+        """`at_once`: recordings under way together (the others wait their turn). A
+        recording holds a database connection while a text worker counts, and the first
+        edits after a restart make every open document due at once: unbounded, 100 of them
+        took the whole pool and stalled every relay for a second."""
         self._sessions = sessions
         self._store = store
         self._figures = figures
+        self._turns = asyncio.Semaphore(at_once)
         # Per document: its lock, and how many recordings hold it or wait for it.
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -141,7 +146,7 @@ class DayRecorder:
         lock, users = self._locks.get(document_id, (asyncio.Lock(), 0))
         self._locks[document_id] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock, self._turns:
                 return await self._record_logging(document_id)
         finally:
             lock, users = self._locks[document_id]

@@ -86,8 +86,9 @@ class ProgressNotices:
         # Those whose words are due to be counted are told once counted, the others at once:
         # one slow count does not hold back every other document's event.
         due = [document_id for document_id in waiting if self._take_due(document_id)]
-        await self._fanout.publish([Change(document_id, "progress")
-                                    for document_id in waiting if document_id not in due])
+        if len(due) < len(waiting):
+            await self._fanout.publish([Change(document_id, "progress")
+                                        for document_id in waiting if document_id not in due])
         if due:
             await asyncio.gather(*(self._record(document_id) for document_id in due))
             await self._fanout.publish([Change(document_id, "progress") for document_id in due])
