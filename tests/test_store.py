@@ -4,15 +4,20 @@ loses nothing; rows hold who sent them; every table comes from alembic."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.migrate import alembic_config
+from app.db import create_engine
+from app.migrate import alembic_config, upgrade
+from app.settings import Settings
+from crdt.store import UpdateStore
 from crdt.schema import KIND_SNAPSHOT, doc_updates
 from tests.support.api import Api
 from tests.support.server import ServerProcess
@@ -167,3 +172,36 @@ async def test_opening_a_long_document_does_not_hold_up_other_requests(
     assert slowest < took / 4, (f"/api/health took up to {slowest:.3f} s while the document "
                                 f"opened in {took:.2f} s")
     await api.aclose()
+
+
+async def test_the_writer_commits_while_every_shared_connection_is_taken(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A burst of other work (word counts, admissions) can hold the whole shared pool for a
+    while; the writer has a connection of its own, so commits, and so relays, go on."""
+    await asyncio.to_thread(upgrade, database_url)
+    settings = Settings(database_url=database_url, database_pool_size=2,
+                        database_max_overflow=0)
+    shared = create_engine(settings)
+    writer = create_engine(settings, connections=1)
+    store = UpdateStore(writer, log_engine=shared, flush_interval=0.01, max_batch=100,
+                        compaction_threshold=1000, rejected_dir=tmp_path)
+    store.start()
+    # SQLite's default pool has no set size: hold as many as it gives within a moment.
+    held = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1):
+            for _ in range(20):
+                held.append(await shared.connect())
+    try:
+        updates, _ = keystrokes(3)
+        seqs = [store.append("held-pool", None, update) for update in updates]
+        async with asyncio.timeout(5):
+            await store.wait_durable(seqs[-1])
+    finally:
+        for conn in held:
+            await conn.close()
+        await store.stop()
+    assert len(await store.log.read("held-pool")) == 3
+    await writer.dispose()
+    await shared.dispose()
