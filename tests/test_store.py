@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.db import create_engine
 from app.migrate import alembic_config, upgrade
 from app.settings import Settings
-from crdt.store import UpdateStore
 from crdt.schema import KIND_SNAPSHOT, doc_updates
+from crdt.store import UpdateStore
 from tests.support.api import Api
 from tests.support.server import ServerProcess
 from tests.support.stall import keystrokes
