@@ -213,6 +213,7 @@ async def test_ranking_and_a_document_without_sections(people: People) -> None:
     assert lonely["document_id"] == bare and lonely["section_id"] is None
     assert lonely["section_title"] is None
     assert marked(lonely["snippet"]) == ["hippogryphon"]
+    await server.aterminate()
     server.restart()
     assert [h["document_id"] for h in await search(owner, "hippogryphon")] == [bare]
     assert [h["document_id"] for h in await search(owner, "vorpalite", limit=1)] == [often]

@@ -148,6 +148,12 @@ class ServerProcess:
         return await asyncio.to_thread(self.terminate, timeout)
 
     def restart(self) -> None:
+        """Start again once the process has ended (`terminate`, `kill`). While it still runs
+        a second one cannot bind its port, and the health check would be answered by the old
+        one: the "restarted" server would be the old one, and the old one would outlive the
+        test."""
+        if self.returncode is None and self._process is not None:
+            raise RuntimeError("the server is still running: terminate or kill it first")
         self.start()
 
     def stop(self) -> None:
