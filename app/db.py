@@ -30,7 +30,12 @@ def create_engine(settings: Settings, *, connections: int | None = None) -> Asyn
     # An SQL error's message would otherwise quote its parameters: whatever a client sent
     # (titles, messages) and more, into the log.
     if not settings.is_sqlite:
-        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **sizes)
+        # A ping before every checkout finds a connection the server dropped (a restart) before
+        # a request fails on it. The writer does without: it retries a failed commit on a
+        # fresh connection anyway, and it checks out once per flush, where a ping is one more
+        # round trip per commit.
+        return create_async_engine(url, pool_pre_ping=connections is None,
+                                   hide_parameters=True, **sizes)
     if url.database and url.database != ":memory:":
         from pathlib import Path
 

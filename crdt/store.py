@@ -395,6 +395,10 @@ class UpdateStore:
             await self._attribute(conn, batch)
             await self._bind_clients(conn, batch)
 
+    # The counters below are upserted in key order: another process's writer adds to the
+    # same rows (a document's writers on both), and rows locked in two orders deadlock; in
+    # one order a writer at most waits for the other's commit.
+
     async def _count_contributions(self, conn: AsyncConnection,
                                    batch: list[PendingUpdate]) -> None:
         totals: dict[tuple[str, str], list[int]] = {}
@@ -408,7 +412,7 @@ class UpdateStore:
         if not totals:
             return
         rows = [{"document_id": d, "origin": o, "updates": n, "bytes": b, "first_at": first,
-                 "last_at": last} for (d, o), (n, b, first, last) in totals.items()]
+                 "last_at": last} for (d, o), (n, b, first, last) in sorted(totals.items())]
         insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
                        else sqlite_insert)(doc_contributions)
         excluded = insert_stmt.excluded
@@ -446,7 +450,7 @@ class UpdateStore:
         rows = [{"document_id": d, "origin": o, "day": day, "root": r, "chars_inserted": i,
                  "chars_deleted": x, "words_inserted": wi, "words_deleted": wx, "updates": n,
                  "last_at": last}
-                for (d, o, day, r), (i, x, wi, wx, n, last) in totals.items()]
+                for (d, o, day, r), (i, x, wi, wx, n, last) in sorted(totals.items())]
         insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
                        else sqlite_insert)(doc_attribution)
         excluded = insert_stmt.excluded
@@ -463,8 +467,9 @@ class UpdateStore:
         ), rows)
 
     async def _bind_clients(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
-        rows = [{"document_id": u.document_id, "client_id": client, "origin": u.origin}
-                for u in batch for client in u.claimed_clients]
+        rows = sorted(({"document_id": u.document_id, "client_id": client, "origin": u.origin}
+                       for u in batch for client in u.claimed_clients),
+                      key=lambda row: (row["document_id"], row["client_id"]))
         if not rows:
             return
         insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"

@@ -205,3 +205,39 @@ async def test_the_writer_commits_while_every_shared_connection_is_taken(
     assert len(await store.log.read("held-pool")) == 3
     await writer.dispose()
     await shared.dispose()
+
+
+async def test_two_processes_writers_never_deadlock_on_shared_counters(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Two processes' writers commit batches about the same documents and sender at once: the
+    counters they both add to (contributions, attribution, client ids) are upserted in one
+    order, so one writer may wait for the other but never deadlock (PostgreSQL breaks a
+    deadlock after a second by failing one side, which then retries: a second-long stall of
+    every relay, seen in the two-process bench)."""
+    await asyncio.to_thread(upgrade, database_url)
+    settings = Settings(database_url=database_url)
+    engines = [create_engine(settings, connections=1) for _ in range(2)]
+    stores = [UpdateStore(engine, flush_interval=0.005, max_batch=1000,
+                          compaction_threshold=10**9, rejected_dir=tmp_path)
+              for engine in engines]
+    for store in stores:
+        store.start()
+    documents = [f"shared-{i:03d}" for i in range(300)]
+    updates, _ = keystrokes(1)
+    try:
+        for _round in range(20):
+            seqs = [
+                [store.append(document, "the-same-writer", updates[0], claimed_clients=(7,))
+                 for document in (documents if index == 0 else documents[::-1])]
+                for index, store in enumerate(stores)
+            ]
+            async with asyncio.timeout(20):
+                await asyncio.gather(*(store.wait_durable(s[-1])
+                                       for store, s in zip(stores, seqs, strict=True)))
+    finally:
+        for store in stores:
+            await store.stop()
+        for engine in engines:
+            await engine.dispose()
+    assert [store.failures for store in stores] == [0, 0], "a commit failed and was retried"
