@@ -131,7 +131,8 @@ class DayRecorder:
         """`at_once`: recordings under way together (the others wait their turn). A
         recording holds a database connection while a text worker counts, and the first
         edits after a restart make every open document due at once: unbounded, 100 of them
-        took the whole pool and stalled every relay for a second."""
+        took the whole pool for a second (requests and admissions waited, and so did the
+        update writer and every relay until it had a connection of its own)."""
         self._sessions = sessions
         self._store = store
         self._figures = figures
