@@ -444,20 +444,30 @@ class WidenClusterAdapter(ServerAdapter):
         "broker.reconnected",
     )
 
-    def __init__(self, workdir: Path, name: str, count: int) -> None:
+    def __init__(self, workdir: Path, name: str, count: int, *, members: bool = False) -> None:
+        """`members`: client i of every room is user i, a whole-document editor the owner
+        invited (as people are: each on the process the proxy gave them); else every client
+        is the owner, one user writing on every process, whose counter rows (contributions,
+        attribution) both processes' writers then update in each commit."""
         super().__init__(workdir)
         self.name = name
         self.count = count
+        self.members = members
         self.nodes: list[_WidenNode] = []
         self.postgres: PostgresDatabase | None = None
         self.redis: RedisServer | None = None
+        self._member_tokens: dict[int, str] = {}
+        self._joined: dict[tuple[str, int], asyncio.Task[None]] = {}
+        self._signing_up = asyncio.Lock()
 
     def describe(self) -> str:
         postgres = self.postgres.version if self.postgres else "?"
         redis = self.redis.version if self.redis else "?"
+        who = ("client i is user i, an invited editor" if self.members
+               else "every client is the owner")
         return (
             f"Widen (python -m app) x {self.count} process(es), client i of a room on process "
-            f"i mod {self.count}; PostgreSQL {postgres} (a fresh database), "
+            f"i mod {self.count}, {who}; PostgreSQL {postgres} (a fresh database), "
             f"redis-server {redis} (the run's own)"
         )
 
@@ -520,7 +530,26 @@ class WidenClusterAdapter(ServerAdapter):
         return await self.nodes[0].create_rooms(count)
 
     async def connect_url(self, room: str, client: int = 0) -> str:
-        return await self.nodes[client % self.count].connect_url(room, client)
+        node = self.nodes[client % self.count]
+        if not self.members:
+            return await node.connect_url(room, client)
+        if (room, client) not in self._joined:
+            self._joined[room, client] = asyncio.create_task(self._join(room, client))
+        await self._joined[room, client]
+        return await node._ticket_url(room, self._member_tokens[client])
+
+    async def _join(self, room: str, client: int) -> None:
+        """User `client` signs up (once) and accepts the owner's invitation to `room`."""
+        owner = self.nodes[0]
+        email = f"writer{client}@example.com"
+        async with self._signing_up:
+            if client not in self._member_tokens:
+                self._member_tokens[client] = await owner._sign_up(email, f"Writer {client}")
+        invitation = {"email": email, "role": "editor", "sections": None, "reason": "help"}
+        response = await owner._request("POST", f"/api/documents/{room}/invitations",
+                                        invitation, {201})
+        await owner._request("POST", f"/api/invitations/{response.json()['id']}/accept",
+                             by_link(response.json()), {200}, self._member_tokens[client])
 
 
 ADAPTERS: dict[str, type[ServerAdapter]] = {
@@ -531,7 +560,9 @@ ADAPTERS: dict[str, type[ServerAdapter]] = {
 }
 # Widen on PostgreSQL and Redis, as this many processes; run only when named (they need the
 # PostgreSQL at 127.0.0.1:5432 and redis-server).
-CLUSTERS: dict[str, int] = {"widen-pg": 1, "widen-2p": 2}
+# With "-users", client i of every room is user i (an invited editor), not the owner.
+CLUSTERS: dict[str, int] = {"widen-pg": 1, "widen-2p": 2,
+                            "widen-pg-users": 1, "widen-2p-users": 2}
 SERVER_NAMES = [*ADAPTERS, *CLUSTERS]
 
 
@@ -542,7 +573,7 @@ def make_adapter(name: str, workdir: Path) -> ServerAdapter:
     path = workdir / name
     os.makedirs(path, exist_ok=True)
     if name in CLUSTERS:
-        return WidenClusterAdapter(path, name, CLUSTERS[name])
+        return WidenClusterAdapter(path, name, CLUSTERS[name], members=name.endswith("-users"))
     return ADAPTERS[name](path)
 
 

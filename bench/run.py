@@ -7,7 +7,9 @@ Each server gets the same machine to itself in turn: it is started, loaded, meas
 stopped before the next starts. Prints a table per run, then Widen's CPU per delivered
 edit and latency as ratios of each reference's (medians when --repeat > 1; without Widen,
 Hocuspocus's or pycrdt-websocket's against the others), and, when both ran, Widen on two
-processes (widen-2p) against one (widen-pg) on the same PostgreSQL + Redis setup. A benchmark,
+processes (widen-2p) against one (widen-pg) on the same PostgreSQL + Redis setup, every client
+the owner; widen-2p-users against widen-pg-users is the same with client i of every room
+user i, an invited editor. A benchmark,
 not a test: it prints figures; it exits non-zero only if a run failed or lost edits.
 """
 
@@ -125,8 +127,9 @@ async def main(argv: list[str]) -> int:
     references = [n for n in ("yws", "hocus", "pycrdt") if n in figures and n != subject]
     if subject is not None and references:
         print(ratios(subject, figures, references))
-    if {"widen-pg", "widen-2p"} <= figures.keys():
-        print(cluster_ratio("widen-pg", "widen-2p", figures))
+    for single, several in (("widen-pg", "widen-2p"), ("widen-pg-users", "widen-2p-users")):
+        if {single, several} <= figures.keys():
+            print(cluster_ratio(single, several, figures))
     for failure in failures:
         print(f"== run failed: {failure}")
 
