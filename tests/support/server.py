@@ -41,7 +41,7 @@ TEST_SETTINGS = {
     # Every edit window records the day's words (tests read the rows right after typing);
     # tests/unit/test_progress_notices.py tests the production throttle.
     "progress_record_seconds": "0",
-    # Tests search what was just typed: index it within a second, not the production 10 s.
+    # Tests search what was just typed: index it within a second, not the production 5 s.
     "search_index_delay_seconds": "1",
 }
 
