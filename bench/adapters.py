@@ -318,6 +318,17 @@ class WidenAdapter(ServerAdapter):
         )
         return str(response.json()["token"])
 
+    async def _add_editor(self, room: str, email: str, token: str,
+                          sections: list[str] | None) -> None:
+        """The bench user invites `email` to edit `room` (only `sections`, if given), and
+        that user (`token`) accepts."""
+        invitation = {"email": email, "role": "editor", "sections": sections,
+                      "reason": "expertise"}
+        response = await self._request("POST", f"/api/documents/{room}/invitations",
+                                       invitation, {201})
+        await self._request("POST", f"/api/invitations/{response.json()['id']}/accept",
+                            by_link(response.json()), {200}, token)
+
     async def create_rooms(self, count: int) -> list[str]:
         async def one(i: int) -> str:
             response = await self._request("POST", "/api/documents", {"title": f"bench {i}"}, {201})
@@ -376,22 +387,8 @@ class WidenMembersAdapter(WidenAdapter):
                 "POST", f"/api/documents/{room}/sections", {"title": f"Part {client}"}, {201}
             )
             section = response.json()
-            invitation = {
-                "email": self._member_email(client),
-                "role": "editor",
-                "sections": [section["id"]] if self.scoped else None,
-                "reason": "expertise",
-            }
-            response = await self._request(
-                "POST", f"/api/documents/{room}/invitations", invitation, {201}
-            )
-            await self._request(
-                "POST",
-                f"/api/invitations/{response.json()['id']}/accept",
-                by_link(response.json()),
-                {200},
-                self._member_tokens[client],
-            )
+            await self._add_editor(room, self._member_email(client), self._member_tokens[client],
+                                   [section["id"]] if self.scoped else None)
             self._roots[room, client] = str(section["root"])
 
         await asyncio.gather(*(join(r, i) for r in rooms for i in range(self.clients)))
@@ -545,11 +542,7 @@ class WidenClusterAdapter(ServerAdapter):
         async with self._signing_up:
             if client not in self._member_tokens:
                 self._member_tokens[client] = await owner._sign_up(email, f"Writer {client}")
-        invitation = {"email": email, "role": "editor", "sections": None, "reason": "help"}
-        response = await owner._request("POST", f"/api/documents/{room}/invitations",
-                                        invitation, {201})
-        await owner._request("POST", f"/api/invitations/{response.json()['id']}/accept",
-                             by_link(response.json()), {200}, self._member_tokens[client])
+        await owner._add_editor(room, email, self._member_tokens[client], None)
 
 
 ADAPTERS: dict[str, type[ServerAdapter]] = {
