@@ -25,10 +25,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -54,6 +55,48 @@ _RETRY_DELAYS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 _BACKLOG_BATCHES = 4
 # As long as `doc_attribution.root` may be.
 _MAX_ROOT_CHARS = 255
+
+
+_INSERT_UPDATES = insert(doc_updates)
+
+
+@dataclass(frozen=True, slots=True)
+class _Upserts:
+    """The writer's upserts for one dialect. Built once: building one (its `excluded` alias,
+    its column arithmetic, its cache key) cost more of the loop than executing it."""
+
+    contributions: Insert
+    attribution: Insert
+    clients: Insert
+
+
+@cache
+def _upserts(dialect_name: str) -> _Upserts:
+    def upsert(table: Table) -> Any:
+        return (postgresql_insert if dialect_name == "postgresql" else sqlite_insert)(table)
+
+    contributions = upsert(doc_contributions)
+    attribution = upsert(doc_attribution)
+    return _Upserts(
+        contributions=contributions.on_conflict_do_update(
+            index_elements=["document_id", "origin"],
+            set_={
+                "updates": doc_contributions.c.updates + contributions.excluded.updates,
+                "bytes": doc_contributions.c.bytes + contributions.excluded.bytes,
+                "last_at": contributions.excluded.last_at,
+            },
+        ),
+        attribution=attribution.on_conflict_do_update(
+            index_elements=["document_id", "origin", "root", "day"],
+            set_={
+                column: doc_attribution.c[column] + attribution.excluded[column]
+                for column in ("chars_inserted", "chars_deleted", "words_inserted",
+                               "words_deleted", "updates")
+            } | {"last_at": attribution.excluded.last_at},
+        ),
+        # The room decided ownership before relaying; a row already there is the same claim.
+        clients=upsert(doc_clients).on_conflict_do_nothing(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +422,7 @@ class UpdateStore:
     async def _commit(self, batch: list[PendingUpdate]) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
-                insert(doc_updates),
+                _INSERT_UPDATES,
                 [
                     {
                         "document_id": u.document_id,
@@ -413,17 +456,7 @@ class UpdateStore:
             return
         rows = [{"document_id": d, "origin": o, "updates": n, "bytes": b, "first_at": first,
                  "last_at": last} for (d, o), (n, b, first, last) in sorted(totals.items())]
-        insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
-                       else sqlite_insert)(doc_contributions)
-        excluded = insert_stmt.excluded
-        await conn.execute(insert_stmt.on_conflict_do_update(
-            index_elements=["document_id", "origin"],
-            set_={
-                "updates": doc_contributions.c.updates + excluded.updates,
-                "bytes": doc_contributions.c.bytes + excluded.bytes,
-                "last_at": excluded.last_at,
-            },
-        ), rows)
+        await conn.execute(_upserts(conn.dialect.name).contributions, rows)
 
     async def _attribute(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
         """Add the batch's attribution to its (document, origin, root, day) rows."""
@@ -451,20 +484,7 @@ class UpdateStore:
                  "chars_deleted": x, "words_inserted": wi, "words_deleted": wx, "updates": n,
                  "last_at": last}
                 for (d, o, day, r), (i, x, wi, wx, n, last) in sorted(totals.items())]
-        insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
-                       else sqlite_insert)(doc_attribution)
-        excluded = insert_stmt.excluded
-        await conn.execute(insert_stmt.on_conflict_do_update(
-            index_elements=["document_id", "origin", "root", "day"],
-            set_={
-                "chars_inserted": doc_attribution.c.chars_inserted + excluded.chars_inserted,
-                "chars_deleted": doc_attribution.c.chars_deleted + excluded.chars_deleted,
-                "words_inserted": doc_attribution.c.words_inserted + excluded.words_inserted,
-                "words_deleted": doc_attribution.c.words_deleted + excluded.words_deleted,
-                "updates": doc_attribution.c.updates + excluded.updates,
-                "last_at": excluded.last_at,
-            },
-        ), rows)
+        await conn.execute(_upserts(conn.dialect.name).attribution, rows)
 
     async def _bind_clients(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
         rows = sorted(({"document_id": u.document_id, "client_id": client, "origin": u.origin}
@@ -472,10 +492,7 @@ class UpdateStore:
                       key=lambda row: (row["document_id"], row["client_id"]))
         if not rows:
             return
-        insert_stmt = (postgresql_insert if conn.dialect.name == "postgresql"
-                       else sqlite_insert)(doc_clients)
-        # The room decided ownership before relaying; a row already there is the same claim.
-        await conn.execute(insert_stmt.on_conflict_do_nothing(), rows)
+        await conn.execute(_upserts(conn.dialect.name).clients, rows)
 
     async def _mark_durable(self, seq: int) -> None:
         async with self._durable_changed:
