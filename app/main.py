@@ -49,6 +49,7 @@ from app.progress import TextFigureCache
 from app.progress_days import DayRecorder
 from app.progress_events import ProgressNotices
 from app.redis_guard import redis_client
+from app.search.claims import IndexClaims
 from app.search.indexer import SearchIndexer
 from app.sections import retired_roots
 from app.security_headers import SecurityHeaders
@@ -128,15 +129,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         passwords = PasswordHashing(settings.password_hash_workers,
                                     iterations=settings.password_hash_iterations,
                                     memory_kib=settings.password_hash_memory_kib)
+        redis = redis_client(settings)  # None without WIDEN_REDIS_URL
         search_index = SearchIndexer(sessions, rooms, store.log, text_workers,
-                                     delay_seconds=settings.search_index_delay_seconds)
+                                     delay_seconds=settings.search_index_delay_seconds,
+                                     claims=IndexClaims(redis) if redis is not None else None)
         store.on_committed(search_index.changed)
         mail = (MailSender(settings, sessions, partial(deliver, settings), events.publish)
                 if settings.sends_mail else None)
         text_figures = TextFigureCache(rooms, store.log, text_workers)
         progress_notices.records_with(DayRecorder(sessions, store.log, text_figures,
                                                      at_once=settings.text_workers))
-        redis = redis_client(settings)  # None without WIDEN_REDIS_URL
         limits = start_limits(settings, redis, connections, event_connections)
         app.state.services = Services(
             settings=settings,

@@ -10,7 +10,8 @@ What must never be found is kept out by the query, not by the index's freshness:
 sections and documents, and anything the searcher may not read, are filtered when searching
 (`app.search.finder`). The index may only lag behind new text and new titles, by `delay`
 seconds plus the work. At start, every document whose entries are older than its log or its
-titles (a crash, or a database from before search) is indexed again.
+titles (a crash, or a database from before search) is indexed again. With several processes,
+one of them indexes each round of a document's changes (`app.search.claims`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import models
 from app.permissions import section_root
+from app.search.claims import Deferred, IndexClaims
 from app.search.texts import section_texts
 from app.search.words import indexable
 from app.timeutil import utcnow
@@ -54,7 +57,10 @@ class _Source:
 
 class SearchIndexer:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], rooms: Rooms,
-                 store: UpdateLog, workers: TextWorkers, *, delay_seconds: float) -> None:
+                 store: UpdateLog, workers: TextWorkers, *, delay_seconds: float,
+                 claims: IndexClaims | None = None) -> None:
+        """`claims`: how processes sharing the database share the work (None: this process
+        is the only one)."""
         self._sessions = sessions
         self._rooms = rooms
         self._store = store
@@ -62,6 +68,10 @@ class SearchIndexer:
         self._delay = delay_seconds
         self._scheduled: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._claims = claims
+        self._claiming: dict[str, asyncio.Task[None]] = {}
+        # Documents whose round another process claimed, until it is due.
+        self._deferred: dict[str, asyncio.TimerHandle] = {}
         self._due: asyncio.Queue[str | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._indexing: str | None = None
@@ -90,10 +100,16 @@ class SearchIndexer:
         """Index what is still scheduled, then end: a clean stop leaves no stale entry."""
         if self._task is None:
             return
-        for document_id, timer in list(self._timers.items()):
+        for task in self._claiming.values():
+            task.cancel()
+        for document_id, timer in [*self._timers.items(), *self._deferred.items()]:
             timer.cancel()
             self._due.put_nowait(document_id)
+        for document_id in self._claiming:
+            self._due.put_nowait(document_id)
         self._timers.clear()
+        self._deferred.clear()
+        self._claiming.clear()
         self._due.put_nowait(None)
         await self._task
         self._task = None
@@ -102,6 +118,37 @@ class SearchIndexer:
         if document_id in self._scheduled:
             return  # the coming re-index will read this change too
         self._scheduled.add(document_id)
+        if self._claims is None:
+            self._arm(document_id, delay)
+            return
+        task = asyncio.create_task(self._claim(self._claims, document_id, delay),
+                                   name=f"widen-search-claim-{document_id}")
+        self._claiming[document_id] = task
+        task.add_done_callback(partial(self._claim_done, document_id, delay))
+
+    def _claim_done(self, document_id: str, delay: float, task: asyncio.Task[None]) -> None:
+        self._claiming.pop(document_id, None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("a search round could not be claimed; indexing it here", exc_info=error,
+                      extra={"event": "search.claim_failed", "document_id": document_id})
+            self._arm(document_id, delay)
+
+    async def _claim(self, claims: IndexClaims, document_id: str, delay: float) -> None:
+        claim = await claims.claim(document_id, delay)
+        loop = asyncio.get_running_loop()
+        if isinstance(claim, Deferred):
+            # The claimant reads after this process's commits so far; until it does, later
+            # ones are covered too.
+            self._deferred[document_id] = loop.call_later(
+                claim.seconds, self._deferral_ended, document_id)
+        else:
+            self._arm(document_id, delay)
+
+    def _deferral_ended(self, document_id: str) -> None:
+        del self._deferred[document_id]
+        self._scheduled.discard(document_id)
+
+    def _arm(self, document_id: str, delay: float) -> None:
         self._timers[document_id] = asyncio.get_running_loop().call_later(
             delay, self._make_due, document_id)
 
@@ -116,7 +163,8 @@ class SearchIndexer:
             self._scheduled.discard(document_id)
             self._indexing = document_id
             try:
-                await self._index_reporting(document_id)
+                from_log = self._claims is not None and await self._claims.reading(document_id)
+                await self._index_reporting(document_id, from_log=from_log)
             finally:
                 self._indexing = None
 
@@ -150,11 +198,11 @@ class SearchIndexer:
                 .where(or_(state.document_id.is_(None), state.revision != last_row,
                            document.updated_at > state.indexed_at, section_changed))))
 
-    async def _index_reporting(self, document_id: str) -> None:
+    async def _index_reporting(self, document_id: str, *, from_log: bool = False) -> None:
         """Index one document; a failure is reported here and, if the database was away,
         tried again later. A document that cannot be read keeps its previous entries."""
         try:
-            await self._index(document_id)
+            await self._index(document_id, from_log=from_log)
         except WorkFailed:
             log.error("a document could not be turned into text for search",
                       extra={"event": "search.index_failed", "document_id": document_id})
@@ -170,8 +218,8 @@ class SearchIndexer:
                                "error": describe(exc)})
             self._schedule(document_id, _RETRY_SECONDS)
 
-    async def _index(self, document_id: str) -> None:
-        source = await self._read(document_id)
+    async def _index(self, document_id: str, *, from_log: bool) -> None:
+        source = await self._read(document_id, from_log=from_log)
         if source is None:
             return  # deleted: its entries went with it
         roots = [section_root(section_id) for section_id, _title in source.sections]
@@ -194,7 +242,9 @@ class SearchIndexer:
             return
         self.documents_indexed += 1
 
-    async def _read(self, document_id: str) -> _Source | None:
+    async def _read(self, document_id: str, *, from_log: bool) -> _Source | None:
+        """`from_log`: read the committed log even if the document's room is loaded here
+        (other processes' commits may not have reached it yet)."""
         async with self._sessions() as session, session.begin():
             document = await session.get(models.Document, document_id)
             if document is None:
@@ -207,7 +257,7 @@ class SearchIndexer:
             conn = await session.connection()
             revision, _rows = await self._store.revision(document_id, conn)
             # A live room is ahead of the log (edits not yet committed): read the room.
-            room = self._rooms.get(document_id)
+            room = None if from_log else self._rooms.get(document_id)
             updates = ([room.doc.get_update()] if room is not None
                        else await self._store.read(document_id, conn))
             return _Source(document.title, list(sections), revision, updates)
