@@ -21,6 +21,12 @@ def main() -> None:
     # collector's sight, a full collection walks only what serving made. Under load those came
     # every few seconds and stopped the loop for 150 ms each (`bench/run.py`'s p99).
     gc.freeze()
+    # And collect young objects less often: a keystroke's objects (its message, its pending
+    # write, its relay) live for a few milliseconds, but at the default 700 allocations a
+    # collection caught many of them alive and promoted them, so full collections still came
+    # every 2-3 s under load and stopped the loop for 50-100 ms each. At 10,000 most die young;
+    # the full collections, which only cyclic garbage needs, come every minute or two.
+    gc.set_threshold(10_000, 50, 20)
     uvicorn.run(
         app,
         host=settings.host,
