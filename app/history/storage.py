@@ -21,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import models
 from app.locks import lock_document
 from app.models import DocumentVersion, VersionKind
-from crdt.updates import delete_set, update_since
+from crdt.updates import decode_state_vector, delete_set, update_since
 
 FULL_AFTER = 4
 FULL_AFTER_ROWS = 512
+# An update with no struct and an empty delete set.
+_NOTHING = b"\x00\x00"
 
 
 async def record(session: AsyncSession, document_id: str, doc: Doc[Any], *,
@@ -44,6 +46,15 @@ async def record(session: AsyncSession, document_id: str, doc: Doc[Any], *,
     number = 1 if last is None else last.number + 1
     state = doc.get_update()
     deleted = delete_set(doc, state)
+    sections = await _sections(session, document_id)
+    if (kind is VersionKind.AUTO and last is not None and last.kind == VersionKind.AUTO.value
+            and _holds_nothing_since(doc, last, deleted) and last.sections == sections):
+        # Nothing new since the last checkpoint: with a document's editors on several
+        # processes, each process checkpoints their edits, the first one every edit it had
+        # received by then. Its editors join that version's, rather than a version that
+        # changes nothing credited to them alone.
+        last.editors = sorted(set(last.editors) | set(editors))
+        return last
     data: bytes | None = None
     archive: models.SectionArchive | None = None
     chain_rows = chain_bytes = 0
@@ -64,13 +75,19 @@ async def record(session: AsyncSession, document_id: str, doc: Doc[Any], *,
     version = DocumentVersion(
         document_id=document_id, number=number, kind=kind.value, name=name,
         created_by=created_by, editors=sorted(editors),
-        sections=await _sections(session, document_id),
+        sections=sections,
         full=full, data=data, archive_id=archive.id if archive is not None else None,
         state_vector=doc.get_state(), delete_set=deleted, chain_rows=chain_rows,
         chain_bytes=chain_bytes)
     session.add(version)
     await session.flush()
     return version
+
+
+def _holds_nothing_since(doc: Doc[Any], last: DocumentVersion, deleted: bytes) -> bool:
+    """True when `doc` is what `last` recorded: no content and no deletion since."""
+    return (decode_state_vector(doc.get_state()) == decode_state_vector(last.state_vector)
+            and update_since(doc, last.state_vector, deleted, last.delete_set) == _NOTHING)
 
 
 async def _sections(session: AsyncSession, document_id: str) -> list[dict[str, object]]:

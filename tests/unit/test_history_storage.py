@@ -97,3 +97,36 @@ async def test_versions_store_the_deletions_since_the_previous_one_only(
     own = len(doc.get_update())
     # The first version is whole; each later one holds a character and two deletions.
     assert stored < 2 * own, (stored, own)
+
+
+async def test_a_checkpoint_of_nothing_new_credits_its_editors_on_the_last_one(
+    sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two processes checkpoint one document's edits, each crediting its own clients' editors;
+    the second finds everything in the first's version (as when pub/sub had brought it all)."""
+    document_id, _ = await _document(sessions)
+    doc: Doc[Any] = Doc()
+    text = doc.get("notes", type=Text)
+    text.insert(0, "written on two processes")
+    del text[0:8]
+
+    async def record(kind: VersionKind, editors: set[str], same: Doc[Any]) -> DocumentVersion:
+        async with sessions() as session, session.begin():
+            return await storage.record(session, document_id, same, kind=kind,
+                                        editors=editors)
+
+    first = await record(VersionKind.AUTO, {"alice"}, doc)
+    # The other process's copy: the same state, reached by its own way.
+    other: Doc[Any] = Doc()
+    other.apply_update(doc.get_update())
+    assert (await record(VersionKind.AUTO, {"bob"}, other)).id == first.id
+    text.insert(0, "more ")
+    second = await record(VersionKind.AUTO, {"carol"}, doc)
+    # A named version of nothing new is still a version: someone asked for it.
+    named = await record(VersionKind.NAMED, set(), doc)
+    async with sessions() as session:
+        versions = (await session.scalars(
+            select(DocumentVersion).where(DocumentVersion.document_id == document_id)
+            .order_by(DocumentVersion.number))).all()
+    assert [(v.id, v.editors) for v in versions] == [
+        (first.id, ["alice", "bob"]), (second.id, ["carol"]), (named.id, [])]
