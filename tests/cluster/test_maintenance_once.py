@@ -1,10 +1,12 @@
-"""Search indexing with clients of one document on two processes (issue 12, item 3: per-document
-maintenance once across processes): one process indexes each round of changes, and the round
-holds what clients on both processes wrote.
+"""Per-document maintenance with clients of one document on two processes (issue 12, item 3):
+one process indexes each round of changes for search, holding what clients on both processes
+wrote; one checkpoint is made of a pause, crediting the editors of both.
 
-How it fails: without the round claims (`app.search.claims`) both processes index the burst,
+How they fail: without the round claims (`app.search.claims`) both processes index the burst,
 and the count of indexings is two; with claims but the claimant reading its own room instead of
-the log, a word written on the other process can be missing from the index.
+the log, a word written on the other process can be missing from the index. Without the
+nothing-new check in `app.history.storage.record`, each process records its own checkpoint of
+the pause: two versions, one editor each.
 """
 
 from __future__ import annotations
@@ -73,6 +75,38 @@ async def test_a_burst_on_two_processes_is_indexed_once_with_both_processes_word
             assert await _settled(servers) - before == 1
             for word in ("quokkaphant", "marmaladium", "gravelock"):
                 assert [h["document_id"] for h in await _hits(owner, word)] == [document_id]
+        finally:
+            for client in clients:
+                await client.close()
+
+
+async def test_a_pause_on_two_processes_makes_one_checkpoint_crediting_both_editors(
+    start_cluster: StartCluster,
+) -> None:
+    servers = await start_cluster(2, checkpoint_quiet_seconds="1",
+                                  checkpoint_max_seconds="3600")
+    async with Api(servers[0].base_url) as owner, Api(servers[1].base_url) as editor:
+        await owner.sign_up("Olive")
+        await editor.sign_up("Ed")
+        document_id = await owner.create_document("Field notes")
+        root = await owner.add_section(document_id, "Tuesday")
+        await owner.add_member(editor, document_id, "editor")
+        clients = [await YClient(f"{server.ws_url}/{document_id}?ticket="
+                                 f"{await api.ticket(document_id)}").connect_synced()
+                   for server, api in zip(servers, (owner, editor), strict=True)]
+        try:
+            await _paragraph(clients[0], root, "Olive writes.")
+            await _paragraph(clients[1], root, "Ed writes.")
+            async with asyncio.timeout(10):
+                while any(len(c.doc.get(root, type=XmlFragment).children) < 2 for c in clients):
+                    await asyncio.sleep(0.05)
+            # Both processes' checkpoints are due a second after their last edit.
+            await asyncio.sleep(4)
+            response = await owner.http.get(f"/api/documents/{document_id}/versions")
+            assert response.status_code == 200, response.text
+            versions = response.json()
+            assert [v["kind"] for v in versions] == ["auto"], versions
+            assert sorted(e["name"] for e in versions[0]["editors"]) == ["Ed", "Olive"]
         finally:
             for client in clients:
                 await client.close()
