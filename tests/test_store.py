@@ -11,13 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.db import create_engine
 from app.migrate import alembic_config, upgrade
 from app.settings import Settings
-from crdt.schema import KIND_SNAPSHOT, doc_updates
+from crdt.schema import KIND_SNAPSHOT, doc_clients, doc_contributions, doc_updates
 from crdt.store import UpdateStore
 from tests.support.api import Api
 from tests.support.server import ServerProcess
@@ -241,3 +241,41 @@ async def test_two_processes_writers_never_deadlock_on_shared_counters(
         for engine in engines:
             await engine.dispose()
     assert [store.failures for store in stores] == [0, 0], "a commit failed and was retried"
+
+
+async def test_a_flush_is_one_statement_on_postgresql_and_one_per_table_on_sqlite(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A commit's round trips are the writer's cost per flush: on PostgreSQL the batch's rows
+    go as arrays in one statement, its own transaction (through BEGIN, four inserts and
+    COMMIT it was six round trips); SQLite, in process, takes one insert per table."""
+    await asyncio.to_thread(upgrade, database_url)
+    writer = create_engine(Settings(database_url=database_url), connections=1)
+    statements: list[str] = []
+    event.listen(writer.sync_engine, "before_cursor_execute",
+                 lambda _conn, _cursor, sql, *_rest: statements.append(sql))
+    store = UpdateStore(writer, flush_interval=0.01, max_batch=100,
+                        compaction_threshold=1000, rejected_dir=tmp_path)
+    store.start()
+    try:
+        updates, _ = keystrokes(3)
+        seqs = [store.append("one-flush", "writer-1", update, claimed_clients=(11,))
+                for update in updates]
+        await store.wait_durable(seqs[-1])
+    finally:
+        await store.stop()
+    flush = list(statements)
+    async with writer.connect() as conn:
+        contributions = (await conn.execute(
+            select(doc_contributions.c.updates).where(
+                doc_contributions.c.document_id == "one-flush"))).scalar_one()
+        owners = (await conn.execute(
+            select(doc_clients.c.client_id, doc_clients.c.origin).where(
+                doc_clients.c.document_id == "one-flush"))).all()
+    await writer.dispose()
+    assert len(await store.log.read("one-flush")) == 3
+    assert contributions == 3
+    assert [tuple(row) for row in owners] == [(11, "writer-1")]
+    assert store.batches_committed == 1
+    expected = 1 if database_url.startswith("postgresql") else 3
+    assert len(flush) == expected, flush
