@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Row,
     Select,
     String,
     case,
@@ -140,14 +141,30 @@ async def find(session: AsyncSession, user_id: str, words: list[str], limit: int
     """The `limit` best documents for these words among those the user may search, each with
     its best-matching section and a snippet of it."""
     engine = _engine(session)
-    ranked = await _rank(session, engine, user_id, words, limit)
+    # Ranked, then read: on PostgreSQL each statement sees what was committed when it began,
+    # so a document re-indexed in between has new entries, and the ranked ones are gone. Then
+    # rank once more; an entry still gone (its document deleted) is left out.
+    for _attempt in range(2):
+        ranked = await _rank(session, engine, user_id, words, limit)
+        rows = await _read(session, ranked)
+        if len(rows) == len(ranked):
+            break
+    return [
+        Hit(document_id=row.document_id, title=row.title, section_id=row.section_id,
+            section_title=row.section_title,
+            snippet=_snippet(words, row.indexed_title, row.indexed_section, row.body))
+        for r in ranked if (row := rows.get(r.entry_id)) is not None
+    ]
+
+
+async def _read(session: AsyncSession, ranked: list[_Ranked]) -> dict[int, Row[Any]]:
+    """The ranked entries still there, by id. Titles as they are now (the entry's may be a
+    few seconds old); the text only where it may be shown."""
     if not ranked:
-        return []
+        return {}
     titles_only = {r.entry_id for r in ranked if r.titles_only}
     entry, section = models.SearchEntry, models.Section
-    # Titles as they are now (the entry's may be a few seconds old); an entry gone in between
-    # (its document deleted) is left out. The text is read only where it may be shown.
-    rows = {row.id: row for row in await session.execute(
+    return {row.id: row for row in await session.execute(
         select(entry.id, entry.document_id, entry.section_id, models.Document.title,
                section.title.label("section_title"),
                entry.title.label("indexed_title"), entry.section_title.label("indexed_section"),
@@ -155,12 +172,6 @@ async def find(session: AsyncSession, user_id: str, words: list[str], limit: int
         .join(models.Document, models.Document.id == entry.document_id)
         .outerjoin(section, section.id == entry.section_id)
         .where(entry.id.in_([r.entry_id for r in ranked])))}
-    return [
-        Hit(document_id=row.document_id, title=row.title, section_id=row.section_id,
-            section_title=row.section_title,
-            snippet=_snippet(words, row.indexed_title, row.indexed_section, row.body))
-        for r in ranked if (row := rows.get(r.entry_id)) is not None
-    ]
 
 
 async def _rank(session: AsyncSession, engine: _Engine, user_id: str, words: list[str],
