@@ -70,6 +70,12 @@ class _Upserts:
     clients: Insert
 
 
+# The counters' columns that each batch adds to (the others it sets).
+_CONTRIBUTION_SUMS = ("updates", "bytes")
+_ATTRIBUTION_SUMS = ("chars_inserted", "chars_deleted", "words_inserted", "words_deleted",
+                     "updates")
+
+
 @cache
 def _upserts(dialect_name: str) -> _Upserts:
     def upsert(table: Table) -> Any:
@@ -81,17 +87,15 @@ def _upserts(dialect_name: str) -> _Upserts:
         contributions=contributions.on_conflict_do_update(
             index_elements=["document_id", "origin"],
             set_={
-                "updates": doc_contributions.c.updates + contributions.excluded.updates,
-                "bytes": doc_contributions.c.bytes + contributions.excluded.bytes,
-                "last_at": contributions.excluded.last_at,
-            },
+                column: doc_contributions.c[column] + contributions.excluded[column]
+                for column in _CONTRIBUTION_SUMS
+            } | {"last_at": contributions.excluded.last_at},
         ),
         attribution=attribution.on_conflict_do_update(
             index_elements=["document_id", "origin", "root", "day"],
             set_={
                 column: doc_attribution.c[column] + attribution.excluded[column]
-                for column in ("chars_inserted", "chars_deleted", "words_inserted",
-                               "words_deleted", "updates")
+                for column in _ATTRIBUTION_SUMS
             } | {"last_at": attribution.excluded.last_at},
         ),
         # The room decided ownership before relaying; a row already there is the same claim.
@@ -116,11 +120,19 @@ class PendingUpdate:
 # adds to the same rows (a document's writers on both), and rows locked in two orders
 # deadlock; in one order a writer at most waits for the other's commit.
 
+_UPDATE_COLUMNS = ("document_id", "origin", "kind", "created_at", "data")
 _CONTRIBUTION_COLUMNS = ("document_id", "origin", "updates", "bytes", "first_at", "last_at")
 _ATTRIBUTION_COLUMNS = ("document_id", "origin", "day", "root", "chars_inserted",
                         "chars_deleted", "words_inserted", "words_deleted", "updates",
                         "last_at")
 _CLIENT_COLUMNS = ("document_id", "client_id", "origin")
+
+
+def _update_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
+    """The update log's rows, in the batch's order (their ids follow it)."""
+    return [dict(zip(_UPDATE_COLUMNS,
+                     (u.document_id, u.origin, KIND_UPDATE, u.received_ms, u.data), strict=True))
+            for u in batch]
 
 
 def _contribution_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
@@ -171,47 +183,39 @@ def _columns(prefix: str, rows: list[dict[str, Any]],
     return {f"{prefix}_{column}": [row[column] for row in rows] for column in columns}
 
 
-def _unnest(prefix: str, columns: dict[str, str]) -> str:
-    """Rows from one array parameter per column, in the arrays' order."""
-    arrays = ", ".join(f"CAST(:{prefix}_{name} AS {kind}[])" for name, kind in columns.items())
-    return (f"SELECT {', '.join(columns)} FROM unnest({arrays}) "
-            f"WITH ORDINALITY AS batch_rows({', '.join(columns)}, position) ORDER BY position")
+# Array parameters' PostgreSQL types, by the columns' Python types. Strings have no length: a
+# cast to varchar(n) would cut a longer value silently, where the column refuses it.
+_ARRAY_TYPES: dict[type, str] = {str: "varchar", int: "bigint", bytes: "bytea", date: "date"}
 
 
-def _added(table: str, columns: tuple[str, ...]) -> str:
-    return ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns)
+def _insert_unnested(prefix: str, table: Table, columns: tuple[str, ...]) -> str:
+    """Insert into `table` the rows of one array parameter per column (`_columns`), in the
+    arrays' order."""
+    arrays = ", ".join(f"CAST(:{prefix}_{name} AS {_ARRAY_TYPES[table.c[name].type.python_type]}[])"
+                       for name in columns)
+    names = ", ".join(columns)
+    return (f"INSERT INTO {table.name} ({names}) SELECT {names} FROM unnest({arrays}) "
+            f"WITH ORDINALITY AS batch_rows({names}, position) ORDER BY position")
+
+
+def _upsert_unnested(prefix: str, table: Table, columns: tuple[str, ...],
+                     key: tuple[str, ...], sums: tuple[str, ...]) -> str:
+    """`_insert_unnested`, adding `sums` to a row already there and setting its `last_at`."""
+    added = ", ".join(f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in sums)
+    return (f"{_insert_unnested(prefix, table, columns)} ON CONFLICT ({', '.join(key)}) "
+            f"DO UPDATE SET {added}, last_at = EXCLUDED.last_at")
 
 
 # PostgreSQL runs the data-modifying parts of one statement in one snapshot, as one
 # transaction, and in a fixed order: two writers still lock counter rows table by table, each
 # table's rows in key order.
 _ONE_STATEMENT = text(f"""
-WITH updates AS (
-  INSERT INTO doc_updates (document_id, origin, kind, created_at, data)
-  SELECT document_id, origin, CAST(:kind AS integer), created_at, data FROM ({_unnest("u", {
-      "document": "varchar", "origin": "varchar", "at": "bigint", "data": "bytea"})})
-    AS batch (document_id, origin, created_at, data)
-), contributions AS (
-  INSERT INTO doc_contributions ({", ".join(_CONTRIBUTION_COLUMNS)})
-  {_unnest("c", {"document_id": "varchar", "origin": "varchar", "updates": "bigint",
-                 "bytes": "bigint", "first_at": "bigint", "last_at": "bigint"})}
-  ON CONFLICT (document_id, origin) DO UPDATE SET
-    {_added("doc_contributions", ("updates", "bytes"))}, last_at = EXCLUDED.last_at
-), attribution AS (
-  INSERT INTO doc_attribution ({", ".join(_ATTRIBUTION_COLUMNS)})
-  {_unnest("a", {"document_id": "varchar", "origin": "varchar", "day": "date",
-                 "root": "varchar", "chars_inserted": "bigint", "chars_deleted": "bigint",
-                 "words_inserted": "bigint", "words_deleted": "bigint", "updates": "bigint",
-                 "last_at": "bigint"})}
-  ON CONFLICT (document_id, origin, root, day) DO UPDATE SET
-    {_added("doc_attribution", ("chars_inserted", "chars_deleted", "words_inserted",
-                                "words_deleted", "updates"))},
-    last_at = EXCLUDED.last_at
-), clients AS (
-  INSERT INTO doc_clients ({", ".join(_CLIENT_COLUMNS)})
-  {_unnest("k", {"document_id": "varchar", "client_id": "bigint", "origin": "varchar"})}
-  ON CONFLICT DO NOTHING
-)
+WITH updates AS ({_insert_unnested("u", doc_updates, _UPDATE_COLUMNS)}),
+contributions AS ({_upsert_unnested("c", doc_contributions, _CONTRIBUTION_COLUMNS,
+                                    ("document_id", "origin"), _CONTRIBUTION_SUMS)}),
+attribution AS ({_upsert_unnested("a", doc_attribution, _ATTRIBUTION_COLUMNS,
+                                  ("document_id", "origin", "root", "day"), _ATTRIBUTION_SUMS)}),
+clients AS ({_insert_unnested("k", doc_clients, _CLIENT_COLUMNS)} ON CONFLICT DO NOTHING)
 SELECT 1
 """)
 
@@ -528,19 +532,7 @@ class UpdateStore:
             await self._commit_in_one_statement(batch)
             return
         async with self._engine.begin() as conn:
-            await conn.execute(
-                _INSERT_UPDATES,
-                [
-                    {
-                        "document_id": u.document_id,
-                        "origin": u.origin,
-                        "kind": KIND_UPDATE,
-                        "created_at": u.received_ms,
-                        "data": u.data,
-                    }
-                    for u in batch
-                ],
-            )
+            await conn.execute(_INSERT_UPDATES, _update_rows(batch))
             await self._count_contributions(conn, batch)
             await self._attribute(conn, batch)
             await self._bind_clients(conn, batch)
@@ -549,20 +541,13 @@ class UpdateStore:
         """PostgreSQL: the batch's rows as arrays, in one statement (`_ONE_STATEMENT`), which
         is a transaction of its own. Through BEGIN, four inserts and COMMIT, a commit cost
         six round trips, and with two processes their writers took a sixth of each loop."""
-        contributions = _contribution_rows(batch)
-        attribution = _attribution_rows(batch)
-        clients = _client_rows(batch)
         async with self._engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(_ONE_STATEMENT, {
-                "kind": KIND_UPDATE,
-                "u_document": [u.document_id for u in batch],
-                "u_origin": [u.origin for u in batch],
-                "u_at": [u.received_ms for u in batch],
-                "u_data": [u.data for u in batch],
-                **_columns("c", contributions, _CONTRIBUTION_COLUMNS),
-                **_columns("a", attribution, _ATTRIBUTION_COLUMNS),
-                **_columns("k", clients, _CLIENT_COLUMNS),
+                **_columns("u", _update_rows(batch), _UPDATE_COLUMNS),
+                **_columns("c", _contribution_rows(batch), _CONTRIBUTION_COLUMNS),
+                **_columns("a", _attribution_rows(batch), _ATTRIBUTION_COLUMNS),
+                **_columns("k", _client_rows(batch), _CLIENT_COLUMNS),
             })
 
     async def _count_contributions(self, conn: AsyncConnection,
