@@ -47,8 +47,11 @@ async def record(session: AsyncSession, document_id: str, doc: Doc[Any], *,
     state = doc.get_update()
     deleted = delete_set(doc, state)
     sections = await _sections(session, document_id)
+    since = (update_since(doc, last.state_vector, deleted, last.delete_set)
+             if last is not None and deleting is None else None)
     if (kind is VersionKind.AUTO and last is not None and last.kind == VersionKind.AUTO.value
-            and _holds_nothing_since(doc, last, deleted) and last.sections == sections):
+            and since == _NOTHING and last.sections == sections
+            and decode_state_vector(doc.get_state()) == decode_state_vector(last.state_vector)):
         # Nothing new since the last checkpoint: with a document's editors on several
         # processes, each process checkpoints their edits, the first one every edit it had
         # received by then. Its editors join that version's, rather than a version that
@@ -63,9 +66,9 @@ async def record(session: AsyncSession, document_id: str, doc: Doc[Any], *,
                                         deleted_by=created_by, content=state)
         session.add(archive)
         await session.flush()
-    elif last is not None:
-        data = update_since(doc, last.state_vector, deleted, last.delete_set)
-        chain_rows, chain_bytes = last.chain_rows + 1, last.chain_bytes + len(data)
+    elif last is not None and since is not None:
+        data = since
+        chain_rows, chain_bytes = last.chain_rows + 1, last.chain_bytes + len(since)
     full = deleting is None and (last is None or chain_bytes > FULL_AFTER * len(state)
                                  or chain_rows >= FULL_AFTER_ROWS)
     if full:
@@ -82,12 +85,6 @@ async def record(session: AsyncSession, document_id: str, doc: Doc[Any], *,
     session.add(version)
     await session.flush()
     return version
-
-
-def _holds_nothing_since(doc: Doc[Any], last: DocumentVersion, deleted: bytes) -> bool:
-    """True when `doc` is what `last` recorded: no content and no deletion since."""
-    return (decode_state_vector(doc.get_state()) == decode_state_vector(last.state_vector)
-            and update_since(doc, last.state_vector, deleted, last.delete_set) == _NOTHING)
 
 
 async def _sections(session: AsyncSession, document_id: str) -> list[dict[str, object]]:
