@@ -19,6 +19,7 @@ from app import models
 from app.db import create_sessionmaker
 from app.migrate import upgrade
 from app.search.finder import find
+from tests.support.rows import owned_document
 
 
 async def test_a_document_re_indexed_between_ranking_and_reading_is_still_found(
@@ -28,13 +29,8 @@ async def test_a_document_re_indexed_between_ranking_and_reading_is_still_found(
     engine = create_async_engine(database_url)
     sessions = create_sessionmaker(engine)
     async with sessions() as session, session.begin():
-        user = models.User(email="s@example.org", name="S", password_hash="x")
-        session.add(user)
-        await session.flush()
-        document = models.Document(owner_id=user.id, title="Bestiary")
-        session.add(document)
-        await session.flush()
-        user_id, document_id = user.id, document.id
+        document = await owned_document(session, "Bestiary")
+        user_id, document_id = document.owner_id, document.id
 
     def entry() -> models.SearchEntry:
         return models.SearchEntry(document_id=document_id, section_id=None, title="Bestiary",

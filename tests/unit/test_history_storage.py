@@ -17,6 +17,7 @@ from app import models
 from app.db import create_sessionmaker
 from app.history import reading, storage
 from app.models import DocumentVersion, VersionKind
+from tests.support.rows import owned_document
 
 
 @pytest.fixture
@@ -26,12 +27,7 @@ async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[Asyn
 
 async def _document(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, models.Section]:
     async with sessions() as session, session.begin():
-        user = models.User(email="h@example.org", name="H", password_hash="x")
-        session.add(user)
-        await session.flush()
-        document = models.Document(owner_id=user.id, title="History")
-        session.add(document)
-        await session.flush()
+        document = await owned_document(session, "History")
         section = models.Section(document_id=document.id, title="A", position=1)
         session.add(section)
         await session.flush()
