@@ -10,6 +10,7 @@ from app.logs import configure_logging
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
+from app.ws_protocol import WidenWebSocketProtocol
 
 
 def main() -> None:
@@ -39,6 +40,7 @@ def main() -> None:
         # cannot inflate past either bound.
         ws_max_size=settings.max_message_bytes * 2,
         ws_per_message_deflate=False,
+        ws=WidenWebSocketProtocol,
         timeout_graceful_shutdown=10,
     )
 

@@ -42,6 +42,10 @@ class _TextChannel:
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
 
+    def send_now(self, data: bytes) -> bool:
+        """Events are few: they always take the awaited path."""
+        return False
+
     async def send(self, data: bytes) -> None:
         await self._websocket.send_text(data.decode())
 

@@ -34,7 +34,7 @@ from app.api import (
 )
 from app.body_limit import IMPORT_PATH, BodyLimit, import_body_limit
 from app.connections import Connections
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_sessionmaker, create_sqlite_writer_engine
 from app.digests import DigestSender
 from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
@@ -79,9 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         writer_engine = create_engine(settings, connections=1)
+        thread_engine = create_sqlite_writer_engine(settings) if settings.is_sqlite else None
         store = UpdateStore(
             writer_engine,
             log_engine=engine,
+            thread_engine=thread_engine,
             flush_interval=settings.flush_interval_ms / 1000,
             max_batch=settings.flush_max_updates,
             compaction_threshold=settings.compaction_threshold,
@@ -198,6 +200,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await mail.stop()
             text_workers.close()
             await writer_engine.dispose()
+            if thread_engine is not None:
+                thread_engine.dispose()
             await engine.dispose()
             if redis is not None:
                 await redis.aclose()

@@ -28,6 +28,7 @@ from app.ratelimit import TokenBucket
 from app.security import token_digest
 from app.services import Services
 from app.timeutil import utcnow
+from app.ws_protocol import DIRECT_SEND, DirectSend
 from crdt.connection import Disconnected, Rules, serve
 from crdt.peer import Peer
 from crdt.protocol import CloseCode
@@ -37,12 +38,19 @@ log = logging.getLogger("widen.ws")
 
 
 class WebSocketChannel:
-    """Adapts Starlette's websocket to the connection's `Transport` seam."""
+    """Adapts Starlette's websocket to the connection's `Transport` seam; writes directly
+    when the server offers it (`app.ws_protocol`)."""
 
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
+        self._direct: DirectSend | None = websocket.scope.get("extensions", {}).get(DIRECT_SEND)
+
+    def send_now(self, data: bytes) -> bool:
+        return self._direct is not None and self._direct(data)
 
     async def send(self, data: bytes) -> None:
+        if self._direct is not None:
+            await self._direct.writable()
         await self._websocket.send_bytes(data)
 
     async def close(self, code: int, reason: str) -> None:

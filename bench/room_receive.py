@@ -51,6 +51,9 @@ class InstantStore:
 
 
 class DroppingChannel:
+    def send_now(self, data: bytes) -> bool:
+        return True
+
     async def send(self, data: bytes) -> None:
         return None
 

@@ -1,14 +1,17 @@
 """One client connection as a room sees it: an origin, an outgoing queue, its awareness ids.
 
-Sending goes through a bounded queue drained by the peer's own task, so a slow or stalled
-client can never hold up the room: when its queue is full it is disconnected (it resyncs on
-reconnect, losing nothing) instead of making everyone else wait.
+A message goes straight to the transport when it can take it (`Channel.send_now`): that is
+nearly always, and costs no task switch. Otherwise it waits in a bounded queue, drained by a
+task that exists only while the queue does, so a slow or stalled client can never hold up
+the room: when its queue is full it is disconnected (it resyncs on reconnect, losing
+nothing) instead of making everyone else wait or the server buffer without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Protocol
 
 from crdt.guard import WriteScope
@@ -25,7 +28,12 @@ MAX_QUEUED_BYTES = 8 * 1024 * 1024
 class Channel(Protocol):
     """The transport seam: whatever carries bytes to one client (a websocket in production)."""
 
-    async def send(self, data: bytes) -> None: ...
+    def send_now(self, data: bytes) -> bool:
+        """Hand `data` to the transport at once if it can take it without waiting; False:
+        it cannot now, and `send` must carry it."""
+
+    async def send(self, data: bytes) -> None:
+        """Send `data`, waiting while the transport is full."""
 
     async def close(self, code: int, reason: str) -> None: ...
 
@@ -52,11 +60,14 @@ class Peer:
         self.identity = identity
         self.label = label
         self.awareness_client_ids: set[int] = set()
-        self._outbox: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue(max_queued)
+        # What the transport could not take at once, in order, ending with the close if any.
+        self._outbox: deque[bytes | tuple[int, str]] = deque()
+        self._max_queued = max_queued
         self._max_queued_bytes = max_queued_bytes
         self._queued_bytes = 0
         self._closing = False
-        self._sender = asyncio.create_task(self._drain(), name=f"widen-peer-send-{label}")
+        # Drains `_outbox`; None while it is empty.
+        self._sender: asyncio.Task[None] | None = None
 
     @property
     def closing(self) -> bool:
@@ -65,25 +76,28 @@ class Peer:
     def send(self, data: bytes) -> None:
         if self._closing:
             return
-        try:
-            if self._queued_bytes + len(data) > self._max_queued_bytes:
-                raise asyncio.QueueFull
-            self._outbox.put_nowait(data)
-            self._queued_bytes += len(data)
-        except asyncio.QueueFull:
+        if self._sender is None and self.channel.send_now(data):
+            return
+        if (len(self._outbox) >= self._max_queued
+                or self._queued_bytes + len(data) > self._max_queued_bytes):
             log.warning("peer too slow; disconnecting",
                         extra={"event": "peer.slow", "peer": self.label})
             self._close_now(CloseCode.TRY_AGAIN_LATER, "try-later: too slow to keep up")
+            return
+        self._outbox.append(data)
+        self._queued_bytes += len(data)
+        self._start_sender()
 
     def close(self, code: int, reason: str) -> None:
         """Close after what is already queued (e.g. a permission-denied message) is sent."""
         if self._closing:
             return
-        try:
-            self._outbox.put_nowait((code, reason))
-            self._closing = True
-        except asyncio.QueueFull:
+        if len(self._outbox) >= self._max_queued:
             self._close_now(code, reason)
+            return
+        self._closing = True
+        self._outbox.append((code, reason))
+        self._start_sender()
 
     def deny(self, code: int, reason: str) -> None:
         """Tell the client why with the y-websocket permission-denied message, then close."""
@@ -91,24 +105,38 @@ class Peer:
         self.close(code, reason)
 
     def _close_now(self, code: int, reason: str) -> None:
+        """Drop what is queued and close. A sender waiting for a stalled transport would
+        never get to the close: it is cancelled (it has written nothing of what it waits to
+        send) and a new one closes."""
         self._closing = True
-        while not self._outbox.empty():
-            self._outbox.get_nowait()
+        self._outbox.clear()
         self._queued_bytes = 0
-        self._outbox.put_nowait((code, reason))
+        self._outbox.append((code, reason))
+        if self._sender is not None:
+            self._sender.cancel()
+            self._sender = None
+        self._start_sender()
+
+    def _start_sender(self) -> None:
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._drain(),
+                                               name=f"widen-peer-send-{self.label}")
 
     async def wait_closed(self) -> None:
-        await asyncio.shield(self._sender)
+        """Until what was queued, the close last, has gone out."""
+        if self._sender is not None:
+            await asyncio.shield(self._sender)
 
     def cancel(self) -> None:
         """The transport is gone: stop sending."""
         self._closing = True
-        self._sender.cancel()
+        if self._sender is not None:
+            self._sender.cancel()
 
     async def _drain(self) -> None:
         try:
-            while True:
-                item = await self._outbox.get()
+            while self._outbox:
+                item = self._outbox.popleft()
                 if isinstance(item, tuple):
                     code, reason = item
                     await self.channel.close(code, reason)
@@ -120,3 +148,6 @@ class Peer:
             self._closing = True
             log.debug("send to peer failed", extra={"event": "peer.send_failed",
                                                     "peer": self.label, "error": repr(exc)})
+        finally:
+            if self._sender is asyncio.current_task():
+                self._sender = None

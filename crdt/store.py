@@ -23,13 +23,14 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Insert, Table, insert, text
+from sqlalchemy import Engine, Executable, Insert, Table, insert, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -177,6 +178,19 @@ def _client_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
                   key=lambda row: (row["document_id"], row["client_id"]))
 
 
+def _per_table(batch: list[PendingUpdate],
+               dialect_name: str) -> list[tuple[Executable, list[dict[str, Any]]]]:
+    """A batch as one insert per table that gets rows (`_ONE_STATEMENT` on PostgreSQL)."""
+    upserts = _upserts(dialect_name)
+    parts: list[tuple[Executable, list[dict[str, Any]]]] = [
+        (_INSERT_UPDATES, _update_rows(batch)),
+        (upserts.contributions, _contribution_rows(batch)),
+        (upserts.attribution, _attribution_rows(batch)),
+        (upserts.clients, _client_rows(batch)),
+    ]
+    return [(statement, rows) for statement, rows in parts if rows]
+
+
 def _columns(prefix: str, rows: list[dict[str, Any]],
              columns: tuple[str, ...]) -> dict[str, list[Any]]:
     """`rows` as one array per column, the parameters `_ONE_STATEMENT` names `prefix_column`."""
@@ -242,6 +256,7 @@ class UpdateStore:
         engine: AsyncEngine,
         *,
         log_engine: AsyncEngine | None = None,
+        thread_engine: Engine | None = None,
         flush_interval: float,
         max_batch: int,
         compaction_threshold: int,
@@ -252,10 +267,16 @@ class UpdateStore:
         """`engine` is the writer's; `log_engine` (by default the same) serves the log's reads
         and compactions, so that a server gives its writer a connection of its own, which
         no burst of other work can keep it waiting for (a held-back commit holds back every
-        relay). `rejected_dir`: where an update goes that the database refuses even in its
-        quarantine table (`doc_updates_rejected`). `clock_ms`: the time an update is received
-        (Unix ms), which dates its attribution; the server passes its own (test) clock."""
+        relay). `thread_engine`: a synchronous engine on the same database (SQLite, in
+        process): each commit then runs whole on the writer's own thread, one hop from the
+        event loop (`app.db.create_sqlite_writer_engine`). `rejected_dir`: where an update
+        goes that the database refuses even in its quarantine table (`doc_updates_rejected`).
+        `clock_ms`: the time an update is received (Unix ms), which dates its attribution;
+        the server passes its own (test) clock."""
         self._engine = engine
+        self._thread_engine = thread_engine
+        self._thread = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="widen-writer")
+                        if thread_engine is not None else None)
         self._clock_ms = clock_ms
         self._rejected_dir = rejected_dir
         self._flush_interval = flush_interval
@@ -317,6 +338,8 @@ class UpdateStore:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
         await self.log.stop()
 
     async def load(self, document_id: str) -> StoredDocument:
@@ -528,14 +551,22 @@ class UpdateStore:
         await asyncio.sleep(_RETRY_DELAYS_SECONDS[min(attempt, len(_RETRY_DELAYS_SECONDS)) - 1])
 
     async def _commit(self, batch: list[PendingUpdate]) -> None:
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._commit_on_thread, batch)
+            return
         if self._engine.dialect.name == "postgresql":
             await self._commit_in_one_statement(batch)
             return
         async with self._engine.begin() as conn:
-            await conn.execute(_INSERT_UPDATES, _update_rows(batch))
-            await self._count_contributions(conn, batch)
-            await self._attribute(conn, batch)
-            await self._bind_clients(conn, batch)
+            for statement, rows in _per_table(batch, conn.dialect.name):
+                await conn.execute(statement, rows)
+
+    def _commit_on_thread(self, batch: list[PendingUpdate]) -> None:
+        assert self._thread_engine is not None
+        with self._thread_engine.begin() as conn:
+            for statement, rows in _per_table(batch, conn.dialect.name):
+                conn.execute(statement, rows)
 
     async def _commit_in_one_statement(self, batch: list[PendingUpdate]) -> None:
         """PostgreSQL: the batch's rows as arrays, in one statement (`_ONE_STATEMENT`), which
@@ -549,16 +580,6 @@ class UpdateStore:
                 **_columns("a", _attribution_rows(batch), _ATTRIBUTION_COLUMNS),
                 **_columns("k", _client_rows(batch), _CLIENT_COLUMNS),
             })
-
-    async def _count_contributions(self, conn: AsyncConnection,
-                                   batch: list[PendingUpdate]) -> None:
-        if rows := _contribution_rows(batch):
-            await conn.execute(_upserts(conn.dialect.name).contributions, rows)
-
-    async def _attribute(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
-        """Add the batch's attribution to its (document, origin, root, day) rows."""
-        if rows := _attribution_rows(batch):
-            await conn.execute(_upserts(conn.dialect.name).attribution, rows)
 
     async def _bind_clients(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
         if rows := _client_rows(batch):

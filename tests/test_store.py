@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.db import create_engine
+from app.db import create_engine, create_sqlite_writer_engine
 from app.migrate import alembic_config, upgrade
 from app.settings import Settings
 from crdt.schema import KIND_SNAPSHOT, doc_clients, doc_contributions, doc_updates
@@ -243,19 +244,24 @@ async def test_two_processes_writers_never_deadlock_on_shared_counters(
     assert [store.failures for store in stores] == [0, 0], "a commit failed and was retried"
 
 
-async def test_a_flush_is_one_statement_on_postgresql_and_one_per_table_on_sqlite(
+async def test_a_flush_is_one_statement_on_postgresql_and_one_hop_to_a_thread_on_sqlite(
     database_url: str, tmp_path: Path
 ) -> None:
     """A commit's round trips are the writer's cost per flush: on PostgreSQL the batch's rows
     go as arrays in one statement, its own transaction (through BEGIN, four inserts and
-    COMMIT it was six round trips); SQLite, in process, takes one insert per table."""
+    COMMIT it was six round trips); SQLite, in process, takes one insert per table, all on
+    the writer's own thread (through aiosqlite every statement was three hops to its thread
+    and back)."""
     await asyncio.to_thread(upgrade, database_url)
-    writer = create_engine(Settings(database_url=database_url), connections=1)
-    statements: list[str] = []
-    event.listen(writer.sync_engine, "before_cursor_execute",
-                 lambda _conn, _cursor, sql, *_rest: statements.append(sql))
-    store = UpdateStore(writer, flush_interval=0.01, max_batch=100,
-                        compaction_threshold=1000, rejected_dir=tmp_path)
+    settings = Settings(database_url=database_url)
+    writer = create_engine(settings, connections=1)
+    thread_engine = create_sqlite_writer_engine(settings) if settings.is_sqlite else None
+    statements: list[tuple[str, int]] = []
+    event.listen(thread_engine or writer.sync_engine, "before_cursor_execute",
+                 lambda _conn, _cursor, sql, *_rest: statements.append(
+                     (sql, threading.get_ident())))
+    store = UpdateStore(writer, thread_engine=thread_engine, flush_interval=0.01,
+                        max_batch=100, compaction_threshold=1000, rejected_dir=tmp_path)
     store.start()
     try:
         updates, _ = keystrokes(3)
@@ -273,9 +279,14 @@ async def test_a_flush_is_one_statement_on_postgresql_and_one_per_table_on_sqlit
             select(doc_clients.c.client_id, doc_clients.c.origin).where(
                 doc_clients.c.document_id == "one-flush"))).all()
     await writer.dispose()
+    if thread_engine is not None:
+        thread_engine.dispose()
     assert len(await store.log.read("one-flush")) == 3
     assert contributions == 3
     assert [tuple(row) for row in owners] == [(11, "writer-1")]
     assert store.batches_committed == 1
     expected = 1 if database_url.startswith("postgresql") else 3
     assert len(flush) == expected, flush
+    if thread_engine is not None:
+        threads = {thread for _sql, thread in flush}
+        assert len(threads) == 1 and threading.get_ident() not in threads

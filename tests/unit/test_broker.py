@@ -38,6 +38,9 @@ class StalledClient:
         self.closed: tuple[int, str] | None = None
         self.release = asyncio.Event()
 
+    def send_now(self, data: bytes) -> bool:
+        return False  # stalled: nothing can be written at once
+
     async def send(self, data: bytes) -> None:
         self.sent.append(data)
         await self.release.wait()

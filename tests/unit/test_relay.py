@@ -55,6 +55,10 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
 
+    def send_now(self, data: bytes) -> bool:
+        self.sent.append(data)
+        return True
+
     async def send(self, data: bytes) -> None:
         self.sent.append(data)
 

@@ -1,0 +1,91 @@
+"""The websocket transport: uvicorn's sans-I/O protocol, with a direct write for relays.
+
+A relayed edit goes to every other client of its room. Through ASGI each of those sends
+woke the recipient's sender task, went down the middleware chain's `send` wrappers and had
+websockets frame the message again for every recipient: in the 100-room bench that path
+cost more server CPU than the write itself. The `DIRECT_SEND` extension in the connection's
+scope writes a message's frame to the transport at once, framed once for all its recipients
+(`binary_frame`), whenever the transport can take it; otherwise it says so and the caller
+queues the message for the ordinary, awaited path.
+
+It also restores backpressure: uvicorn's sans-I/O protocol writes whatever it is sent, so a
+client that stops reading grew the server's buffer without bound. Here the awaited path
+waits while the transport is over its high-water mark, and the direct write declines, so a
+slow client's messages wait in its peer's bounded queue (`crdt.peer`), which closes it when
+full.
+
+It subclasses uvicorn's protocol (pinned to one minor version in `pyproject.toml`, since it
+relies on the protocol's attributes): `python -m app` serves with it; an app served by any
+other server finds no extension in the scope and uses plain ASGI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+
+DIRECT_SEND = "widen.direct_send"
+
+
+class _LastFrame:
+    """The frame of the last message framed. A broadcast hands every recipient the same
+    bytes object, so one entry is enough to frame it once per broadcast; holding the
+    payload keeps its identity from being reused by another object meanwhile."""
+
+    __slots__ = ("frame", "payload")
+
+    def __init__(self) -> None:
+        self.payload = b""
+        self.frame = Frame(Opcode.BINARY, b"").serialize(mask=False)
+
+
+_last = _LastFrame()
+
+
+def binary_frame(payload: bytes) -> bytes:
+    """A server-to-client binary frame (unmasked, no extension) carrying `payload`."""
+    if payload is not _last.payload:
+        _last.frame = Frame(Opcode.BINARY, payload).serialize(mask=False)
+        _last.payload = payload
+    return _last.frame
+
+
+class DirectSend:
+    """Write to one connection without a task switch, while its transport can take it."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: WidenWebSocketProtocol) -> None:
+        self._protocol = protocol
+
+    def __call__(self, payload: bytes) -> bool:
+        """Write `payload` as a binary message now; False if the connection is not open or
+        its transport is over its high-water mark (the caller then waits: `writable`)."""
+        protocol = self._protocol
+        if not protocol.can_write_now():
+            return False
+        protocol.transport.write(binary_frame(payload))
+        return True
+
+    async def writable(self) -> None:
+        """Until the transport is back under its low-water mark (or the connection is gone:
+        then a send fails at once rather than waiting forever)."""
+        await self._protocol.writable.wait()
+
+
+class WidenWebSocketProtocol(WebSocketsSansIOProtocol):
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        # The app's task is created, not started yet: it sees the scope as completed here.
+        # (A refused handshake has no scope and no app.)
+        if not self.close_sent:
+            self.scope["extensions"][DIRECT_SEND] = DirectSend(self)  # type: ignore[assignment]
+
+    def can_write_now(self) -> bool:
+        """Open, accepted, not closing, nothing negotiated that would change the framing
+        (compression is off: `app.__main__`), and the transport under its high-water mark."""
+        return (self.handshake_complete and not self.close_sent and not self.disconnected
+                and not self.conn.extensions and self.writable.is_set()
+                and not self.transport.is_closing())
