@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request, status
 
 from app import accounts, models
+from app.api.background import on_the_loop
 from app.api.deps import CurrentUser, DbSession, ServicesDep
 from app.api.limits import client_address, too_many_requests
 from app.api.schemas import MeOut, ResetIn, ResetRequestIn, SentOut, VerifyIn
@@ -26,7 +27,7 @@ async def send_verification(user: CurrentUser, session: DbSession, services: Ser
                             tasks: BackgroundTasks) -> SentOut:
     """Mail me a link that proves my address."""
     accounts.send_verification(session, services.settings, user)
-    tasks.add_task(services.wake_mail)
+    tasks.add_task(on_the_loop(services.wake_mail))
     return SentOut(detail=f"A link is on its way to {user.email}")
 
 
@@ -48,7 +49,7 @@ async def request_reset(body: ResetRequestIn, request: Request, session: DbSessi
         raise too_many_requests("Too many reset requests from your address", wait)
     await services.limits.reset_requests.hit(address)
     if await accounts.request_reset(session, services.settings, body.email):
-        tasks.add_task(services.wake_mail)
+        tasks.add_task(on_the_loop(services.wake_mail))
     return SentOut(detail=f"If {accounts.normalise_email(body.email)} has an account, a link "
                           "is on its way to it")
 
@@ -60,4 +61,4 @@ async def reset_password(body: ResetIn, session: DbSession, services: ServicesDe
     held the old password is out. The link also proves the address."""
     user_id = await accounts.reset_password(session, services.passwords, body.token,
                                             body.password)
-    tasks.add_task(services.live.sign_out_everywhere, user_id)
+    tasks.add_task(on_the_loop(services.live.sign_out_everywhere), user_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
 from app import accounts, logins, models
 from app.api.account import me_out
+from app.api.background import on_the_loop
 from app.api.deps import SESSION_COOKIE, CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.limits import client_address, too_many_requests
 from app.api.schemas import LoginIn, LoginOut, MeOut, RegisterIn, UserOut
@@ -68,7 +69,7 @@ async def logout(response: Response, login: CurrentLogin, session: DbSession,
     """Ends this login: its cookie, its unused websocket tickets and its open sockets."""
     await logins.revoke(session, login.session_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
-    tasks.add_task(services.live.sign_out, login.session_id)
+    tasks.add_task(on_the_loop(services.live.sign_out), login.session_id)
 
 
 @router.get("/me", response_model=MeOut)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app import models
 from app.api.access import NOT_FOUND, require_access, require_owner
+from app.api.background import on_the_loop
 from app.api.deps import CurrentLogin, CurrentUser, DbSession, ServicesDep
 from app.api.schemas import DocumentIn, DocumentOut, DocumentPatch, TicketOut, UserRef
 from app.errors import Refusal
@@ -108,7 +109,7 @@ async def delete_document(
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)  # a concurrent delete won
     record(session, document_id, SharingEventKind.DELETED, actor_id=user.id)
     # A socket admitted while this request ran is closed once the document is gone for good.
-    tasks.add_task(services.live.shut_document, document_id)
+    tasks.add_task(on_the_loop(services.live.shut_document), document_id)
 
 
 @router.post("/{document_id}/ticket", response_model=TicketOut)
