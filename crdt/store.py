@@ -30,7 +30,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Insert, Table, insert, text
+from sqlalchemy import Engine, Insert, Table, insert, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -58,19 +58,6 @@ _BACKLOG_BATCHES = 4
 _MAX_ROOT_CHARS = 255
 
 
-_INSERT_UPDATES = insert(doc_updates)
-
-
-@dataclass(frozen=True, slots=True)
-class _Upserts:
-    """The writer's upserts for one dialect. Built once: building one (its `excluded` alias,
-    its column arithmetic, its cache key) cost more of the loop than executing it."""
-
-    contributions: Insert
-    attribution: Insert
-    clients: Insert
-
-
 # The counters' columns that each batch adds to (the others it sets).
 _CONTRIBUTION_SUMS = ("updates", "bytes")
 _ATTRIBUTION_SUMS = ("chars_inserted", "chars_deleted", "words_inserted", "words_deleted",
@@ -78,30 +65,11 @@ _ATTRIBUTION_SUMS = ("chars_inserted", "chars_deleted", "words_inserted", "words
 
 
 @cache
-def _upserts(dialect_name: str) -> _Upserts:
-    def upsert(table: Table) -> Any:
-        return (postgresql_insert if dialect_name == "postgresql" else sqlite_insert)(table)
-
-    contributions = upsert(doc_contributions)
-    attribution = upsert(doc_attribution)
-    return _Upserts(
-        contributions=contributions.on_conflict_do_update(
-            index_elements=["document_id", "origin"],
-            set_={
-                column: doc_contributions.c[column] + contributions.excluded[column]
-                for column in _CONTRIBUTION_SUMS
-            } | {"last_at": contributions.excluded.last_at},
-        ),
-        attribution=attribution.on_conflict_do_update(
-            index_elements=["document_id", "origin", "root", "day"],
-            set_={
-                column: doc_attribution.c[column] + attribution.excluded[column]
-                for column in _ATTRIBUTION_SUMS
-            } | {"last_at": attribution.excluded.last_at},
-        ),
-        # The room decided ownership before relaying; a row already there is the same claim.
-        clients=upsert(doc_clients).on_conflict_do_nothing(),
-    )
+def _client_binding(dialect_name: str) -> Insert:
+    """Bind client ids to their first writer; a row already there is the same claim (the
+    room decided ownership before relaying). Built once per dialect."""
+    return (postgresql_insert if dialect_name == "postgresql"
+            else sqlite_insert)(doc_clients).on_conflict_do_nothing()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,17 +146,12 @@ def _client_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
                   key=lambda row: (row["document_id"], row["client_id"]))
 
 
-def _per_table(batch: list[PendingUpdate],
-               dialect_name: str) -> list[tuple[Executable, list[dict[str, Any]]]]:
-    """A batch as one insert per table that gets rows (`_ONE_STATEMENT` on PostgreSQL)."""
-    upserts = _upserts(dialect_name)
-    parts: list[tuple[Executable, list[dict[str, Any]]]] = [
-        (_INSERT_UPDATES, _update_rows(batch)),
-        (upserts.contributions, _contribution_rows(batch)),
-        (upserts.attribution, _attribution_rows(batch)),
-        (upserts.clients, _client_rows(batch)),
-    ]
-    return [(statement, rows) for statement, rows in parts if rows]
+def _tuples(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """`rows` as SQLite parameters, in `columns`' order; a day as SQLAlchemy's `Date` keeps
+    it on SQLite, its ISO form."""
+    return [tuple(value.isoformat() if isinstance(value, date) else value
+                  for value in (row[column] for column in columns))
+            for row in rows]
 
 
 def _columns(prefix: str, rows: list[dict[str, Any]],
@@ -212,26 +175,60 @@ def _insert_unnested(prefix: str, table: Table, columns: tuple[str, ...]) -> str
             f"WITH ORDINALITY AS batch_rows({names}, position) ORDER BY position")
 
 
-def _upsert_unnested(prefix: str, table: Table, columns: tuple[str, ...],
-                     key: tuple[str, ...], sums: tuple[str, ...]) -> str:
-    """`_insert_unnested`, adding `sums` to a row already there and setting its `last_at`."""
-    added = ", ".join(f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in sums)
-    return (f"{_insert_unnested(prefix, table, columns)} ON CONFLICT ({', '.join(key)}) "
-            f"DO UPDATE SET {added}, last_at = EXCLUDED.last_at")
+def _insert_values(table: Table, columns: tuple[str, ...]) -> str:
+    """Insert into `table` one row of positional parameters (SQLite's `?`), in `columns`'
+    order: executed for many rows at once."""
+    return (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})")
 
+
+def _adding(table: Table, key: tuple[str, ...], sums: tuple[str, ...]) -> str:
+    """The conflict clause of a counter row: add `sums` to the row already there, set its
+    `last_at`."""
+    added = ", ".join(f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in sums)
+    return f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}, last_at = EXCLUDED.last_at"
+
+
+_CONTRIBUTION_KEY = ("document_id", "origin")
+_ATTRIBUTION_KEY = ("document_id", "origin", "root", "day")
 
 # PostgreSQL runs the data-modifying parts of one statement in one snapshot, as one
 # transaction, and in a fixed order: two writers still lock counter rows table by table, each
 # table's rows in key order.
 _ONE_STATEMENT = text(f"""
 WITH updates AS ({_insert_unnested("u", doc_updates, _UPDATE_COLUMNS)}),
-contributions AS ({_upsert_unnested("c", doc_contributions, _CONTRIBUTION_COLUMNS,
-                                    ("document_id", "origin"), _CONTRIBUTION_SUMS)}),
-attribution AS ({_upsert_unnested("a", doc_attribution, _ATTRIBUTION_COLUMNS,
-                                  ("document_id", "origin", "root", "day"), _ATTRIBUTION_SUMS)}),
+contributions AS ({_insert_unnested("c", doc_contributions, _CONTRIBUTION_COLUMNS)}
+                  {_adding(doc_contributions, _CONTRIBUTION_KEY, _CONTRIBUTION_SUMS)}),
+attribution AS ({_insert_unnested("a", doc_attribution, _ATTRIBUTION_COLUMNS)}
+                {_adding(doc_attribution, _ATTRIBUTION_KEY, _ATTRIBUTION_SUMS)}),
 clients AS ({_insert_unnested("k", doc_clients, _CLIENT_COLUMNS)} ON CONFLICT DO NOTHING)
 SELECT 1
 """)
+
+# SQLite: one insert per table that gets rows, all in one transaction, as plain SQL: through
+# SQLAlchemy's compiled statements each insert spent more in building its parameters and
+# cache key than SQLite spent executing it.
+_SQLITE_FLUSH: tuple[tuple[str, Callable[[list[PendingUpdate]], list[dict[str, Any]]],
+                           tuple[str, ...]], ...] = (
+    (_insert_values(doc_updates, _UPDATE_COLUMNS), _update_rows, _UPDATE_COLUMNS),
+    (_insert_values(doc_contributions, _CONTRIBUTION_COLUMNS)
+     + _adding(doc_contributions, _CONTRIBUTION_KEY, _CONTRIBUTION_SUMS),
+     _contribution_rows, _CONTRIBUTION_COLUMNS),
+    (_insert_values(doc_attribution, _ATTRIBUTION_COLUMNS)
+     + _adding(doc_attribution, _ATTRIBUTION_KEY, _ATTRIBUTION_SUMS),
+     _attribution_rows, _ATTRIBUTION_COLUMNS),
+    (_insert_values(doc_clients, _CLIENT_COLUMNS) + " ON CONFLICT DO NOTHING",
+     _client_rows, _CLIENT_COLUMNS),
+)
+
+
+def _sqlite_flush(batch: list[PendingUpdate]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The batch's inserts on SQLite, with their rows; only those that have rows."""
+    inserts = []
+    for sql, rows_of, columns in _SQLITE_FLUSH:
+        if rows := rows_of(batch):
+            inserts.append((sql, _tuples(rows, columns)))
+    return inserts
 
 
 def _write_synced(path: Path, text: str) -> None:
@@ -559,14 +556,14 @@ class UpdateStore:
             await self._commit_in_one_statement(batch)
             return
         async with self._engine.begin() as conn:
-            for statement, rows in _per_table(batch, conn.dialect.name):
-                await conn.execute(statement, rows)
+            for sql, rows in _sqlite_flush(batch):
+                await conn.exec_driver_sql(sql, rows)
 
     def _commit_on_thread(self, batch: list[PendingUpdate]) -> None:
         assert self._thread_engine is not None
         with self._thread_engine.begin() as conn:
-            for statement, rows in _per_table(batch, conn.dialect.name):
-                conn.execute(statement, rows)
+            for sql, rows in _sqlite_flush(batch):
+                conn.exec_driver_sql(sql, rows)
 
     async def _commit_in_one_statement(self, batch: list[PendingUpdate]) -> None:
         """PostgreSQL: the batch's rows as arrays, in one statement (`_ONE_STATEMENT`), which
@@ -583,7 +580,7 @@ class UpdateStore:
 
     async def _bind_clients(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
         if rows := _client_rows(batch):
-            await conn.execute(_upserts(conn.dialect.name).clients, rows)
+            await conn.execute(_client_binding(conn.dialect.name), rows)
 
     async def _mark_durable(self, seq: int) -> None:
         async with self._durable_changed:
