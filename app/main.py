@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             thread_engine=thread_engine,
             flush_interval=settings.flush_interval_ms / 1000,
             max_batch=settings.flush_max_updates,
+            min_gap=settings.flush_min_gap_ms / 1000,
             compaction_threshold=settings.compaction_threshold,
             rejected_dir=settings.rejected_dir,
             clock_ms=now_ms,

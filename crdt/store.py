@@ -18,6 +18,7 @@ import base64
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -256,6 +257,7 @@ class UpdateStore:
         thread_engine: Engine | None = None,
         flush_interval: float,
         max_batch: int,
+        min_gap: float = 0.0,
         compaction_threshold: int,
         rejected_dir: Path,
         report_failures_after: float = REPORT_FIRST_AFTER_S,
@@ -266,7 +268,9 @@ class UpdateStore:
         no burst of other work can keep it waiting for (a held-back commit holds back every
         relay). `thread_engine`: a synchronous engine on the same database (SQLite, in
         process): each commit then runs whole on the writer's own thread, one hop from the
-        event loop (`app.db.create_sqlite_writer_engine`). `rejected_dir`: where an update
+        event loop (`app.db.create_sqlite_writer_engine`). `min_gap`: the least time (s)
+        from the end of one commit to the start of the next while updates keep coming, so
+        that each commit carries more of them. `rejected_dir`: where an update
         goes that the database refuses even in its quarantine table (`doc_updates_rejected`).
         `clock_ms`: the time an update is received (Unix ms), which dates its attribution;
         the server passes its own (test) clock."""
@@ -278,6 +282,8 @@ class UpdateStore:
         self._rejected_dir = rejected_dir
         self._flush_interval = flush_interval
         self._max_batch = max_batch
+        self._min_gap = min_gap
+        self._last_commit_end = -math.inf
         self._queue: deque[PendingUpdate] = deque()
         self._next_seq = 1
         self._durable_seq = 0
@@ -421,8 +427,10 @@ class UpdateStore:
                     await self._flush_now.wait()
             self._flush_now.clear()
             while self._queue:
+                await self._gather_more()
                 batch = [self._queue[i] for i in range(min(len(self._queue), self._max_batch))]
                 committed = await self._write(batch)
+                self._last_commit_end = time.monotonic()
                 for _ in batch:
                     self._queue.popleft()
                 await self._mark_durable(batch[-1].seq)
@@ -439,6 +447,13 @@ class UpdateStore:
             self._has_work.clear()
             if self._stopping:
                 return
+
+    async def _gather_more(self) -> None:
+        """Right after a commit, wait out the rest of `min_gap` for more updates to join the
+        next one (unless a batch is full or the store is stopping)."""
+        wait = self._last_commit_end + self._min_gap - time.monotonic()
+        if wait > 0 and len(self._queue) < self._max_batch and not self._stopping:
+            await asyncio.sleep(wait)
 
     async def _write(self, batch: list[PendingUpdate]) -> list[PendingUpdate]:
         """Commit the batch, or as much of it as the database accepts; return what committed.
