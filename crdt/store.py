@@ -98,14 +98,16 @@ _ATTRIBUTION_COLUMNS = ("document_id", "origin", "day", "root", "chars_inserted"
 _CLIENT_COLUMNS = ("document_id", "client_id", "origin")
 
 
-def _update_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
+# Each table's rows are tuples in its `_COLUMNS` order.
+_Row = tuple[Any, ...]
+
+
+def _update_rows(batch: list[PendingUpdate]) -> list[_Row]:
     """The update log's rows, in the batch's order (their ids follow it)."""
-    return [dict(zip(_UPDATE_COLUMNS,
-                     (u.document_id, u.origin, KIND_UPDATE, u.received_ms, u.data), strict=True))
-            for u in batch]
+    return [(u.document_id, u.origin, KIND_UPDATE, u.received_ms, u.data) for u in batch]
 
 
-def _contribution_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
+def _contribution_rows(batch: list[PendingUpdate]) -> list[_Row]:
     totals: dict[tuple[str, str], list[int]] = {}
     for u in batch:
         if u.origin is None:
@@ -114,11 +116,10 @@ def _contribution_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
         entry[0] += 1
         entry[1] += len(u.data)
         entry[3] = u.received_ms
-    return [dict(zip(_CONTRIBUTION_COLUMNS, (d, o, n, b, first, last), strict=True))
-            for (d, o), (n, b, first, last) in sorted(totals.items())]
+    return [(d, o, n, b, first, last) for (d, o), (n, b, first, last) in sorted(totals.items())]
 
 
-def _attribution_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
+def _attribution_rows(batch: list[PendingUpdate]) -> list[_Row]:
     """The batch's attribution, per (document, origin, root, day)."""
     totals: dict[tuple[str, str, date, str], list[int]] = {}
     for u in batch:
@@ -137,28 +138,26 @@ def _attribution_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
             entry[3] += credit.words_deleted
             entry[4] += origin == u.origin
             entry[5] = u.received_ms
-    return [dict(zip(_ATTRIBUTION_COLUMNS, (d, o, day, r, *counts), strict=True))
-            for (d, o, day, r), counts in sorted(totals.items())]
+    return [(d, o, day, r, *counts) for (d, o, day, r), counts in sorted(totals.items())]
 
 
-def _client_rows(batch: list[PendingUpdate]) -> list[dict[str, Any]]:
-    return sorted(({"document_id": u.document_id, "client_id": client, "origin": u.origin}
+def _client_rows(batch: list[PendingUpdate]) -> list[_Row]:
+    return sorted(((u.document_id, client, u.origin)
                    for u in batch for client in u.claimed_clients),
-                  key=lambda row: (row["document_id"], row["client_id"]))
+                  key=lambda row: (row[0], row[1]))
 
 
-def _tuples(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
-    """`rows` as SQLite parameters, in `columns`' order; a day as SQLAlchemy's `Date` keeps
-    it on SQLite, its ISO form."""
-    return [tuple(value.isoformat() if isinstance(value, date) else value
-                  for value in (row[column] for column in columns))
+def _sqlite_values(rows: list[_Row]) -> list[_Row]:
+    """`rows` as SQLite parameters: a day as SQLAlchemy's `Date` keeps it there, its ISO
+    form."""
+    return [tuple(value.isoformat() if isinstance(value, date) else value for value in row)
             for row in rows]
 
 
-def _columns(prefix: str, rows: list[dict[str, Any]],
-             columns: tuple[str, ...]) -> dict[str, list[Any]]:
+def _columns(prefix: str, rows: list[_Row], columns: tuple[str, ...]) -> dict[str, list[Any]]:
     """`rows` as one array per column, the parameters `_ONE_STATEMENT` names `prefix_column`."""
-    return {f"{prefix}_{column}": [row[column] for row in rows] for column in columns}
+    return {f"{prefix}_{column}": [row[index] for row in rows]
+            for index, column in enumerate(columns)}
 
 
 # Array parameters' PostgreSQL types, by the columns' Python types. Strings have no length: a
@@ -209,26 +208,22 @@ SELECT 1
 # SQLite: one insert per table that gets rows, all in one transaction, as plain SQL: through
 # SQLAlchemy's compiled statements each insert spent more in building its parameters and
 # cache key than SQLite spent executing it.
-_SQLITE_FLUSH: tuple[tuple[str, Callable[[list[PendingUpdate]], list[dict[str, Any]]],
-                           tuple[str, ...]], ...] = (
-    (_insert_values(doc_updates, _UPDATE_COLUMNS), _update_rows, _UPDATE_COLUMNS),
+_SQLITE_FLUSH: tuple[tuple[str, Callable[[list[PendingUpdate]], list[_Row]]], ...] = (
+    (_insert_values(doc_updates, _UPDATE_COLUMNS), _update_rows),
     (_insert_values(doc_contributions, _CONTRIBUTION_COLUMNS)
-     + _adding(doc_contributions, _CONTRIBUTION_KEY, _CONTRIBUTION_SUMS),
-     _contribution_rows, _CONTRIBUTION_COLUMNS),
+     + _adding(doc_contributions, _CONTRIBUTION_KEY, _CONTRIBUTION_SUMS), _contribution_rows),
     (_insert_values(doc_attribution, _ATTRIBUTION_COLUMNS)
-     + _adding(doc_attribution, _ATTRIBUTION_KEY, _ATTRIBUTION_SUMS),
-     _attribution_rows, _ATTRIBUTION_COLUMNS),
-    (_insert_values(doc_clients, _CLIENT_COLUMNS) + " ON CONFLICT DO NOTHING",
-     _client_rows, _CLIENT_COLUMNS),
+     + _adding(doc_attribution, _ATTRIBUTION_KEY, _ATTRIBUTION_SUMS), _attribution_rows),
+    (_insert_values(doc_clients, _CLIENT_COLUMNS) + " ON CONFLICT DO NOTHING", _client_rows),
 )
 
 
-def _sqlite_flush(batch: list[PendingUpdate]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+def _sqlite_flush(batch: list[PendingUpdate]) -> list[tuple[str, list[_Row]]]:
     """The batch's inserts on SQLite, with their rows; only those that have rows."""
     inserts = []
-    for sql, rows_of, columns in _SQLITE_FLUSH:
+    for sql, rows_of in _SQLITE_FLUSH:
         if rows := rows_of(batch):
-            inserts.append((sql, _tuples(rows, columns)))
+            inserts.append((sql, _sqlite_values(rows)))
     return inserts
 
 
@@ -595,7 +590,8 @@ class UpdateStore:
 
     async def _bind_clients(self, conn: AsyncConnection, batch: list[PendingUpdate]) -> None:
         if rows := _client_rows(batch):
-            await conn.execute(_client_binding(conn.dialect.name), rows)
+            await conn.execute(_client_binding(conn.dialect.name),
+                               [dict(zip(_CLIENT_COLUMNS, row, strict=True)) for row in rows])
 
     async def _mark_durable(self, seq: int) -> None:
         async with self._durable_changed:
