@@ -58,6 +58,7 @@ from app.settings import Settings
 from app.timeutil import now_ms, use_test_clock
 from app.trash import TrashPurger
 from app.workers import TextWorkers
+from app.ws_admission import check_knocks
 from crdt.broker import Broker, InProcessBroker
 from crdt.protocol import CloseCode
 from crdt.redis_broker import RedisBroker
@@ -162,8 +163,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events=events,
             event_connections=event_connections,
             live=live,
-            admissions=AdmissionGate(settings.admission_concurrency,
-                                     settings.admission_wait_seconds),
+            admissions=AdmissionGate(
+                partial(check_knocks, sessions, settings.effective_origins),
+                batch=settings.admission_batch, wait_seconds=settings.admission_wait_seconds),
             jobs=Jobs(broker),
         )
         store.start()

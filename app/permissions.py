@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import CompoundSelect, Select, or_, select, union_all
+from sqlalchemy import CompoundSelect, Select, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -203,6 +203,28 @@ async def document_access(session: AsyncSession, user_id: str, document_id: str)
         select(Grant).where(Grant.document_id == document_id, Grant.user_id == user_id)
     )
     return _from_grant(document, grant) if grant is not None else None
+
+
+async def accesses(session: AsyncSession,
+                   wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], Access]:
+    """`document_access` of many (user id, document id) pairs in two queries: the websocket
+    admissions of a reconnect storm are checked together (`app.ws_admission`). A pair without
+    access is missing from the result."""
+    if not wanted:
+        return {}
+    documents = {document.id: document for document in await session.scalars(
+        select(Document).where(Document.id.in_({document_id for _, document_id in wanted}),
+                               Document.deleted_at.is_(None)))}
+    found = {(user_id, document_id): Access(documents[document_id], Role.OWNER)
+             for user_id, document_id in wanted
+             if document_id in documents and documents[document_id].owner_id == user_id}
+    members = [pair for pair in wanted if pair not in found and pair[1] in documents]
+    if members:
+        for grant in await session.scalars(select(Grant).where(
+                tuple_(Grant.user_id, Grant.document_id).in_(members))):
+            found[grant.user_id, grant.document_id] = _from_grant(documents[grant.document_id],
+                                                                  grant)
+    return found
 
 
 async def document_members(session: AsyncSession, document_id: str) -> dict[str, Access]:

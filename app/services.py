@@ -20,6 +20,7 @@ from app.progress_events import ProgressNotices
 from app.search.indexer import SearchIndexer
 from app.settings import Settings
 from app.workers import TextWorkers
+from app.ws_admission import Knock, Verdict
 from crdt.broker import Broker
 from crdt.rooms import Rooms
 from crdt.store import UpdateStore
@@ -49,8 +50,8 @@ class Services:
     history: Checkpointer
     # Access changes and sign-outs, acted on here and on every other process.
     live: LiveAccess
-    # Websocket admissions checked at once; the rest wait, then are told to come back.
-    admissions: AdmissionGate
+    # Websocket admissions, checked in batches; one that waits too long is told to come back.
+    admissions: AdmissionGate[Knock, Verdict]
     # None when no SMTP server is configured: nothing is mailed (DESIGN §8).
     mail: MailSender | None = None
 

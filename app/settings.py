@@ -111,10 +111,11 @@ class Settings(BaseSettings):
     # makes the room rebuild its guard's probe from the whole document (tenths of a second for
     # a large one), so refusals must not come as fast as reconnections can. 0: no limit.
     ws_refusals_per_minute: int = Field(default=10, ge=0)
-    # Websocket admissions (ticket or cookie, then the grant: database reads) checked at once;
-    # one that cannot start within `admission_wait_seconds` is closed with 1013 try-later and
-    # its client reconnects with backoff (`app.admission`). Keep it below the database pool.
-    admission_concurrency: int = Field(default=8, ge=1)
+    # Websocket admissions (ticket or cookie, then the grant: database reads) checked together
+    # in one transaction, at most this many; one that cannot start within
+    # `admission_wait_seconds` is closed with 1013 try-later and its client reconnects with
+    # backoff (`app.admission`).
+    admission_batch: int = Field(default=256, ge=1, le=4096)
     admission_wait_seconds: float = Field(default=5.0, gt=0)
     max_document_depth: int = Field(default=128, ge=1, le=4096)
     # Work that turns a document into text (word counts, export, indexing) runs in this many

@@ -12,22 +12,16 @@ import contextlib
 import logging
 import math
 import uuid
-from dataclasses import dataclass
 
 from fastapi import APIRouter, WebSocket
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketState
 
-from app import models
-from app.admission import AdmissionBusy
-from app.api.deps import SESSION_COOKIE, login_for_token
+from app.admission import AdmissionBusy, AdmissionFailed
+from app.api.deps import SESSION_COOKIE
 from app.close_codes import AccessCloseCode
-from app.permissions import Access, document_access
 from app.ratelimit import TokenBucket
-from app.security import token_digest
 from app.services import Services
-from app.timeutil import utcnow
+from app.ws_admission import Knock, Refused, Verdict
 from app.ws_protocol import DIRECT_SEND, DirectSend
 from crdt.connection import Disconnected, Rules, serve
 from crdt.peer import Peer
@@ -65,99 +59,51 @@ class WebSocketChannel:
         return data if data is not None else str(message.get("text") or "")
 
 
-@dataclass(frozen=True, slots=True)
-class _Admitted:
-    user: models.User
-    # The login the socket belongs to: signing out closes it.
-    login_id: str | None
-    access: Access
-
-
-@dataclass(frozen=True, slots=True)
-class _Refused:
-    code: int
-    reason: str
-
-
-async def _admit(
-    services: Services, websocket: WebSocket, document_id: str
-) -> _Admitted | _Refused:
-    """Who is connecting, and may they open this document's text?"""
-    ticket = websocket.query_params.get("ticket")
-    async with services.sessions() as session, session.begin():
-        if ticket:
-            used = (await session.execute(
-                update(models.WsTicket)
-                .where(
-                    models.WsTicket.token_hash == token_digest(ticket),
-                    models.WsTicket.document_id == document_id,
-                    models.WsTicket.used_at.is_(None),
-                    models.WsTicket.expires_at > utcnow(),
-                )
-                .values(used_at=utcnow())
-                .returning(models.WsTicket.user_id, models.WsTicket.session_id)
-            )).one_or_none()
-            user = await session.get(models.User, used.user_id) if used else None
-            login_id = used.session_id if used else None
-            # A ticket lives no longer than its login (tickets from before logins were
-            # recorded have none, and last their minute).
-            if user is None or (login_id is not None
-                                and not await _login_active(session, login_id)):
-                return _Refused(AccessCloseCode.NOT_FOUND, "not-found")
-        else:
-            token = websocket.cookies.get(SESSION_COOKIE)
-            login = await login_for_token(session, token) if token else None
-            if login is None:
-                return _Refused(AccessCloseCode.UNAUTHORIZED, "signed-out: not signed in")
-            user, login_id = login.user, login.session_id
-            origin = (websocket.headers.get("origin") or "").rstrip("/")
-            if origin not in services.settings.effective_origins:
-                return _Refused(AccessCloseCode.FORBIDDEN, "origin: origin not allowed")
-        access = await document_access(session, user.id, document_id)
-        if access is None:
-            return _Refused(AccessCloseCode.NOT_FOUND, "not-found")
-        if not access.can_open_socket:
-            return _Refused(AccessCloseCode.FORBIDDEN,
-                            "progress-only: your role sees progress, not the text")
-        refusals = services.limits.ws_refusals
-        if (wait := await refusals.retry_after(_refusals_key(user.id, document_id))):
-            return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
-                            f"rate-limited: too many refused messages; try again in "
-                            f"{math.ceil(wait)} s")
-        cap = services.settings.max_connections_per_user
-        if cap and await services.limits.sockets.count(user.id) >= cap:
-            return _Refused(AccessCloseCode.TOO_MANY_REQUESTS,
-                            f"too-many-connections: at most {cap} open documents per user")
-        return _Admitted(user, login_id, access)
-
-
-async def _login_active(session: AsyncSession, login_id: str) -> bool:
-    return await session.scalar(
-        select(models.Session.id).where(models.Session.id == login_id,
-                                        models.Session.revoked_at.is_(None),
-                                        models.Session.expires_at > utcnow())) is not None
+async def _admit(services: Services, websocket: WebSocket, document_id: str) -> Verdict:
+    """Who is connecting, and may they open this document's text? The credentials and grant
+    are checked with whoever else knocks meanwhile (`app.admission`); the limits of this one
+    user, here."""
+    verdict = await services.admissions.admit(Knock(
+        document_id,
+        ticket=websocket.query_params.get("ticket") or None,
+        cookie=websocket.cookies.get(SESSION_COOKIE),
+        origin=(websocket.headers.get("origin") or "").rstrip("/")))
+    if isinstance(verdict, Refused):
+        return verdict
+    user_id = verdict.user.id
+    refusals = services.limits.ws_refusals
+    if (wait := await refusals.retry_after(_refusals_key(user_id, document_id))):
+        return Refused(AccessCloseCode.TOO_MANY_REQUESTS,
+                       f"rate-limited: too many refused messages; try again in "
+                       f"{math.ceil(wait)} s")
+    cap = services.settings.max_connections_per_user
+    if cap and await services.limits.sockets.count(user_id) >= cap:
+        return Refused(AccessCloseCode.TOO_MANY_REQUESTS,
+                       f"too-many-connections: at most {cap} open documents per user")
+    return verdict
 
 
 @router.websocket("/ws/{document_id}")
 async def document_socket(websocket: WebSocket, document_id: str) -> None:
     services: Services = websocket.app.state.services
     try:
-        async with services.admissions.slot():
-            admitted = await _admit(services, websocket, document_id)
+        admitted = await _admit(services, websocket, document_id)
     except AdmissionBusy:
         await websocket.accept()
         await websocket.close(CloseCode.TRY_AGAIN_LATER,
                               "try-later: the server is busy; reconnecting shortly")
         return
-    except Exception:
-        # The database is unreachable, say: a client should retry, not give up.
-        log.exception("websocket admission failed", extra={"event": "ws.admission_failed",
-                                                           "document_id": document_id})
+    except Exception as exc:
+        # The database or the limits' store is unreachable, say: a client should retry, not
+        # give up. A batch that failed was logged once, by the gate.
+        if not isinstance(exc, AdmissionFailed):
+            log.exception("websocket admission failed", extra={"event": "ws.admission_failed",
+                                                               "document_id": document_id})
         await websocket.accept()
         await websocket.close(CloseCode.INTERNAL_ERROR, "server-error: try again")
         return
     await websocket.accept()
-    if isinstance(admitted, _Refused):
+    if isinstance(admitted, Refused):
         log.info("websocket refused", extra={"event": "ws.refused", "document_id": document_id,
                                              "code": int(admitted.code)})
         await websocket.close(admitted.code, admitted.reason)

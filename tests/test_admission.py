@@ -24,7 +24,7 @@ SOCKETS = 50
 async def test_a_storm_of_admissions_is_shed_with_1013_and_every_client_gets_in(
     start_server: Callable[..., ServerProcess],
 ) -> None:
-    server = start_server(admission_concurrency="1", admission_wait_seconds="0.005")
+    server = start_server(admission_batch="1", admission_wait_seconds="0.005")
     async with Api(server.base_url) as owner:
         await owner.sign_up("Owner")
         document_id = await owner.create_document("Stormed")
