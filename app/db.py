@@ -47,12 +47,12 @@ def create_engine(settings: Settings, *, connections: int | None = None) -> Asyn
     return engine
 
 
-def create_sqlite_writer_engine(settings: Settings) -> Engine:
-    """On SQLite, the update writer's own connection, used from the writer's one thread
-    (`crdt.store`): a commit there is one hop to that thread, where through aiosqlite each
-    statement took three (cursor, execute, close) and every hop two thread switches and a
-    wake-up of the event loop; at a few hundred commits a second that was a tenth of the
-    server's CPU."""
+def create_sqlite_thread_engine(settings: Settings) -> Engine:
+    """On SQLite, one connection for work done on a thread of its own: the update writer's
+    commits (`crdt.store`), websocket admissions (`app.ws_admission`). Such work is one hop to
+    that thread, where through aiosqlite each statement took three (cursor, execute, close),
+    every hop two thread switches and a wake-up of the event loop: at a few hundred commits a
+    second that was a tenth of the server's CPU."""
     url = make_url(settings.database_url).set(drivername="sqlite")
     engine = create_sync_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                 hide_parameters=True, pool_size=1, max_overflow=0)

@@ -34,7 +34,7 @@ from app.api import (
 )
 from app.body_limit import IMPORT_PATH, BodyLimit, import_body_limit
 from app.connections import Connections
-from app.db import create_engine, create_sessionmaker, create_sqlite_writer_engine
+from app.db import create_engine, create_sessionmaker, create_sqlite_thread_engine
 from app.digests import DigestSender
 from app.errors import install_error_handlers
 from app.event_fanout import EventFanout
@@ -58,7 +58,7 @@ from app.settings import Settings
 from app.timeutil import now_ms, use_test_clock
 from app.trash import TrashPurger
 from app.workers import TextWorkers
-from app.ws_admission import check_knocks
+from app.ws_admission import KnockChecker
 from crdt.broker import Broker, InProcessBroker
 from crdt.protocol import CloseCode
 from crdt.redis_broker import RedisBroker
@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         writer_engine = create_engine(settings, connections=1)
-        thread_engine = create_sqlite_writer_engine(settings) if settings.is_sqlite else None
+        thread_engine = create_sqlite_thread_engine(settings) if settings.is_sqlite else None
+        admission_engine = create_sqlite_thread_engine(settings) if settings.is_sqlite else None
         store = UpdateStore(
             writer_engine,
             log_engine=engine,
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             clock_ms=now_ms,
         )
         sessions = create_sessionmaker(engine)
+        knock_checker = KnockChecker(sessions, settings.effective_origins,
+                                     thread_engine=admission_engine)
         redis_broker = RedisBroker(settings.redis_url) if settings.redis_url else None
         broker: Broker = redis_broker or InProcessBroker()
         events = EventFanout(sessions, broker)
@@ -163,9 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events=events,
             event_connections=event_connections,
             live=live,
-            admissions=AdmissionGate(
-                partial(check_knocks, sessions, settings.effective_origins),
-                batch=settings.admission_batch, wait_seconds=settings.admission_wait_seconds),
+            admissions=AdmissionGate(knock_checker, batch=settings.admission_batch,
+                                     wait_seconds=settings.admission_wait_seconds),
             jobs=Jobs(broker),
         )
         store.start()
@@ -203,8 +205,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await mail.stop()
             text_workers.close()
             await writer_engine.dispose()
-            if thread_engine is not None:
-                thread_engine.dispose()
+            knock_checker.close()
+            for sync_engine in (thread_engine, admission_engine):
+                if sync_engine is not None:
+                    sync_engine.dispose()
             await engine.dispose()
             if redis is not None:
                 await redis.aclose()

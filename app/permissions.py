@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy import CompoundSelect, Select, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.models import (
     INVITATION_STEPS,
@@ -205,14 +206,14 @@ async def document_access(session: AsyncSession, user_id: str, document_id: str)
     return _from_grant(document, grant) if grant is not None else None
 
 
-async def accesses(session: AsyncSession,
-                   wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], Access]:
+def accesses(session: Session,
+             wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], Access]:
     """`document_access` of many (user id, document id) pairs in two queries: the websocket
-    admissions of a reconnect storm are checked together (`app.ws_admission`). A pair without
-    access is missing from the result."""
+    admissions of a reconnect storm are checked together (`app.ws_admission`), synchronously.
+    A pair without access is missing from the result."""
     if not wanted:
         return {}
-    documents = {document.id: document for document in await session.scalars(
+    documents = {document.id: document for document in session.scalars(
         select(Document).where(Document.id.in_({document_id for _, document_id in wanted}),
                                Document.deleted_at.is_(None)))}
     found = {(user_id, document_id): Access(documents[document_id], Role.OWNER)
@@ -220,7 +221,7 @@ async def accesses(session: AsyncSession,
              if document_id in documents and documents[document_id].owner_id == user_id}
     members = [pair for pair in wanted if pair not in found and pair[1] in documents]
     if members:
-        for grant in await session.scalars(select(Grant).where(
+        for grant in session.scalars(select(Grant).where(
                 tuple_(Grant.user_id, Grant.document_id).in_(members))):
             found[grant.user_id, grant.document_id] = _from_grant(documents[grant.document_id],
                                                                   grant)

@@ -5,15 +5,24 @@ tickets presented, read their users and whether their logins are still active, f
 logins behind the cookies presented, then the documents and grants. Each socket gets the
 verdict a check of its own would have given, refusals in the same order: a bad credential
 before a missing grant.
+
+The check is synchronous code. On SQLite it runs on a thread of its own with its own
+connection: one hop from the event loop per batch. Through aiosqlite each statement took three
+hops, and in a reconnect storm every hop waited for a loop busy with thousands of handshakes:
+a batch took seconds. On PostgreSQL it runs through the async session (`run_sync`), a round
+trip per statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import asyncio
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Engine, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from app import models
 from app.close_codes import AccessCloseCode
@@ -60,25 +69,52 @@ class _Login:
     login_id: str | None
 
 
-async def check_knocks(sessions: Callable[[], AsyncSession], allowed_origins: Collection[str],
-                       knocks: Sequence[Knock]) -> list[Verdict]:
-    async with sessions() as session, session.begin():
-        by_ticket = await _spend_tickets(session, [k for k in knocks if k.ticket])
-        by_cookie = await _logins_by_cookie(
-            session, {k.cookie for k in knocks if not k.ticket and k.cookie})
-        logins: list[_Login | Refused] = []
-        for knock in knocks:
-            if knock.ticket:
-                logins.append(by_ticket.pop((knock.ticket, knock.document_id), _NOT_FOUND))
-            elif (login := by_cookie.get(knock.cookie or "")) is None:
-                logins.append(_SIGNED_OUT)
-            elif knock.origin not in allowed_origins:
-                logins.append(_BAD_ORIGIN)
-            else:
-                logins.append(login)
-        granted = await accesses(session, {
-            (login.user.id, knock.document_id)
-            for knock, login in zip(knocks, logins, strict=True) if isinstance(login, _Login)})
+class KnockChecker:
+    """What `AdmissionGate` calls with each batch. `thread_engine`: a synchronous engine on
+    the same SQLite database, used from one thread of its own."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 allowed_origins: Collection[str], *, thread_engine: Engine | None) -> None:
+        self._sessions = sessions
+        self._allowed_origins = frozenset(allowed_origins)
+        self._thread_engine = thread_engine
+        self._thread = (ThreadPoolExecutor(1, thread_name_prefix="widen-admission")
+                        if thread_engine is not None else None)
+
+    async def __call__(self, knocks: Sequence[Knock]) -> list[Verdict]:
+        if self._thread is not None:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._check_on_thread, knocks)
+        async with self._sessions() as session, session.begin():
+            return await session.run_sync(check_knocks, self._allowed_origins, knocks)
+
+    def _check_on_thread(self, knocks: Sequence[Knock]) -> list[Verdict]:
+        with Session(self._thread_engine, expire_on_commit=False) as session, session.begin():
+            return check_knocks(session, self._allowed_origins, knocks)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+
+
+def check_knocks(session: Session, allowed_origins: Collection[str],
+                 knocks: Sequence[Knock]) -> list[Verdict]:
+    """The verdicts on `knocks`, in order, in the caller's transaction."""
+    by_ticket = _spend_tickets(session, [k for k in knocks if k.ticket])
+    by_cookie = _logins_by_cookie(session, {k.cookie for k in knocks if not k.ticket and k.cookie})
+    logins: list[_Login | Refused] = []
+    for knock in knocks:
+        if knock.ticket:
+            logins.append(by_ticket.pop((knock.ticket, knock.document_id), _NOT_FOUND))
+        elif (login := by_cookie.get(knock.cookie or "")) is None:
+            logins.append(_SIGNED_OUT)
+        elif knock.origin not in allowed_origins:
+            logins.append(_BAD_ORIGIN)
+        else:
+            logins.append(login)
+    granted = accesses(session, {
+        (login.user.id, knock.document_id)
+        for knock, login in zip(knocks, logins, strict=True) if isinstance(login, _Login)})
     return [_verdict(knock, login, granted) for knock, login in zip(knocks, logins, strict=True)]
 
 
@@ -94,7 +130,7 @@ def _verdict(knock: Knock, login: _Login | Refused,
     return Admitted(login.user, login.login_id, access)
 
 
-async def _spend_tickets(session: AsyncSession,
+def _spend_tickets(session: Session,
                          knocks: Sequence[Knock]) -> dict[tuple[str, str], _Login]:
     """Mark each valid ticket used (it opens one socket) and say whose it is, by (ticket,
     document id). A ticket lives no longer than its login (tickets from before logins were
@@ -104,7 +140,7 @@ async def _spend_tickets(session: AsyncSession,
         return {}
     ticket_of = {token_digest(k.ticket or ""): k.ticket or "" for k in knocks}
     now = utcnow()
-    spent = (await session.execute(
+    spent = (session.execute(
         update(models.WsTicket)
         .where(tuple_(models.WsTicket.token_hash, models.WsTicket.document_id).in_(
                    {(token_digest(k.ticket or ""), k.document_id) for k in knocks}),
@@ -116,10 +152,10 @@ async def _spend_tickets(session: AsyncSession,
         .execution_options(synchronize_session=False))).all()
     if not spent:
         return {}
-    users = {user.id: user for user in await session.scalars(
+    users = {user.id: user for user in session.scalars(
         select(models.User).where(models.User.id.in_({row.user_id for row in spent})))}
     login_ids = {row.session_id for row in spent if row.session_id is not None}
-    active = set(await session.scalars(
+    active = set(session.scalars(
         select(models.Session.id).where(models.Session.id.in_(login_ids),
                                         models.Session.revoked_at.is_(None),
                                         models.Session.expires_at > now))) if login_ids else set()
@@ -130,11 +166,11 @@ async def _spend_tickets(session: AsyncSession,
     }
 
 
-async def _logins_by_cookie(session: AsyncSession, cookies: set[str]) -> dict[str, _Login]:
+def _logins_by_cookie(session: Session, cookies: set[str]) -> dict[str, _Login]:
     if not cookies:
         return {}
     cookie_of = {token_digest(cookie): cookie for cookie in cookies}
-    rows = await session.execute(
+    rows = session.execute(
         select(models.User, models.Session.id, models.Session.token_hash)
         .join(models.Session, models.Session.user_id == models.User.id)
         .where(models.Session.token_hash.in_(cookie_of),

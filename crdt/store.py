@@ -263,7 +263,7 @@ class UpdateStore:
         no burst of other work can keep it waiting for (a held-back commit holds back every
         relay). `thread_engine`: a synchronous engine on the same database (SQLite, in
         process): each commit then runs whole on the writer's own thread, one hop from the
-        event loop (`app.db.create_sqlite_writer_engine`). `min_gap`: the least time (s)
+        event loop (`app.db.create_sqlite_thread_engine`). `min_gap`: the least time (s)
         from the end of one commit to the start of the next while updates keep coming, so
         that each commit carries more of them. `rejected_dir`: where an update
         goes that the database refuses even in its quarantine table (`doc_updates_rejected`).

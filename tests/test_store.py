@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.db import create_engine, create_sqlite_writer_engine
+from app.db import create_engine, create_sqlite_thread_engine
 from app.migrate import alembic_config, upgrade
 from app.settings import Settings
 from crdt.schema import KIND_SNAPSHOT, doc_clients, doc_contributions, doc_updates
@@ -255,7 +255,7 @@ async def test_a_flush_is_one_statement_on_postgresql_and_one_hop_to_a_thread_on
     await asyncio.to_thread(upgrade, database_url)
     settings = Settings(database_url=database_url)
     writer = create_engine(settings, connections=1)
-    thread_engine = create_sqlite_writer_engine(settings) if settings.is_sqlite else None
+    thread_engine = create_sqlite_thread_engine(settings) if settings.is_sqlite else None
     statements: list[tuple[str, int]] = []
     event.listen(thread_engine or writer.sync_engine, "before_cursor_execute",
                  lambda _conn, _cursor, sql, *_rest: statements.append(

@@ -13,8 +13,9 @@ import pytest
 
 from app.admission import AdmissionBusy, AdmissionFailed, AdmissionGate
 from app.close_codes import AccessCloseCode
+from app.db import create_sqlite_thread_engine
 from app.services import Services
-from app.ws_admission import Admitted, Knock, Refused, check_knocks
+from app.ws_admission import Admitted, Knock, KnockChecker, Refused
 from tests.unit.conftest import AppFactory, client_of
 
 ORIGIN = "http://widen.test"
@@ -81,9 +82,13 @@ async def test_a_failed_check_fails_its_batch_once_and_the_gate_goes_on(
     assert await gate.admit(7) == 7
 
 
-async def test_each_socket_of_one_batch_gets_its_own_verdict(start_app: AppFactory) -> None:
+@pytest.mark.parametrize("on_thread", [True, False], ids=["sqlite-thread", "async-session"])
+async def test_each_socket_of_one_batch_gets_its_own_verdict(start_app: AppFactory,
+                                                             on_thread: bool) -> None:
     app = await start_app()
     services: Services = app.state.services
+    thread_engine = (create_sqlite_thread_engine(services.settings) if on_thread else None)
+    check = KnockChecker(services.sessions, {ORIGIN}, thread_engine=thread_engine)
     async with client_of(app) as owner, client_of(app) as member, \
             client_of(app) as watcher, client_of(app) as gone, client_of(app) as stranger:
         await owner.sign_up("Owner")
@@ -116,8 +121,13 @@ async def test_each_socket_of_one_batch_gets_its_own_verdict(start_app: AppFacto
             knock(cookie=watcher.token),                # progress only
             knock(cookie=stranger.token),               # no grant
         ]
-        verdicts = await check_knocks(services.sessions, {ORIGIN}, knocks)
-        [later] = await check_knocks(services.sessions, {ORIGIN}, [knock(ticket=misplaced)])
+        try:
+            verdicts = await check(knocks)
+            [later] = await check([knock(ticket=misplaced)])
+        finally:
+            check.close()
+            if thread_engine is not None:
+                thread_engine.dispose()
 
     assert [_outcome(verdict) for verdict in verdicts] == [
         ("admitted", member.user["id"], "editor"),
