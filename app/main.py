@@ -51,7 +51,7 @@ from app.progress_events import ProgressNotices
 from app.redis_guard import redis_client
 from app.search.claims import IndexClaims
 from app.search.indexer import SearchIndexer
-from app.sections import retired_roots
+from app.sections import retired_roots_reader
 from app.security_headers import SecurityHeaders
 from app.services import Services
 from app.settings import Settings
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             idle_seconds=settings.room_idle_seconds,
             awareness_max_bytes=settings.awareness_max_bytes,
             max_depth=settings.max_document_depth,
-            retired_roots=partial(retired_roots, sessions),
+            retired_roots=retired_roots_reader(sessions),
             changed=changed,
             unloading=unloading,
         )

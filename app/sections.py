@@ -11,6 +11,9 @@ section comes back.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,18 +22,30 @@ from app.history.checkpointer import Checkpointer
 from app.models import DocumentVersion, VersionKind
 from app.permissions import COMMENTS_ROOT, section_root
 from app.timeutil import utcnow
+from crdt.batching import Batched
 from crdt.rooms import Rooms
 
+# Documents one query asks about at most (each is one bound parameter).
+_READ_BATCH = 256
 
-async def retired_roots(sessions: async_sessionmaker[AsyncSession],
-                        document_id: str) -> frozenset[str]:
+
+def retired_roots_reader(
+        sessions: async_sessionmaker[AsyncSession]) -> Batched[str, frozenset[str]]:
     """What a document's room refuses to let anyone write: its deleted sections' roots, and
-    the `comments` map that comments lived in before they became server records."""
-    async with sessions() as session:
-        deleted = await session.scalars(
-            select(models.Section.id).where(models.Section.document_id == document_id,
-                                            models.Section.deleted_at.is_not(None)))
-        return frozenset({COMMENTS_ROOT, *(section_root(section_id) for section_id in deleted)})
+    the `comments` map that comments lived in before they became server records. Rooms
+    loading at once (a reconnect storm) ask together, in one query (`crdt.batching`)."""
+    async def read(document_ids: Sequence[str]) -> list[frozenset[str]]:
+        deleted: dict[str, set[str]] = defaultdict(set)
+        async with sessions() as session:
+            for document_id, section_id in await session.execute(
+                    select(models.Section.document_id, models.Section.id).where(
+                        models.Section.document_id.in_(set(document_ids)),
+                        models.Section.deleted_at.is_not(None))):
+                deleted[document_id].add(section_root(section_id))
+        return [frozenset({COMMENTS_ROOT, *deleted[document_id]})
+                for document_id in document_ids]
+
+    return Batched(read, batch=_READ_BATCH, name="widen-retired-roots")
 
 
 async def delete_section(session: AsyncSession, rooms: Rooms, history: Checkpointer,

@@ -18,13 +18,14 @@ from fastapi import WebSocket
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketState
 
-from app.admission import AdmissionBusy, AdmissionFailed
+from app.admission import AdmissionFailed
 from app.api.deps import SESSION_COOKIE
 from app.close_codes import AccessCloseCode
 from app.ratelimit import TokenBucket
 from app.services import Services
 from app.ws_admission import Knock, Refused, Verdict
 from app.ws_protocol import DIRECT_SEND, DirectSend
+from crdt.batching import Shed
 from crdt.connection import Disconnected, Rules, serve
 from crdt.peer import Peer
 from crdt.protocol import CloseCode
@@ -64,7 +65,7 @@ async def _admit(services: Services, websocket: WebSocket, document_id: str) -> 
     """Who is connecting, and may they open this document's text? The credentials and grant
     are checked with whoever else knocks meanwhile (`app.admission`); the limits of this one
     user, here."""
-    verdict = await services.admissions.admit(Knock(
+    verdict = await services.admissions(Knock(
         document_id,
         ticket=websocket.query_params.get("ticket") or None,
         cookie=websocket.cookies.get(SESSION_COOKIE),
@@ -88,7 +89,7 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
     services: Services = websocket.app.state.services
     try:
         admitted = await _admit(services, websocket, document_id)
-    except AdmissionBusy:
+    except Shed:
         await websocket.accept()
         await websocket.close(CloseCode.TRY_AGAIN_LATER,
                               "try-later: the server is busy; reconnecting shortly")

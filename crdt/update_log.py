@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from pycrdt import Doc
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crdt.batching import Batched
 from crdt.schema import (
     KIND_SNAPSHOT,
     doc_attribution,
@@ -31,6 +32,9 @@ from crdt.schema import (
 from crdt.updates import fully_integrated
 
 log = logging.getLogger("widen.store")
+
+# Documents whose logs one query reads at most (each is one bound parameter).
+_LOAD_BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,9 @@ class UpdateLog:
         # Rows per loaded document since its last load or compaction.
         self._row_counts: dict[str, int] = {}
         self._compactions: dict[str, asyncio.Task[None]] = {}
+        # Rooms loading at once (a restart's reconnect storm: thousands) read their logs
+        # together, on one connection, rather than each holding one of the pool's.
+        self._loads = Batched(self._load_many, batch=_LOAD_BATCH, name="widen-log-loads")
 
     async def stop(self) -> None:
         """Let compactions under way finish (each is one transaction)."""
@@ -68,10 +75,27 @@ class UpdateLog:
     async def load(self, document_id: str) -> StoredDocument:
         """Every stored update of a document, oldest first, and who owns which client id, for
         the room that will own it."""
-        rows = await self.read(document_id)
-        owners = await self.client_origins(document_id)
-        self._row_counts[document_id] = len(rows)
-        return StoredDocument(rows, owners)
+        stored = await self._loads(document_id)
+        self._row_counts[document_id] = len(stored.updates)
+        return stored
+
+    async def _load_many(self, document_ids: Sequence[str]) -> list[StoredDocument]:
+        wanted = set(document_ids)
+        updates: dict[str, list[bytes]] = {document_id: [] for document_id in wanted}
+        owners: dict[str, dict[int, str | None]] = {document_id: {} for document_id in wanted}
+        async with self._engine.connect() as conn:
+            for row in await conn.execute(
+                    select(doc_updates.c.document_id, doc_updates.c.data)
+                    .where(doc_updates.c.document_id.in_(wanted))
+                    .order_by(doc_updates.c.id)):
+                updates[row.document_id].append(row.data)
+            for client in await conn.execute(
+                    select(doc_clients.c.document_id, doc_clients.c.client_id,
+                           doc_clients.c.origin)
+                    .where(doc_clients.c.document_id.in_(wanted))):
+                owners[client.document_id][int(client.client_id)] = client.origin
+        return [StoredDocument(updates[document_id], owners[document_id])
+                for document_id in document_ids]
 
     @contextlib.asynccontextmanager
     async def _reading(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:

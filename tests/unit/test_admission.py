@@ -11,11 +11,12 @@ from collections.abc import Sequence
 
 import pytest
 
-from app.admission import AdmissionBusy, AdmissionFailed, AdmissionGate
+from app.admission import AdmissionFailed, AdmissionGate
 from app.close_codes import AccessCloseCode
 from app.db import create_sqlite_thread_engine
 from app.services import Services
 from app.ws_admission import Admitted, Knock, KnockChecker, Refused
+from crdt.batching import Shed
 from tests.unit.conftest import AppFactory, client_of
 
 ORIGIN = "http://widen.test"
@@ -37,9 +38,9 @@ class _SlowCheck:
 async def test_knocks_that_come_while_a_check_runs_are_checked_together_in_the_next() -> None:
     check = _SlowCheck(0.05)
     gate = AdmissionGate(check, batch=100, wait_seconds=5)
-    first = asyncio.create_task(gate.admit(0))
+    first = asyncio.create_task(gate(0))
     await asyncio.sleep(0.01)  # the first check is running
-    verdicts = await asyncio.gather(first, *(gate.admit(n) for n in range(1, 51)))
+    verdicts = await asyncio.gather(first, *(gate(n) for n in range(1, 51)))
     assert verdicts == list(range(51))
     assert check.batches == [[0], list(range(1, 51))]
 
@@ -47,16 +48,16 @@ async def test_knocks_that_come_while_a_check_runs_are_checked_together_in_the_n
 async def test_a_batch_holds_at_most_its_size() -> None:
     check = _SlowCheck(0.0)
     gate = AdmissionGate(check, batch=20, wait_seconds=5)
-    assert await asyncio.gather(*(gate.admit(n) for n in range(50))) == list(range(50))
+    assert await asyncio.gather(*(gate(n) for n in range(50))) == list(range(50))
     assert [len(batch) for batch in check.batches] == [20, 20, 10]
 
 
 async def test_a_knock_that_waits_longer_than_the_gate_allows_is_shed_unchecked() -> None:
     check = _SlowCheck(0.2)
     gate = AdmissionGate(check, batch=1, wait_seconds=0.05)
-    outcomes = await asyncio.gather(*(gate.admit(n) for n in range(3)), return_exceptions=True)
+    outcomes = await asyncio.gather(*(gate(n) for n in range(3)), return_exceptions=True)
     assert outcomes[0] == 0
-    assert all(isinstance(outcome, AdmissionBusy) for outcome in outcomes[1:]), outcomes
+    assert all(isinstance(outcome, Shed) for outcome in outcomes[1:]), outcomes
     assert check.batches == [[0]]
     assert gate.shed == 2
 
@@ -74,12 +75,12 @@ async def test_a_failed_check_fails_its_batch_once_and_the_gate_goes_on(
 
     gate = AdmissionGate(check, batch=100, wait_seconds=5)
     with caplog.at_level(logging.ERROR, logger="widen.admission"):
-        outcomes = await asyncio.gather(*(gate.admit(n) for n in range(5)),
+        outcomes = await asyncio.gather(*(gate(n) for n in range(5)),
                                         return_exceptions=True)
     assert all(isinstance(outcome, AdmissionFailed) for outcome in outcomes), outcomes
     assert len(caplog.records) == 1
     failing = False
-    assert await gate.admit(7) == 7
+    assert await gate(7) == 7
 
 
 @pytest.mark.parametrize("on_thread", [True, False], ids=["sqlite-thread", "async-session"])
