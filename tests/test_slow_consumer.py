@@ -9,6 +9,7 @@ import contextlib
 import socket
 import time
 
+import pytest
 import websockets
 
 from crdt.protocol import CloseCode
@@ -22,6 +23,11 @@ PASTES = 40
 PASTE_CHARS = 600_000
 
 
+# Alone, after the parallel part: with both cores busy (two busy loops beside it, or the
+# suite's other worker) the server sometimes never reached the stalled peer's bound and the
+# read below timed out, on the code of 2026-11-30 (bcbfae3) too. Not understood yet: see the
+# closing note of session 11.
+@pytest.mark.timing
 async def test_a_client_that_stops_reading_is_closed_with_1013_and_the_others_keep_up(
     live_server: ServerProcess, alice: Api
 ) -> None:
