@@ -87,7 +87,8 @@ class UpdateLog:
             for row in await conn.execute(
                     select(doc_updates.c.document_id, doc_updates.c.data)
                     .where(doc_updates.c.document_id.in_(wanted))
-                    .order_by(doc_updates.c.id)):
+                    # The index's order: each document's rows oldest first, and no sort.
+                    .order_by(doc_updates.c.document_id, doc_updates.c.id)):
                 updates[row.document_id].append(row.data)
             for client in await conn.execute(
                     select(doc_clients.c.document_id, doc_clients.c.client_id,
