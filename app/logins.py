@@ -1,12 +1,20 @@
-"""Ending logins in the database: one (sign out) or all of a user's (a password reset)."""
+"""Logins in the database: which still let their holder in, and ending one (sign out) or all
+of a user's (a password reset)."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import models
 from app.timeutil import utcnow
+
+
+def live(now: datetime) -> ColumnElement[bool]:
+    """What a login still letting its holder in is: neither signed out nor expired."""
+    return and_(models.Session.revoked_at.is_(None), models.Session.expires_at > now)
 
 
 async def revoke(session: AsyncSession, session_id: str) -> None:

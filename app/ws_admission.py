@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from app import models
+from app import logins, models
 from app.close_codes import AccessCloseCode
 from app.permissions import Access, accesses
 from app.security import token_digest
@@ -102,20 +102,20 @@ def check_knocks(session: Session, allowed_origins: Collection[str],
     """The verdicts on `knocks`, in order, in the caller's transaction."""
     by_ticket = _spend_tickets(session, [k for k in knocks if k.ticket])
     by_cookie = _logins_by_cookie(session, {k.cookie for k in knocks if not k.ticket and k.cookie})
-    logins: list[_Login | Refused] = []
+    holders: list[_Login | Refused] = []
     for knock in knocks:
         if knock.ticket:
-            logins.append(by_ticket.pop((knock.ticket, knock.document_id), _NOT_FOUND))
+            holders.append(by_ticket.pop((knock.ticket, knock.document_id), _NOT_FOUND))
         elif (login := by_cookie.get(knock.cookie or "")) is None:
-            logins.append(_SIGNED_OUT)
+            holders.append(_SIGNED_OUT)
         elif knock.origin not in allowed_origins:
-            logins.append(_BAD_ORIGIN)
+            holders.append(_BAD_ORIGIN)
         else:
-            logins.append(login)
+            holders.append(login)
     granted = accesses(session, {
         (login.user.id, knock.document_id)
-        for knock, login in zip(knocks, logins, strict=True) if isinstance(login, _Login)})
-    return [_verdict(knock, login, granted) for knock, login in zip(knocks, logins, strict=True)]
+        for knock, login in zip(knocks, holders, strict=True) if isinstance(login, _Login)})
+    return [_verdict(knock, login, granted) for knock, login in zip(knocks, holders, strict=True)]
 
 
 def _verdict(knock: Knock, login: _Login | Refused,
@@ -130,20 +130,20 @@ def _verdict(knock: Knock, login: _Login | Refused,
     return Admitted(login.user, login.login_id, access)
 
 
-def _spend_tickets(session: Session,
-                         knocks: Sequence[Knock]) -> dict[tuple[str, str], _Login]:
+def _spend_tickets(session: Session, knocks: Sequence[Knock]) -> dict[tuple[str, str], _Login]:
     """Mark each valid ticket used (it opens one socket) and say whose it is, by (ticket,
     document id). A ticket lives no longer than its login (tickets from before logins were
     recorded have none, and last their minute); one presented twice in a batch is spent by
     the first."""
     if not knocks:
         return {}
-    ticket_of = {token_digest(k.ticket or ""): k.ticket or "" for k in knocks}
+    digest_of = {k.ticket: token_digest(k.ticket) for k in knocks if k.ticket}
+    ticket_of = {digest: ticket for ticket, digest in digest_of.items()}
     now = utcnow()
     spent = (session.execute(
         update(models.WsTicket)
         .where(tuple_(models.WsTicket.token_hash, models.WsTicket.document_id).in_(
-                   {(token_digest(k.ticket or ""), k.document_id) for k in knocks}),
+                   {(digest_of[k.ticket], k.document_id) for k in knocks if k.ticket}),
                models.WsTicket.used_at.is_(None),
                models.WsTicket.expires_at > now)
         .values(used_at=now)
@@ -157,8 +157,7 @@ def _spend_tickets(session: Session,
     login_ids = {row.session_id for row in spent if row.session_id is not None}
     active = set(session.scalars(
         select(models.Session.id).where(models.Session.id.in_(login_ids),
-                                        models.Session.revoked_at.is_(None),
-                                        models.Session.expires_at > now))) if login_ids else set()
+                                        logins.live(now)))) if login_ids else set()
     return {
         (ticket_of[row.token_hash], row.document_id): _Login(users[row.user_id], row.session_id)
         for row in spent
@@ -173,7 +172,5 @@ def _logins_by_cookie(session: Session, cookies: set[str]) -> dict[str, _Login]:
     rows = session.execute(
         select(models.User, models.Session.id, models.Session.token_hash)
         .join(models.Session, models.Session.user_id == models.User.id)
-        .where(models.Session.token_hash.in_(cookie_of),
-               models.Session.revoked_at.is_(None),
-               models.Session.expires_at > utcnow()))
+        .where(models.Session.token_hash.in_(cookie_of), logins.live(utcnow())))
     return {cookie_of[token_hash]: _Login(user, login_id) for user, login_id, token_hash in rows}

@@ -48,7 +48,6 @@ class Batched(Generic[Request, Answer]):
         # Runs only while somebody waits: an idle server has no task here.
         self._server: asyncio.Task[None] | None = None
         self.shed = 0  # requests shed since start
-        self.batches = 0  # batches served since start
 
     async def __call__(self, request: Request) -> Answer:
         loop = asyncio.get_running_loop()
@@ -88,7 +87,6 @@ class Batched(Generic[Request, Answer]):
         return batch
 
     async def _serve_batch(self, batch: list[_Waiting[Request, Answer]]) -> None:
-        self.batches += 1
         try:
             answers = await self._serve([waiting.request for waiting in batch])
             if len(answers) != len(batch):

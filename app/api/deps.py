@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import models
+from app import logins, models
 from app.cross_site import refuse_cross_site
 from app.events import staged
 from app.security import token_digest
@@ -72,8 +72,7 @@ async def login_for_token(session: AsyncSession, token: str) -> Login | None:
         .join(models.Session, models.Session.user_id == models.User.id)
         .where(
             models.Session.token_hash == token_digest(token),
-            models.Session.revoked_at.is_(None),
-            models.Session.expires_at > utcnow(),
+            logins.live(utcnow()),
         )
     )
     row = result.one_or_none()
