@@ -6,7 +6,8 @@ An accepted update is stored at once, but other clients see it only when the sto
 the answers to sync step 1 asked after it, which must show it. When the store moves, the
 waiting updates are applied to the live doc in one transaction and the engine's own encoding
 of that transaction goes to every peer as one message: under load a commit carries many edits,
-and each recipient then gets one message instead of one per edit. Never `merge_updates` over
+and each recipient then gets one message instead of one per edit (one per megabyte or so of
+updates, which keeps a stalled peer's bound meaningful). Never `merge_updates` over
 the clients' bytes (it can turn valid updates into bytes no client decodes). A lone update is
 relayed as it came, without its sender; a coalesced one goes to its senders too (Yjs ignores
 what it has).
@@ -41,6 +42,13 @@ class RelayGate(Protocol):
     def relayable_seq(self) -> int: ...
 
     def when_relayable(self, callback: Callable[[], None]) -> None: ...
+
+
+# At most this many bytes of updates are coalesced into one relay. A peer with nothing queued
+# writes a message straight to its transport whatever its size (`crdt.peer`): without a cap,
+# a slow commit under load coalesced 19.2 MB into one relay, which a stalled client's
+# transport took whole, past its peer's 8 MiB bound, and it was never closed.
+MAX_COALESCED_BYTES = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -163,19 +171,25 @@ class Relay:
         return reply
 
     def _show(self, batch: list[_Accepted]) -> None:
-        """Apply a run of accepted updates to the live doc and relay them."""
+        """Apply a run of accepted updates to the live doc and relay them, coalesced into
+        messages of at most about `MAX_COALESCED_BYTES`."""
         for item in batch:
             if item.applied:
                 self._relay(create_update_message(item.update), item.sender)
                 self._tell_shown(item.update)
-        fresh = [item for item in batch if not item.applied]
-        if not fresh:
-            return
+        for run in _runs([item for item in batch if not item.applied]):
+            if not self._show_run(run):
+                return  # the room is broken: everyone reconnects
+
+    def _show_run(self, fresh: list[_Accepted]) -> bool:
+        """Apply `fresh` to the live doc in one transaction and relay it as one message;
+        False if the live doc failed."""
         if len(fresh) == 1:
-            if self._apply([fresh[0].update]):
-                self._relay(create_update_message(fresh[0].update), fresh[0].sender)
-                self._tell_shown(fresh[0].update)
-            return
+            if not self._apply([fresh[0].update]):
+                return False
+            self._relay(create_update_message(fresh[0].update), fresh[0].sender)
+            self._tell_shown(fresh[0].update)
+            return True
         exclude = fresh[0].sender if all(i.sender is fresh[0].sender for i in fresh) else None
         encoded: list[bytes] = []
         wanted = self.shown is not None or any(peer is not exclude for peer in self._peers)
@@ -189,6 +203,7 @@ class Relay:
         if applied and encoded:
             self._relay(create_update_message(encoded[0]), exclude)
             self._tell_shown(encoded[0])
+        return applied
 
     def _tell_shown(self, update: bytes) -> None:
         if self.shown is not None:
@@ -215,3 +230,17 @@ class Relay:
         for peer in self._peers:
             if peer is not exclude:
                 peer.send(message)
+
+
+def _runs(items: list[_Accepted]) -> list[list[_Accepted]]:
+    """`items` in order, cut into runs of at most `MAX_COALESCED_BYTES` of updates (an update
+    larger than that is a run of its own)."""
+    runs: list[list[_Accepted]] = []
+    size = 0
+    for item in items:
+        if not runs or size + len(item.update) > MAX_COALESCED_BYTES:
+            runs.append([])
+            size = 0
+        runs[-1].append(item)
+        size += len(item.update)
+    return runs

@@ -23,15 +23,6 @@ PASTES = 40
 PASTE_CHARS = 600_000
 
 
-# A known hole, found 2026-12-01 and not mended yet (session 11's closing note): when commits
-# are slow (PostgreSQL, a loaded machine), the room coalesces many pastes into one relay, and
-# a peer with nothing queued writes it straight to its transport whatever its size
-# (`Peer.send` -> `send_now`): the stalled client is then never closed, and what its transport
-# holds is bounded by the largest coalesced relay, not by the peer's 8 MiB (seen: one relay of
-# 19.2 MB written straight to the stalled peer and to the reader). It failed this way in both
-# of that day's CI runs on PostgreSQL, and with both cores busy on the code before too.
-@pytest.mark.xfail(strict=False, reason="a coalesced relay larger than the peer's bound is "
-                   "written straight to a stalled transport (see the comment above)")
 @pytest.mark.timing
 async def test_a_client_that_stops_reading_is_closed_with_1013_and_the_others_keep_up(
     live_server: ServerProcess, alice: Api

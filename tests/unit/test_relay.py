@@ -13,7 +13,7 @@ from typing import Any
 
 from pycrdt import Doc, Text, create_sync_message, create_update_message
 
-from crdt.peer import Peer
+from crdt.peer import MAX_QUEUED_BYTES, Peer
 from crdt.protocol import SyncUpdate, parse_message
 from crdt.relay import Relay
 from crdt.room import Room
@@ -180,3 +180,29 @@ async def test_updates_the_live_doc_cannot_take_break_the_room_and_reach_nobody(
     assert breaks == ["broken"]
     assert not channels[1].sent
 
+
+
+
+async def test_a_large_commit_goes_out_in_messages_well_under_a_peers_bound() -> None:
+    """A peer writes a message straight to its transport when nothing is queued, whatever its
+    size: a commit of many pastes relayed as one message slipped past a stalled peer's bound
+    (`MAX_QUEUED_BYTES`). Coalescing stops well short of it, and nothing is lost."""
+    room, gate, members, channels = await _room_with(2)
+    doc: Doc[Any] = Doc()
+    pastes: list[bytes] = []
+    doc.observe(lambda event: pastes.append(event.update))
+    root = doc.get("text", type=Text)
+    for index in range(30):
+        root.insert(len(root), chr(ord("a") + index % 26) * 300_000)
+    assert sum(len(update) for update in pastes) > MAX_QUEUED_BYTES
+    for update in pastes:
+        room.receive(members[0], create_update_message(update))
+    await _drain()
+    assert not channels[1].sent
+    gate.commit()
+    await _drain()
+
+    text, updates = _texts_seen(channels[1].sent)
+    assert text == str(root)
+    assert max(len(message) for message in channels[1].sent) <= MAX_QUEUED_BYTES // 4
+    assert updates < len(pastes), "pastes are still coalesced, a few at a time"
