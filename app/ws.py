@@ -72,7 +72,7 @@ async def _admit(services: Services, websocket: WebSocket, document_id: str) -> 
         origin=(websocket.headers.get("origin") or "").rstrip("/")))
     if isinstance(verdict, Refused):
         return verdict
-    user_id = verdict.user.id
+    user_id = verdict.user_id
     refusals = services.limits.ws_refusals
     if (wait := await refusals.retry_after(_refusals_key(user_id, document_id))):
         return Refused(AccessCloseCode.TOO_MANY_REQUESTS,
@@ -110,14 +110,14 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         await websocket.close(admitted.code, admitted.reason)
         return
 
-    user_id = admitted.user.id
+    user_id = admitted.user_id
     connection_id = uuid.uuid4().hex[:12]
     channel = WebSocketChannel(websocket)
     peer = Peer(
         channel,
         origin=user_id,
-        scope=admitted.access.write_scope(),
-        identity={"id": user_id, "name": admitted.user.name},
+        scope=admitted.write_scope,
+        identity={"id": user_id, "name": admitted.user_name},
         label=connection_id,
     )
     connections = services.connections

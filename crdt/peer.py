@@ -60,8 +60,10 @@ class Peer:
         self.identity = identity
         self.label = label
         self.awareness_client_ids: set[int] = set()
-        # What the transport could not take at once, in order, ending with the close if any.
-        self._outbox: deque[bytes | tuple[int, str]] = deque()
+        # What the transport could not take at once, in order, ending with the close if any;
+        # None while nothing waits (an empty deque is 600 bytes, on each of thousands of idle
+        # sockets).
+        self._outbox: deque[bytes | tuple[int, str]] | None = None
         self._max_queued = max_queued
         self._max_queued_bytes = max_queued_bytes
         self._queued_bytes = 0
@@ -78,26 +80,24 @@ class Peer:
             return
         if self._sender is None and self.channel.send_now(data):
             return
-        if (len(self._outbox) >= self._max_queued
+        if (self._queued() >= self._max_queued
                 or self._queued_bytes + len(data) > self._max_queued_bytes):
             log.warning("peer too slow; disconnecting",
                         extra={"event": "peer.slow", "peer": self.label})
             self._close_now(CloseCode.TRY_AGAIN_LATER, "try-later: too slow to keep up")
             return
-        self._outbox.append(data)
+        self._enqueue(data)
         self._queued_bytes += len(data)
-        self._start_sender()
 
     def close(self, code: int, reason: str) -> None:
         """Close after what is already queued (e.g. a permission-denied message) is sent."""
         if self._closing:
             return
-        if len(self._outbox) >= self._max_queued:
+        if self._queued() >= self._max_queued:
             self._close_now(code, reason)
             return
         self._closing = True
-        self._outbox.append((code, reason))
-        self._start_sender()
+        self._enqueue((code, reason))
 
     def deny(self, code: int, reason: str) -> None:
         """Tell the client why with the y-websocket permission-denied message, then close."""
@@ -109,17 +109,23 @@ class Peer:
         never get to the close: it is cancelled (it has written nothing of what it waits to
         send) and a new one closes."""
         self._closing = True
-        self._outbox.clear()
+        self._outbox = None
         self._queued_bytes = 0
-        self._outbox.append((code, reason))
         if self._sender is not None:
             self._sender.cancel()
             self._sender = None
-        self._start_sender()
+        self._enqueue((code, reason))
 
-    def _start_sender(self) -> None:
+    def _queued(self) -> int:
+        return len(self._outbox) if self._outbox is not None else 0
+
+    def _enqueue(self, item: bytes | tuple[int, str]) -> None:
+        """Queue `item` and make sure a sender drains the queue."""
+        if self._outbox is None:
+            self._outbox = deque()
+        self._outbox.append(item)
         if self._sender is None:
-            self._sender = asyncio.create_task(self._drain(),
+            self._sender = asyncio.create_task(self._drain(self._outbox),
                                                name=f"widen-peer-send-{self.label}")
 
     async def wait_closed(self) -> None:
@@ -133,10 +139,10 @@ class Peer:
         if self._sender is not None:
             self._sender.cancel()
 
-    async def _drain(self) -> None:
+    async def _drain(self, outbox: deque[bytes | tuple[int, str]]) -> None:
         try:
-            while self._outbox:
-                item = self._outbox.popleft()
+            while outbox:
+                item = outbox.popleft()
                 if isinstance(item, tuple):
                     code, reason = item
                     await self.channel.close(code, reason)
@@ -151,3 +157,5 @@ class Peer:
         finally:
             if self._sender is asyncio.current_task():
                 self._sender = None
+                if self._outbox is outbox and not outbox:
+                    self._outbox = None

@@ -150,5 +150,5 @@ async def test_each_socket_of_one_batch_gets_its_own_verdict(start_app: AppFacto
 def _outcome(verdict: Admitted | Refused) -> tuple[object, ...]:
     if isinstance(verdict, Refused):
         return (verdict.code, verdict.reason.split(":")[0])
-    return ("admitted", verdict.user.id, verdict.access.role.value)
+    return ("admitted", verdict.user_id, verdict.role.value)
 

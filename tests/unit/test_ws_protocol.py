@@ -1,8 +1,9 @@
-"""The websocket transport's direct write: framed once per broadcast, and no reference cycle
-that would keep a closed connection alive."""
+"""The websocket transport: a direct write framed once per broadcast, no reference cycle that
+would keep a closed connection alive, and a receive queue for one reader."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import Iterator
@@ -12,7 +13,13 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 from websockets.frames import Frame, Opcode
 
-from app.ws_protocol import DIRECT_SEND, DirectSend, WidenWebSocketProtocol, binary_frame
+from app.ws_protocol import (
+    DIRECT_SEND,
+    DirectSend,
+    ReceiveQueue,
+    WidenWebSocketProtocol,
+    binary_frame,
+)
 
 
 async def _app(scope: object, receive: object, send: object) -> None:
@@ -50,3 +57,40 @@ async def test_a_protocol_whose_scope_offers_the_direct_write_is_freed_without_a
     del protocol
     assert gone() is None
     assert not direct(b"after the connection")
+
+
+async def test_the_receive_queue_hands_its_reader_every_message_in_order() -> None:
+    queue = ReceiveQueue()
+    assert queue.empty()
+    queue.put_nowait("connect")
+    queue.put_nowait("first")
+    assert not queue.empty()
+    assert [await queue.get(), await queue.get()] == ["connect", "first"]
+    assert queue.empty()
+
+    waiting = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    assert not waiting.done(), "nothing to read yet"
+    queue.put_nowait("second")
+    queue.put_nowait("third")
+    assert await asyncio.wait_for(waiting, 1) == "second"
+    assert await queue.get() == "third"
+
+
+async def test_a_cancelled_read_loses_nothing_and_a_second_reader_is_refused() -> None:
+    queue = ReceiveQueue()
+    first = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="one reader"):
+        await queue.get()
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    queue.put_nowait("after the cancel")
+    assert await asyncio.wait_for(queue.get(), 1) == "after the cancel"
+
+
+async def test_the_protocol_reads_through_the_light_queue() -> None:
+    config = Config(app=_app, ws_per_message_deflate=False, lifespan="off")
+    protocol = WidenWebSocketProtocol(config, ServerState(), {})
+    assert isinstance(protocol.queue, ReceiveQueue)
