@@ -215,7 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             passwords.close()
             log.info("server stopped", extra={"event": "server.stopped"})
 
-    app = FastAPI(
+    app = ws.DocumentSocketsApp(
         title="Widen",
         version="0.1.0",
         lifespan=lifespan,
@@ -239,14 +239,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(transfer.router)
     app.include_router(health.router)
-    # `/ws/events`; `/ws/{document_id}` is routed by `ws.DocumentSockets`, which leaves it this.
+    # `/ws/events`; `/ws/{document_id}` is routed by `ws.DocumentSocketsApp`, which leaves it this.
     app.include_router(event_channel.router)
     app.include_router(docs.router)
 
     # Middleware added later wraps what was added before. The body limit is innermost, so the
     # route reads the body through it directly (`@app.middleware` functions read it in a task
     # group, which would turn its 413 into a 400); the security headers are outermost, so they
-    # reach every response. Only the document sockets are routed before them (no response).
+    # reach every response. Document sockets are routed ahead of all of them
+    # (`ws.DocumentSocketsApp`).
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
                        overrides={IMPORT_PATH: import_body_limit(settings)})
 
@@ -261,7 +262,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(ws.DocumentSockets)
 
     if (settings.static_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="frontend")

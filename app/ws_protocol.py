@@ -138,7 +138,8 @@ class WidenWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.handshake_complete and self.request is not None:
             # The handshake's request and response (their parsed headers) were kept for the
             # connection's life, about 4 KB of each idle socket; the scope has what the app
-            # reads of them.
+            # reads of them. websockets' parser keeps the request too: its headers go.
+            self.request.headers.clear()
             self.request = self.response = None  # type: ignore[assignment]
 
     def can_write_now(self) -> bool:

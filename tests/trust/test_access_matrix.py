@@ -41,7 +41,7 @@ from starlette.routing import Mount
 from app.api.deps import SESSION_COOKIE, get_current_login
 from app.main import create_app
 from app.settings import Settings
-from app.ws import DocumentSockets
+from app.ws import DocumentSocketsApp
 from tests.support.api import PASSWORD, by_link
 from tests.support.world import (
     MEMBER_ROLES,
@@ -265,7 +265,7 @@ def _original(route: Any) -> Any:
 
 def app_routes(app: FastAPI) -> dict[str, Any]:
     """`"METHOD path"` -> the route serving it. HEAD goes with GET; the static web app mounted
-    at `/` (or its placeholder) is `GET /`; the document sockets, their middleware."""
+    at `/` (or its placeholder) is `GET /`; the document sockets, the app itself."""
     routes: dict[str, Any] = {}
     for route in _route_contexts(app):
         original = _original(route)
@@ -276,9 +276,8 @@ def app_routes(app: FastAPI) -> dict[str, Any]:
         else:
             for method in sorted(set(route.methods or ()) - {"HEAD"}):
                 routes[f"{method} {route.path}"] = route
-    for middleware in app.user_middleware:
-        if getattr(middleware.cls, "PATH", None) == DocumentSockets.PATH:  # ahead of the router
-            routes[f"WS {DocumentSockets.PATH}"] = middleware
+    if isinstance(app, DocumentSocketsApp):  # ahead of the whole stack
+        routes[f"WS {DocumentSocketsApp.PATH}"] = app
     return routes
 
 
