@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
-import uuid
+import secrets
 
 from fastapi import FastAPI, WebSocket
 from starlette.types import Receive, Scope, Send
@@ -111,7 +111,7 @@ async def document_socket(websocket: WebSocket, document_id: str) -> None:
         return
 
     user_id = admitted.user_id
-    connection_id = uuid.uuid4().hex[:12]
+    connection_id = secrets.token_hex(6)
     channel = WebSocketChannel(websocket)
     peer = Peer(
         channel,

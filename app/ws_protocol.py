@@ -22,6 +22,7 @@ other server finds no extension in the scope and uses plain ASGI.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections import deque
 from typing import Any
@@ -30,6 +31,12 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 
 DIRECT_SEND = "widen.direct_send"
+
+# uvicorn logs every websocket it accepts or refuses at INFO, path included: the app's own
+# `ws.joined` and `ws.refused` events say the same, for 10,000 sockets in a reconnect storm
+# 10,000 more lines and a tenth of the server's time. Its warnings and errors still go out.
+_TRANSPORT_LOG = logging.getLogger("widen.ws.transport")
+_TRANSPORT_LOG.setLevel(logging.WARNING)
 
 
 class _LastFrame:
@@ -125,6 +132,7 @@ class WidenWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = ReceiveQueue()  # type: ignore[assignment]
+        self.logger = _TRANSPORT_LOG
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

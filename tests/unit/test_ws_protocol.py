@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import weakref
 from collections.abc import Iterator
 
@@ -94,3 +95,10 @@ async def test_the_protocol_reads_through_the_light_queue() -> None:
     config = Config(app=_app, ws_per_message_deflate=False, lifespan="off")
     protocol = WidenWebSocketProtocol(config, ServerState(), {})
     assert isinstance(protocol.queue, ReceiveQueue)
+
+
+async def test_the_protocol_keeps_its_warnings_and_not_a_line_per_socket() -> None:
+    config = Config(app=_app, ws_per_message_deflate=False, lifespan="off")
+    protocol = WidenWebSocketProtocol(config, ServerState(), {})
+    assert not protocol.logger.isEnabledFor(logging.INFO)
+    assert protocol.logger.isEnabledFor(logging.WARNING)
