@@ -72,7 +72,8 @@ _PROGRESS_ONLY = Refused(AccessCloseCode.FORBIDDEN,
 
 @dataclass(frozen=True, slots=True)
 class _Login:
-    user: models.User
+    user_id: str
+    user_name: str
     login_id: str | None
 
 
@@ -120,7 +121,7 @@ def check_knocks(session: Session, allowed_origins: Collection[str],
         else:
             holders.append(login)
     granted = accesses(session, {
-        (login.user.id, knock.document_id)
+        (login.user_id, knock.document_id)
         for knock, login in zip(knocks, holders, strict=True) if isinstance(login, _Login)})
     return [_verdict(knock, login, granted) for knock, login in zip(knocks, holders, strict=True)]
 
@@ -129,12 +130,12 @@ def _verdict(knock: Knock, login: _Login | Refused,
              granted: dict[tuple[str, str], Access]) -> Verdict:
     if isinstance(login, Refused):
         return login
-    access = granted.get((login.user.id, knock.document_id))
+    access = granted.get((login.user_id, knock.document_id))
     if access is None:
         return _NOT_FOUND
     if not access.can_open_socket:
         return _PROGRESS_ONLY
-    return Admitted(login.user.id, login.user.name, login.login_id, access.role,
+    return Admitted(login.user_id, login.user_name, login.login_id, access.role,
                     access.write_scope())
 
 
@@ -160,16 +161,18 @@ def _spend_tickets(session: Session, knocks: Sequence[Knock]) -> dict[tuple[str,
         .execution_options(synchronize_session=False))).all()
     if not spent:
         return {}
-    users = {user.id: user for user in session.scalars(
-        select(models.User).where(models.User.id.in_({row.user_id for row in spent})))}
+    names = dict(session.execute(
+        select(models.User.id, models.User.name)
+        .where(models.User.id.in_({row.user_id for row in spent}))).all())
     login_ids = {row.session_id for row in spent if row.session_id is not None}
     active = set(session.scalars(
         select(models.Session.id).where(models.Session.id.in_(login_ids),
                                         logins.live(now)))) if login_ids else set()
     return {
-        (ticket_of[row.token_hash], row.document_id): _Login(users[row.user_id], row.session_id)
+        (ticket_of[row.token_hash], row.document_id):
+            _Login(row.user_id, names[row.user_id], row.session_id)
         for row in spent
-        if row.user_id in users and (row.session_id is None or row.session_id in active)
+        if row.user_id in names and (row.session_id is None or row.session_id in active)
     }
 
 
@@ -178,7 +181,8 @@ def _logins_by_cookie(session: Session, cookies: set[str]) -> dict[str, _Login]:
         return {}
     cookie_of = {token_digest(cookie): cookie for cookie in cookies}
     rows = session.execute(
-        select(models.User, models.Session.id, models.Session.token_hash)
+        select(models.User.id, models.User.name, models.Session.id, models.Session.token_hash)
         .join(models.Session, models.Session.user_id == models.User.id)
         .where(models.Session.token_hash.in_(cookie_of), logins.live(utcnow())))
-    return {cookie_of[token_hash]: _Login(user, login_id) for user, login_id, token_hash in rows}
+    return {cookie_of[token_hash]: _Login(user_id, name, login_id)
+            for user_id, name, login_id, token_hash in rows}
