@@ -18,17 +18,19 @@ import argparse
 import asyncio
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-import websockets
-from pycrdt import Doc, create_sync_message
+from pycrdt import Doc
 
 from adapters import ADAPTERS, ServerAdapter
+from ywire import YClient
 
 SETTLE_S = 3.0
 CONNECT_CONCURRENCY = 200
+SYNC_TIMEOUT_S = 60.0
 KB = 1024
 
 
@@ -54,22 +56,18 @@ def _rss_kb(adapter: ServerAdapter) -> float:
     return sum(psutil.Process(pid).memory_info().rss for pid in adapter.pids) / KB
 
 
-async def _synced_client(url: str) -> websockets.ClientConnection:
+async def _synced_client(url: str) -> YClient:
     """A client that has sent sync step 1 and received step 2, and then says nothing."""
-    connection = await websockets.connect(url, max_size=None, compression=None)
-    await connection.send(create_sync_message(Doc()))
-    async with asyncio.timeout(60):
-        while True:
-            message = await connection.recv()
-            if isinstance(message, bytes) and message[:2] == b"\x00\x01":
-                return connection
+    client = await YClient.open(url, Doc(), compression=None)
+    await client.sync(time.monotonic() + SYNC_TIMEOUT_S)
+    return client
 
 
 async def _connect(adapter: ServerAdapter, rooms: list[str], count: int,
-                   first: int) -> list[websockets.ClientConnection]:
+                   first: int) -> list[YClient]:
     limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
-    async def one(index: int) -> websockets.ClientConnection:
+    async def one(index: int) -> YClient:
         async with limit:
             room = rooms[index % len(rooms)]
             return await _synced_client(await adapter.connect_url(room, first + index))
@@ -81,7 +79,7 @@ async def measure(name: str, docs: int, clients: int, workdir: Path) -> IdleResu
     (workdir / name).mkdir()
     adapter = ADAPTERS[name](workdir / name)
     await adapter.start()
-    connections: list[websockets.ClientConnection] = []
+    connections: list[YClient] = []
     try:
         rooms = await adapter.create_rooms(docs)
         await asyncio.sleep(SETTLE_S)

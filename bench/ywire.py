@@ -39,8 +39,10 @@ class YClient:
         self.messages_in = 0
 
     @classmethod
-    async def open(cls, url: str, doc: Doc[Any]) -> YClient:
-        ws = await connect(url, max_size=MAX_MESSAGE_BYTES)
+    async def open(cls, url: str, doc: Doc[Any], *,
+                   compression: str | None = "deflate") -> YClient:
+        """`compression`: what websockets offers the server (None: nothing)."""
+        ws = await connect(url, max_size=MAX_MESSAGE_BYTES, compression=compression)
         return cls(ws, doc)
 
     @property
