@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy.engine import make_url
 
+from app.migrate import upgrade
 from tests.support.api import Api, clients_of
 from tests.support.mailbox import Mailbox
 from tests.support.pgadmin import create_database, drop_database, postgres_url
@@ -30,13 +33,33 @@ def _in_a_thread(work: Coroutine[Any, Any, T]) -> T:
         return thread.submit(asyncio.run, work).result()
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database at the newest schema, migrated once per pytest process, which every test's
+    database copies: alembic's sixteen steps took a second of each server's start, a copy takes
+    milliseconds. The tests of migrating itself start from empty databases of their own
+    (tests/deploy/test_migrate_once.py, test_store's downgrade, tests/cluster)."""
+    with ExitStack() as made:
+        if TEST_DATABASE_URL:
+            url = _in_a_thread(create_database(TEST_DATABASE_URL))
+            made.callback(lambda: _in_a_thread(drop_database(url, TEST_DATABASE_URL)))
+        else:
+            url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('template') / 'widen.db'}"
+        with ThreadPoolExecutor(max_workers=1) as thread:  # alembic runs a loop of its own
+            thread.submit(upgrade, url).result()
+        yield url
+
+
 @contextmanager
-def _database(directory: Path) -> Iterator[str]:
-    """A brand-new, empty database; the server migrates it with alembic on start."""
+def _database(directory: Path, template_url: str) -> Iterator[str]:
+    """A database of its own, a copy of `template_url`'s; the server's migration on start finds
+    it at the newest schema already."""
     if not TEST_DATABASE_URL:
-        yield f"sqlite+aiosqlite:///{directory / 'widen.db'}"
+        path = directory / "widen.db"
+        shutil.copyfile(make_url(template_url).database or "", path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
-    url = _in_a_thread(create_database(TEST_DATABASE_URL))
+    url = _in_a_thread(create_database(TEST_DATABASE_URL, template_url))
     try:
         yield url
     finally:
@@ -44,7 +67,7 @@ def _database(directory: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def own_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
+def own_database(tmp_path: Path, migrated_database: str) -> Iterator[Callable[[], str]]:
     """The test's database, made on first use (a test on a shared server needs none) and
     dropped only after the test's servers stopped: they depend on this fixture."""
     with ExitStack() as made:
@@ -52,7 +75,7 @@ def own_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
 
         def url() -> str:
             if not urls:
-                urls.append(made.enter_context(_database(tmp_path)))
+                urls.append(made.enter_context(_database(tmp_path, migrated_database)))
             return urls[0]
 
         yield url
@@ -83,8 +106,9 @@ def start_server(
 
 
 @contextmanager
-def _server_of_the_module(directory: Path, **settings: str) -> Iterator[ServerProcess]:
-    with _database(directory) as url:
+def _server_of_the_module(directory: Path, template_url: str,
+                          **settings: str) -> Iterator[ServerProcess]:
+    with _database(directory, template_url) as url:
         server = ServerProcess(url, directory / "server.log", **settings)
         server.start()
         try:
@@ -104,8 +128,10 @@ def _running(server: ServerProcess) -> ServerProcess:
 
 
 @pytest.fixture(scope="module")
-def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with _server_of_the_module(tmp_path_factory.mktemp("module-server")) as server:
+def module_server(tmp_path_factory: pytest.TempPathFactory,
+                  migrated_database: str) -> Iterator[ServerProcess]:
+    with _server_of_the_module(tmp_path_factory.mktemp("module-server"),
+                               migrated_database) as server:
         yield server
 
 
@@ -149,10 +175,10 @@ def mailbox(request: pytest.FixtureRequest) -> Iterator[Mailbox]:
 
 
 @pytest.fixture(scope="module")
-def module_mailing_server(tmp_path_factory: pytest.TempPathFactory,
-                          module_mailbox: Mailbox) -> Iterator[ServerProcess]:
+def module_mailing_server(tmp_path_factory: pytest.TempPathFactory, module_mailbox: Mailbox,
+                          migrated_database: str) -> Iterator[ServerProcess]:
     with _server_of_the_module(tmp_path_factory.mktemp("module-mailing-server"),
-                               **module_mailbox.settings()) as server:
+                               migrated_database, **module_mailbox.settings()) as server:
         yield server
 
 

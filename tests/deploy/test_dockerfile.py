@@ -1,7 +1,9 @@
 """The production image, checked by what can run here (no image can be built on this
 machine): hadolint passes on the Dockerfile, and the commands the image runs are the ones the
-tests run: `python -m app` is how every test server starts (tests/support/server.py), and the
-HEALTHCHECK's command, run as written, tells a serving server from none."""
+tests run: `python -m app` is how the deployment tests start their servers
+(`ServerProcess.COMMAND`; the other tests fork it from an interpreter that has imported the app
+already, tests/support/forkserver.py), and the HEALTHCHECK's command, run as written, tells a
+serving server from none."""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def test_hadolint_passes() -> None:
 
 
 def test_the_image_starts_the_server_as_the_tests_do() -> None:
-    assert _exec_form("CMD") == ["python", "-m", "app"]
+    assert _exec_form("CMD") == ["python", *ServerProcess.COMMAND[1:]] == ["python", "-m", "app"]
 
 
 def test_the_image_healthcheck_tells_a_serving_server_from_none(

@@ -27,7 +27,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine.url import make_url
 
 from app.migrate import MIGRATION_LOCK_KEY, alembic_config
-from tests.support.server import ServerProcess
+from tests.support.server import ImageServerProcess, ServerProcess
 
 PROCESSES = 3
 
@@ -69,8 +69,8 @@ def _migration_steps(server: ServerProcess) -> int:
 async def test_three_processes_starting_together_migrate_once(
     fresh_postgres: str, tmp_path: Path
 ) -> None:
-    servers = [ServerProcess(fresh_postgres, tmp_path / f"server{n}.log")
-               for n in range(PROCESSES)]
+    servers: list[ServerProcess] = [
+        ImageServerProcess(fresh_postgres, tmp_path / f"server{n}.log") for n in range(PROCESSES)]
     holder = await asyncpg.connect(_dsn(fresh_postgres))
     try:
         await holder.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)

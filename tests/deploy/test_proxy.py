@@ -25,7 +25,7 @@ import pytest
 from app.api.deps import SESSION_COOKIE
 from tests.support.api import Api
 from tests.support.proxy import NginxProxy
-from tests.support.server import ServerProcess, free_port
+from tests.support.server import ImageServerProcess, ServerProcess, free_port
 from tests.support.yclient import YClient
 
 TEXT = "written through nginx"
@@ -39,8 +39,9 @@ async def behind_nginx(
     address as the browser's Origin, as the compose file sets WIDEN_ALLOWED_ORIGINS."""
     proxy_port = free_port()
     public = f"http://127.0.0.1:{proxy_port}"
-    servers = [ServerProcess(fresh_postgres, tmp_path / f"server{n}.log", allowed_origins=public)
-               for n in range(2)]
+    servers: list[ServerProcess] = [
+        ImageServerProcess(fresh_postgres, tmp_path / f"server{n}.log", allowed_origins=public)
+        for n in range(2)]
     proxy = NginxProxy([s.port for s in servers], port=proxy_port)
     try:
         await asyncio.gather(*(asyncio.to_thread(s.start) for s in servers))

@@ -37,10 +37,12 @@ async def admin(sql: str, admin_url: str) -> None:
         await conn.close()
 
 
-async def create_database(admin_url: str) -> str:
-    """A new, empty database on that server; returns its URL (same driver as `admin_url`)."""
+async def create_database(admin_url: str, template_url: str = "") -> str:
+    """A new database on that server, empty or a copy of the one at `template_url` (which
+    nothing may be connected to); returns its URL (same driver as `admin_url`)."""
     name = f"widen_test_{uuid.uuid4().hex[:12]}"
-    await admin(f'CREATE DATABASE "{name}"', admin_url)
+    template = f' TEMPLATE "{make_url(template_url).database}"' if template_url else ""
+    await admin(f'CREATE DATABASE "{name}"{template}', admin_url)
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 

@@ -1,7 +1,9 @@
 """A real Widen server in its own process, on a free port, with a database of its own.
 
 Tests kill it with SIGKILL or SIGTERM and start it again on the same database, so it must be a
-separate process, not an in-process app.
+separate process, not an in-process app. It is forked from a process that has already imported
+the app (tests/support/forkserver.py), or, for the tests of what the production image runs,
+started with that command (`ImageServerProcess`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from app.settings import Settings
+from tests.support.forkserver import FORK_SERVER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,12 +63,20 @@ def free_port() -> int:
 
 
 class ServerProcess:
+    # What the production image runs (the Dockerfile's CMD, tests/deploy/test_dockerfile.py).
+    COMMAND = [sys.executable, "-m", "app"]
+
+    # Forked from the fork server; `ImageServerProcess` runs COMMAND instead.
+    own_interpreter = False
+
     def __init__(self, database_url: str, log_path: Path, **settings: str) -> None:
         self.database_url = database_url
         self.log_path = log_path
         self.port = free_port()
         self.settings = settings
+        self._pid: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._exit_status: int | None = None
 
     @property
     def base_url(self) -> str:
@@ -77,13 +88,35 @@ class ServerProcess:
 
     @property
     def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
+        assert self._pid is not None
+        return self._pid
 
     @property
     def returncode(self) -> int | None:
         """None while the server runs; its exit status once it has ended (e.g. -11: crashed)."""
-        return None if self._process is None else self._process.poll()
+        if self._pid is None or self._exit_status is not None:
+            return self._exit_status
+        if self._process is not None:
+            self._exit_status = self._process.poll()
+        else:
+            self._exit_status = FORK_SERVER.poll(self._pid)
+        return self._exit_status
+
+    def _signal(self, signum: signal.Signals) -> None:
+        """Signal the server if it still runs (a pid is not reused before its status is read,
+        so a signal never reaches another process)."""
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def wait(self, timeout: float) -> int:
+        """The server's exit status once it has ended; `subprocess.TimeoutExpired` after
+        `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while (status := self.returncode) is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.COMMAND, timeout)
+            time.sleep(0.01)
+        return status
 
     def start(self) -> None:
         env = {
@@ -98,19 +131,21 @@ class ServerProcess:
             **{f"WIDEN_{key.upper()}": value
                for key, value in {**TEST_SETTINGS, **self.settings}.items()},
         }
-        log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        log.close()
+        self._exit_status = None
+        if self.own_interpreter:
+            with self.log_path.open("ab") as log:
+                self._process = subprocess.Popen(self.COMMAND, cwd=ROOT, env=env, stdout=log,
+                                                 stderr=log)
+            self._pid = self._process.pid
+        else:
+            self._pid = FORK_SERVER.start(env, self.log_path)
         self._wait_healthy()
 
     def _wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise RuntimeError(f"server exited with {self._process.returncode}:\n"
+            if self.returncode is not None:
+                raise RuntimeError(f"server exited with {self.returncode}:\n"
                                    + self.log_tail())
             try:
                 if httpx.get(f"{self.base_url}/api/health", timeout=1).status_code == 200:
@@ -136,15 +171,13 @@ class ServerProcess:
 
     def kill(self) -> None:
         """SIGKILL: a crash, with no chance to flush anything."""
-        assert self._process is not None
-        self._process.send_signal(signal.SIGKILL)
-        self._process.wait(10)
+        self._signal(signal.SIGKILL)
+        self.wait(10)
 
     def terminate(self, timeout: float = 30.0) -> int:
         """SIGTERM: the clean shutdown an orchestrator asks for."""
-        assert self._process is not None
-        self._process.send_signal(signal.SIGTERM)
-        return self._process.wait(timeout)
+        self._signal(signal.SIGTERM)
+        return self.wait(timeout)
 
     async def aterminate(self, timeout: float = 30.0) -> int:
         return await asyncio.to_thread(self.terminate, timeout)
@@ -154,15 +187,23 @@ class ServerProcess:
         a second one cannot bind its port, and the health check would be answered by the old
         one: the "restarted" server would be the old one, and the old one would outlive the
         test."""
-        if self.returncode is None and self._process is not None:
+        if self._pid is not None and self.returncode is None:
             raise RuntimeError("the server is still running: terminate or kill it first")
         self.start()
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(5)
+        if self._pid is None or self.returncode is not None:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.wait(15)
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+            self.wait(5)
+
+
+class ImageServerProcess(ServerProcess):
+    """A server started as the production image starts it: `python -m app` in an interpreter
+    of its own (the deployment tests)."""
+
+    own_interpreter = True
