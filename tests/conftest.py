@@ -38,7 +38,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     """A database at the newest schema, migrated once per pytest process, which every test's
     database copies: alembic's sixteen steps took a second of each server's start, a copy takes
     milliseconds. The tests of migrating itself start from empty databases of their own
-    (tests/deploy/test_migrate_once.py, test_store's downgrade, tests/cluster)."""
+    (tests marked `empty_database`, tests/deploy/test_migrate_once.py, tests/cluster)."""
     with ExitStack() as made:
         if TEST_DATABASE_URL:
             url = _in_a_thread(create_database(TEST_DATABASE_URL))
@@ -52,11 +52,12 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 @contextmanager
 def _database(directory: Path, template_url: str) -> Iterator[str]:
-    """A database of its own, a copy of `template_url`'s; the server's migration on start finds
-    it at the newest schema already."""
+    """A database of its own, a copy of `template_url`'s (the server's migration on start finds
+    it at the newest schema already), or with `template_url` empty, an empty one."""
     if not TEST_DATABASE_URL:
         path = directory / "widen.db"
-        shutil.copyfile(make_url(template_url).database or "", path)
+        if template_url:
+            shutil.copyfile(make_url(template_url).database or "", path)
         yield f"sqlite+aiosqlite:///{path}"
         return
     url = _in_a_thread(create_database(TEST_DATABASE_URL, template_url))
@@ -67,15 +68,19 @@ def _database(directory: Path, template_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def own_database(tmp_path: Path, migrated_database: str) -> Iterator[Callable[[], str]]:
+def own_database(request: pytest.FixtureRequest,
+                 tmp_path: Path) -> Iterator[Callable[[], str]]:
     """The test's database, made on first use (a test on a shared server needs none) and
-    dropped only after the test's servers stopped: they depend on this fixture."""
+    dropped only after the test's servers stopped: they depend on this fixture. At the newest
+    schema, or, in a test marked `empty_database` (a test of migrating), empty."""
     with ExitStack() as made:
         urls: list[str] = []
 
         def url() -> str:
             if not urls:
-                urls.append(made.enter_context(_database(tmp_path, migrated_database)))
+                template = ("" if request.node.get_closest_marker("empty_database")
+                            else request.getfixturevalue("migrated_database"))
+                urls.append(made.enter_context(_database(tmp_path, template)))
             return urls[0]
 
         yield url

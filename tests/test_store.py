@@ -113,6 +113,7 @@ async def test_deleting_a_document_disconnects_it_and_keeps_its_log_for_a_restor
     await reader.close()
 
 
+@pytest.mark.empty_database
 async def test_schema_comes_from_alembic_and_downgrades_cleanly(database_url: str) -> None:
     from alembic import command
 

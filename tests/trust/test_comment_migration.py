@@ -89,6 +89,7 @@ class OldClient:
         return update
 
 
+@pytest.mark.empty_database
 async def test_old_comments_map_becomes_records_and_leaves_the_doc(
     database_url: str, start_server: Callable[..., ServerProcess],
     caplog: pytest.LogCaptureFixture,

@@ -154,6 +154,7 @@ async def test_concurrent_revokes_and_approvals_count_once(
     assert [i["email"] for i in invitations if i["status"] == "pending"] == ["dan@example.org"]
 
 
+@pytest.mark.empty_database
 async def test_the_migration_withdraws_pending_duplicates_left_by_the_race(
     database_url: str,
 ) -> None:
