@@ -91,6 +91,9 @@ test-fast: $(DEV_STAMP)
 PYTEST_WORKERS ?= 2
 PYTEST = $(PY) -m pytest --durations=10
 PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile -m "not timing"
+# The PostgreSQL pass leaves out the long tests whose subject does not depend on the database
+# (marked `database_independent`: the websocket fuzz campaigns, a trace replay).
+PARALLEL_POSTGRES = -n $(PYTEST_WORKERS) --dist loadfile -m "not timing and not database_independent"
 ALONE = -m timing
 
 test-sqlite: $(DEV_STAMP) $(FRONTEND_BUILD) $(JS_TEST_DEPS)
@@ -105,8 +108,8 @@ test-postgres: $(DEV_STAMP) $(JS_TEST_DEPS)
 	@if [ -z "$(PG_TEST_URL)" ]; then echo "PostgreSQL pass skipped (PG_TEST_URL empty)"; \
 	elif $(PY) -m tests.support.pgcheck "$(PG_TEST_URL)"; then \
 		export WIDEN_TEST_DATABASE_URL="$(PG_TEST_URL)"; \
-		$(PYTEST) $(PARALLEL) --ignore=tests/e2e --ignore=tests/unit --ignore=tests/deploy \
-			--ignore=tests/cluster && \
+		$(PYTEST) $(PARALLEL_POSTGRES) --ignore=tests/e2e --ignore=tests/unit \
+			--ignore=tests/deploy --ignore=tests/cluster && \
 		$(PYTEST) $(ALONE) --ignore=tests/e2e --ignore=tests/unit --ignore=tests/deploy \
 			--ignore=tests/cluster; \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL unreachable at $(PG_TEST_URL)"; exit 1; \

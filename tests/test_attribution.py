@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from pycrdt import Doc, Map, create_update_message
 
 from tests.support.api import Api
@@ -27,6 +28,7 @@ def _members(progress: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {m["name"]: m for m in progress["members"]}
 
 
+@pytest.mark.database_independent
 async def test_friendsforever_replay_credits_each_author_what_the_trace_says(
     start_server: Callable[..., ServerProcess],
 ) -> None:

@@ -393,6 +393,7 @@ def _check_bystander_traffic(client: RecordingClient, stats: FuzzStats, clean_id
     return problems
 
 
+@pytest.mark.database_independent
 @pytest.mark.timeout(900)  # a few minutes when the machine is busy; bounded waits inside
 async def test_fuzzed_protocol_messages_never_hurt_the_server_or_other_clients(
     live_server: ServerProcess, alice: Api

@@ -515,6 +515,7 @@ def _log_problems(server: ServerProcess) -> tuple[list[str], int]:
     return problems, sum(bool(RUST_PANIC.match(line)) for line in lines)
 
 
+@pytest.mark.database_independent
 @pytest.mark.timeout(6 * 3600 if LONG else 600)
 async def test_valid_and_mutated_messages_get_the_answer_they_must_and_stored_equals_bystander(
     start_server: Callable[..., ServerProcess],
