@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import event_channel, ws
@@ -43,6 +43,7 @@ from app.jobs import Jobs
 from app.limits import start_limits
 from app.live import LiveAccess
 from app.mailer import deliver
+from app.nul_path import RefuseNulInPath
 from app.outbox import MailSender
 from app.passwords import PasswordHashing
 from app.progress import TextFigureCache
@@ -251,15 +252,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
                        overrides={IMPORT_PATH: import_body_limit(settings)})
 
-    @app.middleware("http")
-    async def refuse_nul_in_path(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """No id contains a NUL, and PostgreSQL cannot even compare one: answer before it."""
-        if "\x00" in request.url.path:
-            return JSONResponse({"detail": "Not found"}, status_code=404)
-        return await call_next(request)
-
+    app.add_middleware(RefuseNulInPath)
     app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders)
 
