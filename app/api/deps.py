@@ -20,7 +20,9 @@ from app.timeutil import utcnow
 SESSION_COOKIE = "widen_session"
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """`async`, though it awaits nothing: FastAPI runs a plain function dependency on a worker
+    thread, a hop every request paid for (about 8% of a health check's server CPU)."""
     services: Services = request.app.state.services
     return services
 
