@@ -14,7 +14,8 @@ module search of `-m` (the deployment tests, `tests/deploy/`, run the real comma
 
 The fork server answers requests, one JSON line each, on its stdin and stdout:
 `{"start": {"env": {...}, "log": path, "cwd": path}}` -> `{"pid": n}`;
-`{"poll": pid}` -> `{"code": null or exit status}`. A server's exit status is collected only
+`{"poll": pid}` -> `{"code": null or exit status}` (`{"unknown": pid}` for a pid it never
+started). A server's exit status is collected only
 when it is polled, so its pid cannot be reused while the test may still signal it. When its
 pytest process ends (stdin closes), the fork server kills the servers still running.
 """
@@ -62,7 +63,12 @@ class ForkServer:
         return pid
 
     def poll(self, pid: int) -> int | None:
-        code: int | None = self._ask({"poll": pid})["code"]
+        reply = self._ask({"poll": pid})
+        if "unknown" in reply:
+            # Started by a fork server that has since ended (and a new one asked): whatever
+            # became of that server, no status can be read, and its pid may be another's.
+            raise RuntimeError(f"server {pid} is not this fork server's")
+        code: int | None = reply["code"]
         return code
 
 
@@ -124,7 +130,8 @@ def _serve() -> None:
                     if done:
                         children.discard(pid)
                         ended[pid] = os.waitstatus_to_exitcode(status)
-                reply = {"code": ended.get(pid)}
+                reply = ({"code": ended.get(pid)} if pid in children or pid in ended
+                         else {"unknown": pid})
             sys.stdout.write(json.dumps(reply) + "\n")
             sys.stdout.flush()
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -56,10 +57,38 @@ PRODUCTION_PASSWORD_COST = {
 }
 
 
+# Where the kernel picks the local ports of outgoing connections (Linux's default when its
+# setting cannot be read).
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10_000
+
+
+def _first_ephemeral_port() -> int:
+    try:
+        return int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing is bound to, below the range the kernel gives outgoing connections.
+
+    A port from that range (what binding to port 0 returns) can be taken by any client's
+    connection between this check and the server's own bind: a test server once failed to
+    start so ("address already in use"). Drawn from the OS's randomness, not `random`, which
+    some tests seed: two pytest workers must not draw the same ports.
+    """
+    draw = random.SystemRandom()
+    highest = _first_ephemeral_port() - 1
+    for _ in range(1000):
+        port = draw.randint(_LOWEST_PORT, highest)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between {_LOWEST_PORT} and {highest}")
 
 
 class ServerProcess:
