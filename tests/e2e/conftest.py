@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import (
@@ -234,6 +235,10 @@ class Person:
         assert found, f"{text!r} not found in section {title!r}"
 
 
+def _new_email(name: str) -> str:
+    return f"{name.split()[0].lower()}-{uuid.uuid4().hex[:8]}@example.org"
+
+
 class Widen:
     def __init__(self, base_url: str, browser: Browser, screenshots: Path) -> None:
         self.base_url = base_url.rstrip("/")
@@ -242,10 +247,23 @@ class Widen:
         self.people: list[Person] = []
         self.errors: list[str] = []
 
+    async def account(self, name: str) -> tuple[str, dict[str, Any]]:
+        """A new account, registered through the API alone (no browser context, no sign-in):
+        its email and user. `person(name, email=...)` later signs it in, in a browser."""
+        email = _new_email(name)
+        async with httpx.AsyncClient(base_url=self.base_url) as client:
+            response = await client.post(
+                "/api/auth/register", json={"email": email, "password": PASSWORD, "name": name},
+                headers={"Origin": self.base_url})
+        assert response.status_code == 201, f"register: {response.status_code} {response.text}"
+        return email, response.json()
+
     async def person(
-        self, name: str, sign_up: str = "api", viewport: ViewportSize | None = None
+        self, name: str, sign_up: str = "api", viewport: ViewportSize | None = None,
+        *, email: str | None = None,
     ) -> Person:
-        """A new user in a new browser context; `sign_up="ui"` goes through the sign-up form."""
+        """A user in a new browser context: a new one (`sign_up="ui"` goes through the
+        sign-up form), or the account `email` made by `account`, signed in."""
         context = await self.browser.new_context(viewport=viewport or VIEWPORT)
         context.set_default_timeout(TIMEOUT_MS)
         page = await context.new_page()
@@ -254,10 +272,16 @@ class Widen:
         # work under the policy the server sends.
         page.on("console", lambda message: self.errors.append(f"{name}: {message.text}")
                 if "Content Security Policy" in message.text else None)
-        email = f"{name.split()[0].lower()}-{uuid.uuid4().hex[:8]}@example.org"
+        registered = email is not None
+        email = email or _new_email(name)
         person = Person(name, email, context, page, self.base_url)
         self.people.append(person)
-        if sign_up == "ui":
+        if registered:
+            login = await person.api(
+                "POST", "/api/auth/login", {"email": email, "password": PASSWORD}
+            )
+            person.user = login["user"]
+        elif sign_up == "ui":
             await page.goto(f"{self.base_url}/")
             await expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
             await page.screenshot(path=self.screenshots / "00-sign-in.png")
