@@ -122,11 +122,12 @@ class Settings(BaseSettings):
     # worker processes, so an engine crash fails one request, never the server.
     text_workers: int = Field(default=1, ge=1, le=32)
     text_work_timeout_seconds: float = Field(default=60.0, gt=0)
-    # A changed document is indexed for search again this long after its first change, once
-    # for all the changes meanwhile: how stale search may be, and how often a busy document
-    # is read. DESIGN §8 promises search "fresh within a few seconds of an edit". At 2 s,
-    # indexing took 15% of a process's samples in the two-process bench (100 busy documents;
-    # each process indexes every document its own clients type in).
+    # A changed document is indexed for search again at most this long after its first
+    # change (`app.search.indexer`), once for all the changes meanwhile: how stale search may
+    # be, and how often a busy document is read. DESIGN §8 promises search "fresh within a
+    # few seconds of an edit". At 2 s, indexing took 15% of a process's samples in the
+    # two-process bench (100 busy documents; each process indexes every document its own
+    # clients type in).
     search_index_delay_seconds: float = Field(default=5.0, ge=0, le=60)
     # History: a document being edited gets a checkpoint once its edits have paused this long,
     # and at the latest this long after the first edit the last checkpoint lacks.

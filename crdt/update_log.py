@@ -129,6 +129,17 @@ class UpdateLog:
                 .where(doc_updates.c.document_id == document_id))).one()
             return int(row[0] or 0), int(row[1])
 
+    async def last_rows(self, document_ids: list[str],
+                        conn: AsyncConnection | None = None) -> dict[str, int]:
+        """The last row id of each document's log (0 for an empty one), in one query."""
+        async with self._reading(conn) as reading:
+            result = await reading.execute(
+                select(doc_updates.c.document_id, func.max(doc_updates.c.id))
+                .where(doc_updates.c.document_id.in_(document_ids))
+                .group_by(doc_updates.c.document_id))
+            last = {row[0]: int(row[1]) for row in result}
+        return {document_id: last.get(document_id, 0) for document_id in document_ids}
+
     async def attribution(self, document_id: str,
                           conn: AsyncConnection | None = None) -> list[dict[str, Any]]:
         """Every attribution row of a document: origin, root, day, chars_inserted,

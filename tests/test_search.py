@@ -5,17 +5,20 @@ WIDEN_TEST_DATABASE_URL, on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from pycrdt import XmlElement, XmlFragment, XmlText
+from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from tests.support.api import Api, by_link
+from tests.support.rows import store_update_rows
 from tests.support.server import ServerProcess
 from tests.support.sharing import connect
+from tests.test_fuzz import SEGFAULT_UPDATES
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 # Short enough for the tests to be quick; one test runs with the default instead.
@@ -288,6 +291,53 @@ async def test_fresh_within_seconds_of_an_edit_and_a_rename(
             return [h["title"] for h in hits] == ["Gloamingbook"]
         assert await until(found_by_title, timeout=5) < 5
         assert await search(owner, "logbook") == []
+    finally:
+        await owner.aclose()
+
+
+def paragraph_update(section_id: str, text: str) -> bytes:
+    """An update writing one paragraph into a section, as a client's first edit would."""
+    doc: Doc[Any] = Doc()
+    with doc.transaction():
+        doc.get(f"section:{section_id}", type=XmlFragment).children.append(
+            XmlElement("paragraph", contents=[XmlText(text)]))
+    return doc.get_update()
+
+
+async def test_documents_due_together_are_indexed_together_and_a_poisoned_one_alone(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """At a start every stale document is due at once, and they are indexed together. One
+    whose log crashes the text worker fails them all; then each is indexed alone: the others
+    are found, and only the poisoned one is reported as failed."""
+    server = start_server(search_index_delay_seconds=INDEX_DELAY)
+    owner = await Api(server.base_url).sign_up("Owner")
+    try:
+        sections: dict[str, tuple[str, str]] = {}
+        for title in ("Poisoned", "Alpha", "Beta"):
+            document = await owner.create_document(title)
+            sections[title] = (document, await add_section(owner, document, "Notes"))
+        await finds(owner, "beta", 1)  # as created, by its title
+        server.stop()
+        # Behind the stopped server's back, so the start finds all three stale.
+        poisoned = sections["Poisoned"][0]
+        await store_update_rows(server.database_url, poisoned, SEGFAULT_UPDATES,
+                                owner.user["id"])
+        for title, word in (("Alpha", "quillwort"), ("Beta", "bladderwrack")):
+            document, section = sections[title]
+            await store_update_rows(server.database_url, document,
+                                    [paragraph_update(section, f"the {word} grows")],
+                                    owner.user["id"])
+        server.start()
+        assert [h["title"] for h in await finds(owner, "quillwort", 1)] == ["Alpha"]
+        assert [h["title"] for h in await finds(owner, "bladderwrack", 1)] == ["Beta"]
+        assert server.returncode is None
+        events = [json.loads(line) for line in server.logs().splitlines()
+                  if line.startswith("{")]
+        splits = [e for e in events if e.get("event") == "search.batch_split"]
+        assert splits and splits[0]["documents"] >= 3, splits
+        failed = {e["document_id"] for e in events if e.get("event") == "search.index_failed"}
+        assert failed == {poisoned}, failed
     finally:
         await owner.aclose()
 

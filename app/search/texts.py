@@ -1,4 +1,4 @@
-"""A document's sections as indexable text: CPU work for a worker process (`app.workers`)."""
+"""Documents' sections as indexable text: CPU work for a worker process (`app.workers`)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,8 @@ def section_texts(updates: list[bytes], roots: list[str]) -> dict[str, str]:
     for update in updates:
         doc.apply_update(update)
     return {root: indexable(root_text(doc, root)) for root in roots}
+
+
+def documents_texts(documents: list[tuple[list[bytes], list[str]]]) -> list[dict[str, str]]:
+    """`section_texts` of each of several documents, in one job (indexing them together)."""
+    return [section_texts(updates, roots) for updates, roots in documents]

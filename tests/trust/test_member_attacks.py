@@ -21,12 +21,12 @@ from pycrdt import (
     create_awareness_message,
     create_update_message,
 )
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from crdt.schema import KIND_UPDATE, doc_updates
 from tests.support.api import Api, by_link
 from tests.support.hostile import nested_any_update
+from tests.support.rows import store_update_rows
 from tests.support.server import ServerProcess
 from tests.support.sharing import append, connect, share, text_of
 from tests.test_fuzz import SEGFAULT_UPDATES
@@ -62,19 +62,6 @@ async def _search_indexed(server: ServerProcess) -> tuple[int, int]:
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         health = (await http.get("/api/health")).json()
     return int(health["search_indexed"]), int(health["search_pending"])
-
-
-async def _store_rows(database_url: str, document_id: str, rows: list[bytes],
-                      origin: str | None) -> None:
-    """Write update rows as an older server would have (before a bound existed)."""
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(insert(doc_updates), [
-                {"document_id": document_id, "origin": origin, "kind": KIND_UPDATE,
-                 "created_at": int(time.time() * 1000), "data": row} for row in rows])
-    finally:
-        await engine.dispose()
 
 
 # --- item 1: the process dies, for everyone ----------------------------------------------------
@@ -135,7 +122,7 @@ async def test_a_deep_document_stored_before_the_bound_still_counts_its_words(
     legacy: Doc[Any] = Doc()
     with legacy.transaction():
         _tower(legacy, root, 150_000, "four words down here")
-    await _store_rows(live_server.database_url, document_id, [legacy.get_update()],
+    await store_update_rows(live_server.database_url, document_id, [legacy.get_update()],
                       alice.user["id"])
     progress = await alice.http.get(f"/api/documents/{document_id}/progress")
     assert progress.status_code == 200, progress.text
@@ -162,7 +149,7 @@ async def test_a_document_that_crashes_the_engine_fails_only_its_own_count(
                 break
             await asyncio.sleep(0.05)
     crashes_before = live_server.logs().count('"workers.crashed"')
-    await _store_rows(live_server.database_url, poisoned, SEGFAULT_UPDATES, alice.user["id"])
+    await store_update_rows(live_server.database_url, poisoned, SEGFAULT_UPDATES, alice.user["id"])
     for _ in range(2):  # the second time from the cache: no second crash
         by_id = {}
         for document_id in (poisoned, healthy):

@@ -66,3 +66,8 @@ async def test_documents_loading_at_once_each_get_their_own_log(
         assert str(doc.get("body", type=Text)) == f"doc{n} says {n}"
         assert stored.client_origins == {1000 + n: f"user-{n}"}
     assert (loaded[-1].updates, loaded[-1].client_origins) == ([], {})
+    # Search's staleness mark for many documents at once: each its own log's last row.
+    revisions = {f"doc-{n}": (await reader.log.revision(f"doc-{n}"))[0] for n in range(DOCUMENTS)}
+    assert len(set(revisions.values())) == DOCUMENTS
+    assert await reader.log.last_rows([*revisions, "never-written"]) == {
+        **revisions, "never-written": 0}
