@@ -11,11 +11,11 @@ from typing import Any
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from tests.support.api import Api
+from tests.support.rows import store_update_rows
 from tests.support.server import ServerProcess
 from tests.support.sharing import connect
 from tests.support.traces import start_paragraph
 from tests.test_attribution import _type
-from tests.trust.test_member_attacks import _store_rows
 
 MARKERS = ["pangolinmarker", "okapimarker", "tapirmarker"]
 
@@ -124,7 +124,7 @@ async def test_a_document_never_counted_is_counted_in_the_background_once_listed
         doc: Doc[Any] = Doc()
         doc.get(root, type=XmlFragment).children.append(
             XmlElement("paragraph", contents=[XmlText("alpha beta gamma")]))
-        await _store_rows(server.database_url, document_id, [doc.get_update()],
+        await store_update_rows(server.database_url, document_id, [doc.get_update()],
                           alice.user["id"])
         first = (await _dashboard(alice))[document_id]
         assert first["words_total"] is None and first["trend"][-1] is None
