@@ -29,7 +29,7 @@ from crdt.schema import (
     doc_updates,
     doc_updates_rejected,
 )
-from crdt.updates import fully_integrated
+from crdt.updates import decode_state_vector, fully_integrated
 
 log = logging.getLogger("widen.store")
 
@@ -51,7 +51,9 @@ def _snapshot(updates: list[bytes]) -> bytes | None:
     doc: Doc[Any] = Doc()
     for update in updates:
         doc.apply_update(update)
-    if all(fully_integrated(doc, update) for update in updates):
+    state = doc.get_state()
+    known = decode_state_vector(state)
+    if all(fully_integrated(doc, update, state=state, known=known) for update in updates):
         return doc.get_update()
     return None
 
