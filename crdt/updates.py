@@ -32,8 +32,8 @@ def fully_integrated(doc: Doc[Any], update: bytes, *, state: bytes | None = None
 
     A caller checking many updates against one unchanging doc passes its `state` and that
     state decoded (`known`): decoding it is Python work in proportion to the doc's writers,
-    and doing it for every row made a compaction of a 200-writer room hold the GIL for
-    seconds. Without deletions it is not needed at all (a typed keystroke has none)."""
+    and doing it for every row, compacting a 200-writer room took 41% of the hot-room bench's
+    GIL samples. Without deletions it is not needed at all (a typed keystroke has none)."""
     state = doc.get_state() if state is None else state
     leftover = get_update(update, state)
     if leftover[:1] != b"\x00":
