@@ -49,8 +49,11 @@ async def test_compacting_a_long_log_does_not_stall_the_event_loop(
     took, stall = await longest_stall(store.log.compact("doc"))
 
     assert took > 0.3, f"compaction took {took:.2f} s: too quick to show a stall"
-    # Reading 50,000 rows still takes the loop a few tens of milliseconds; the rebuild none.
-    assert stall < took / 4, (f"the event loop stalled {stall:.3f} s during a {took:.2f} s "
+    # Reading 50,000 rows still stalls the loop (0.12-0.14 s of a 0.44-0.52 s compaction
+    # here); with the rebuild on the loop the stall was 0.30-0.32 s of 0.54-0.62 s. The bound
+    # was a quarter until rows without deletions stopped decoding the state vector and the
+    # rebuild got faster.
+    assert stall < took / 3, (f"the event loop stalled {stall:.3f} s during a {took:.2f} s "
                               "compaction")
     async with engine.connect() as conn:
         rows = (await conn.execute(
