@@ -125,7 +125,7 @@ async def test_a_document_never_counted_is_counted_in_the_background_once_listed
         doc.get(root, type=XmlFragment).children.append(
             XmlElement("paragraph", contents=[XmlText("alpha beta gamma")]))
         await store_update_rows(server.database_url, document_id, [doc.get_update()],
-                          alice.user["id"])
+                                alice.user["id"])
         first = (await _dashboard(alice))[document_id]
         assert first["words_total"] is None and first["trend"][-1] is None
         row = await _until_counted(alice, document_id, 3)

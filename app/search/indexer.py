@@ -323,9 +323,9 @@ class SearchIndexer:
 
     async def _write(self, revisions: dict[str, int], entries: list[dict[str, object]]) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(delete(models.SearchEntry)
-                                  .where(models.SearchEntry.document_id.in_(revisions)))
             conn = await session.connection()
+            await conn.execute(delete(models.SearchEntry)
+                               .where(models.SearchEntry.document_id.in_(revisions)))
             await conn.execute(insert(models.SearchEntry), entries)
             upsert = (postgresql_insert if conn.dialect.name == "postgresql"
                       else sqlite_insert)(models.SearchState)

@@ -123,7 +123,7 @@ async def test_a_deep_document_stored_before_the_bound_still_counts_its_words(
     with legacy.transaction():
         _tower(legacy, root, 150_000, "four words down here")
     await store_update_rows(live_server.database_url, document_id, [legacy.get_update()],
-                      alice.user["id"])
+                            alice.user["id"])
     progress = await alice.http.get(f"/api/documents/{document_id}/progress")
     assert progress.status_code == 200, progress.text
     assert progress.json()["words_total"] == 4
